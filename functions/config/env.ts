@@ -1,0 +1,45 @@
+/**
+ * Environment variable names, shared by the runtime (local server, Lambda handlers) and the CDK
+ * stack that sets them, so the two cannot disagree on a spelling.
+ */
+export const ENV = {
+  /** `embedded` (default) or `aws`. */
+  backend: 'ARCA_BACKEND',
+  dataDir: 'ARCA_DATA_DIR',
+  host: 'ARCA_HOST',
+  port: 'ARCA_PORT',
+  /** Base URL clients reach the local server at, for the signed URLs it hands out. */
+  publicUrl: 'ARCA_PUBLIC_URL',
+  adminToken: 'ARCA_ADMIN_TOKEN',
+  bucket: 'ARCA_BUCKET',
+  table: 'ARCA_TABLE',
+  scanQueue: 'ARCA_SCAN_QUEUE',
+  /** Provision missing AWS resources at start-up (implied by AWS_ENDPOINT_URL). */
+  provision: 'ARCA_PROVISION',
+  maxFileSize: 'ARCA_MAX_FILE_SIZE',
+  sessionTtlSeconds: 'ARCA_SESSION_TTL_SECONDS',
+  downloadTtlSeconds: 'ARCA_DOWNLOAD_TTL_SECONDS',
+  multipartThreshold: 'ARCA_MULTIPART_THRESHOLD',
+  /** Secret (hex or text) that signs pagination cursors; on AWS read from the environment. */
+  cursorSecret: 'ARCA_CURSOR_SECRET',
+  awsEndpointUrl: 'AWS_ENDPOINT_URL',
+  awsRegion: 'AWS_REGION',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Reads a required variable, failing fast at cold start with the variable's name. */
+export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`missing required environment variable ${name}`);
+  return value;
+}
+
+export function intEnv(name: EnvName, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new Error(`${name} must be a non-negative integer, got ${raw}`);
+  return value;
+}

@@ -1,0 +1,20 @@
+import { ForbiddenError } from './errors.ts';
+import type { Principal, Role } from './model.ts';
+
+/** Any role in a namespace implies `read` there; `admin` implies every role. */
+function holds(roles: readonly Role[] | undefined, role: Role): boolean {
+  if (!roles) return false;
+  return roles.includes('admin') || roles.includes(role) || (role === 'read' && roles.length > 0);
+}
+
+/** Throws ForbiddenError unless `principal` holds `role` in `namespace`. */
+export function authorize(principal: Principal, namespace: string, role: Role): void {
+  if (principal.admin) return;
+  if (holds(principal.roles[namespace], role) || holds(principal.roles['*'], role)) return;
+  throw new ForbiddenError(`${principal.id} lacks the ${role} role in namespace ${namespace}`);
+}
+
+/** Throws ForbiddenError unless `principal` is a store-wide admin. */
+export function authorizeAdmin(principal: Principal): void {
+  if (!principal.admin) throw new ForbiddenError(`${principal.id} is not an administrator`);
+}

@@ -1,0 +1,35 @@
+import type { BlobStore, Clock, Index } from '../ports.ts';
+import type { CursorCodec } from './cursor.ts';
+import type { Principal } from './model.ts';
+import type { Scanner } from './scanners.ts';
+
+export interface CoreConfig {
+  /** Largest accepted file, bytes (default 5 TiB). */
+  readonly maxFileSize: number;
+  /** How long an upload session stays open (default 1 h). */
+  readonly sessionTtlSeconds: number;
+  /** Lifetime of a signed download URL (default 5 min). */
+  readonly downloadTtlSeconds: number;
+}
+
+export const DEFAULT_CORE_CONFIG: CoreConfig = {
+  maxFileSize: 5 * 1024 ** 4,
+  sessionTtlSeconds: 3600,
+  downloadTtlSeconds: 300,
+};
+
+/** Everything a use case needs, injected by the host (local server, Lambda handler or test). */
+export interface CoreDeps {
+  readonly index: Index;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly cursors: CursorCodec;
+  readonly scanners: readonly Scanner[];
+  readonly config: CoreConfig;
+}
+
+/** Who asks, and under which request id: every mutation's audit event carries both. */
+export interface Caller {
+  readonly principal: Principal;
+  readonly requestId: string;
+}

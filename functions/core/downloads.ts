@@ -1,0 +1,38 @@
+import { authorize } from './auth.ts';
+import type { Caller, CoreDeps } from './deps.ts';
+import { ConflictError, NotFoundError } from './errors.ts';
+import { getVersion, type VersionRef } from './versions.ts';
+
+export interface ResolvedDownload {
+  readonly url: string;
+  readonly expiresAt: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/**
+ * Resolves one file of a version to a short-lived signed URL. Only an `available` version is served:
+ * a pending or quarantined one answers 409, so unverified bytes never leave the store.
+ */
+export async function resolveDownload(
+  deps: CoreDeps,
+  caller: Caller,
+  ref: VersionRef & { readonly file: string },
+): Promise<ResolvedDownload> {
+  authorize(caller.principal, ref.namespace, 'read');
+  const version = await getVersion(deps, caller, ref);
+  const file = version.files.find((f) => f.name === ref.file);
+  if (!file)
+    throw new NotFoundError(`file ${ref.file} not found in ${ref.namespace}/${ref.package}@${ref.version}`);
+  if (version.state !== 'available') {
+    throw new ConflictError(
+      `version ${ref.namespace}/${ref.package}@${ref.version} is ${version.state}, not available`,
+      {
+        details: { state: version.state },
+      },
+    );
+  }
+  const expiresAt = new Date(deps.clock.now().getTime() + deps.config.downloadTtlSeconds * 1000);
+  const url = await deps.blobs.signDownload(file.sha256, file.name, file.mediaType, expiresAt);
+  return { url, expiresAt: expiresAt.toISOString(), sha256: file.sha256, size: file.size };
+}

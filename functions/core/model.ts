@@ -1,0 +1,146 @@
+/**
+ * The domain model: what the index stores and what the API answers. Records are what ports move;
+ * `Version` and `VersionFile` are the API's view, derived from records by `describeVersion`.
+ */
+
+/** Lowercase hex sha256, without the `sha256:` prefix. */
+export type Sha256 = string;
+
+export interface Finding {
+  /** Which scanner produced it: `digest`, `signature`, `archive`, `secrets`, … */
+  readonly scanner: string;
+  readonly rule: string;
+  readonly message: string;
+  readonly path?: string;
+}
+
+export type ScanStatus = 'clean' | 'infected' | 'error' | 'pending';
+
+export interface ScanReport {
+  readonly status: ScanStatus;
+  readonly findings: readonly Finding[];
+  readonly scannedAt?: string;
+}
+
+export type BlobState = 'pending' | 'available' | 'quarantined' | 'deleting';
+
+/** Content-addressed bytes, stored once however many files point at them. */
+export interface BlobRecord {
+  readonly sha256: Sha256;
+  readonly size: number;
+  readonly state: BlobState;
+  /** Number of committed, not yet deleted version files that point here. */
+  readonly refcount: number;
+  readonly scan?: ScanReport;
+}
+
+export type SessionState = 'open' | 'committed' | 'aborted';
+
+/** What the scan of one staged object concluded about the bytes this session uploaded. */
+export type StagedVerdict = 'verified' | 'rejected';
+
+export interface SessionFile {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: Sha256;
+  readonly mediaType: string;
+  /** `exists`: the blob was available when the session was created, no bytes expected. */
+  readonly action: 'upload' | 'exists';
+  /** Where the client uploads (`staging/<uploadId>/<n>`); set for `upload` files. */
+  readonly stagingKey?: string;
+  /** Storage's own multipart id, for files uploaded in parts. */
+  readonly multipartId?: string;
+  readonly partSize?: number;
+  /** Set by the scan worker once it has read the staged bytes. */
+  readonly verdict?: StagedVerdict;
+  /** Findings for a rejected upload (digest or size mismatch, malware). */
+  readonly rejection?: ScanReport;
+}
+
+export interface UploadSession {
+  readonly uploadId: string;
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+  readonly state: SessionState;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly createdBy: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly files: readonly SessionFile[];
+}
+
+export interface VersionFileRecord {
+  readonly name: string;
+  readonly sha256: Sha256;
+  readonly size: number;
+  readonly mediaType: string;
+  /** Where this version's bytes were staged; the scan worker uses it to find the file. */
+  readonly stagingKey?: string;
+  /** Present when this version's upload of the file was rejected by the scan. */
+  readonly rejection?: ScanReport;
+}
+
+export type VersionRecordState = 'live' | 'deleting';
+
+export interface VersionRecord {
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+  readonly state: VersionRecordState;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly uploadId: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly files: readonly VersionFileRecord[];
+}
+
+export type VersionState = 'pending' | 'available' | 'quarantined' | 'deleting';
+export type FileState = 'pending' | 'available' | 'quarantined';
+
+/** A file as the API shows it. */
+export interface VersionFile {
+  readonly name: string;
+  readonly sha256: Sha256;
+  readonly size: number;
+  readonly mediaType: string;
+  readonly state: FileState;
+  readonly scan: { readonly status: ScanStatus; readonly findings: readonly Finding[] };
+}
+
+/** A version as the API shows it (shared/API.md § Version). */
+export interface Version {
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+  readonly state: VersionState;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly stages: readonly string[];
+  readonly protected: boolean;
+  readonly files: readonly VersionFile[];
+}
+
+/** Who is calling, as established by the host's authenticator. */
+export interface Principal {
+  readonly id: string;
+  /** Full access to every namespace. */
+  readonly admin: boolean;
+  /** Per-namespace roles (`*` for every namespace). */
+  readonly roles: Readonly<Record<string, readonly Role[]>>;
+}
+
+export type Role = 'read' | 'write' | 'promote' | 'admin';
+
+/** One audit event, written in the same transaction as the mutation it records. */
+export interface AuditEvent {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly namespace: string;
+  /** `<ns>/<pkg>@<version>`, an upload id, a lease id, … */
+  readonly target: string;
+  readonly requestId: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type { BlobStore, Clock, Index, ScanOutcome } from '../ports.ts';
+import type { Finding, ScanReport } from './model.ts';
+import type { Scanner } from './scanners.ts';
+import { parseStagingKey } from './uploads.ts';
+
+export interface ScanDeps {
+  readonly index: Index;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly scanners: readonly Scanner[];
+}
+
+export type ScanResult = ScanOutcome['verdict'] | 'skipped';
+
+/**
+ * The scan step, run once per staged object (S3 event or in-process queue) and safe to run again.
+ * Streams the bytes once: recomputes sha256 and size (the only check that holds for multipart and for
+ * storage that does not verify checksums) and feeds every scanner. Verified bytes move into
+ * content-addressed storage BEFORE the index says `available`, so a crash in between leaves bytes
+ * the next delivery finds, never an index entry without bytes.
+ */
+export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
+  const ref = parseStagingKey(stagingKey);
+  if (!ref) return 'skipped';
+  const session = await deps.index.getSession(ref.uploadId);
+  const file = session?.files[ref.fileIndex];
+  if (!session || session.state === 'aborted' || !file || file.stagingKey !== stagingKey) {
+    await deps.blobs.deleteStaged([stagingKey]);
+    return 'skipped';
+  }
+  if (file.verdict) {
+    await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
+    return 'skipped';
+  }
+  const outcome = (verdict: ScanOutcome['verdict'], report: ScanReport): ScanOutcome => ({
+    uploadId: ref.uploadId,
+    fileIndex: ref.fileIndex,
+    sha256: file.sha256,
+    size: file.size,
+    verdict,
+    report,
+    at: deps.clock.now(),
+  });
+
+  const stream = await deps.blobs.readStaged(stagingKey);
+  if (!stream) {
+    // Bytes already moved by an earlier delivery that died before recording it.
+    if (!(await deps.blobs.hasBlob(file.sha256))) return 'skipped';
+    await deps.index.recordScan(outcome('verified', report('clean', [])));
+    return 'verified';
+  }
+
+  const hash = createHash('sha256');
+  const passes = deps.scanners.map((s) => s.start());
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    size += buf.length;
+    hash.update(buf);
+    for (const p of passes) p.update(buf);
+  }
+  const sha256 = hash.digest('hex');
+
+  if (sha256 !== file.sha256 || size !== file.size) {
+    const finding: Finding = {
+      scanner: 'digest',
+      rule: size !== file.size ? 'size-mismatch' : 'digest-mismatch',
+      message: `uploaded ${size} bytes hashing to ${sha256}; declared ${file.size} bytes, ${file.sha256}`,
+    };
+    await deps.index.recordScan(outcome('rejected', report('infected', [finding])));
+    await deps.blobs.deleteStaged([stagingKey]);
+    return 'rejected';
+  }
+  const findings = passes.flatMap((p) => p.finish());
+  if (findings.length > 0) {
+    await deps.index.recordScan(outcome('infected', report('infected', findings)));
+    await deps.blobs.deleteStaged([stagingKey]);
+    return 'infected';
+  }
+  await deps.blobs.moveToBlob(stagingKey, sha256);
+  await deps.index.recordScan(outcome('verified', report('clean', [])));
+  return 'verified';
+
+  function report(status: ScanReport['status'], list: Finding[]): ScanReport {
+    return { status, findings: list, scannedAt: deps.clock.now().toISOString() };
+  }
+}

@@ -1,0 +1,272 @@
+import type { CompletedPart, SignedPart, SignedRequest, StoredSession } from '../ports.ts';
+import { authorize } from './auth.ts';
+import type { Caller, CoreDeps } from './deps.ts';
+import {
+  ConflictError,
+  DigestMismatchError,
+  NotFoundError,
+  SizeMismatchError,
+  TooLargeError,
+  UploadExpiredError,
+  UploadIncompleteError,
+  VersionExistsError,
+} from './errors.ts';
+import { newId } from './ids.ts';
+import type { AuditEvent, SessionFile, UploadSession, Version, VersionFileRecord } from './model.ts';
+import { describeVersions } from './versions.ts';
+
+export interface DeclaredFile {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly mediaType: string;
+}
+
+export interface CreateUploadInput {
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+  readonly files: readonly DeclaredFile[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface UploadInstruction {
+  readonly name: string;
+  readonly sha256: string;
+  readonly action: 'upload' | 'exists';
+  readonly upload?: SignedRequest;
+  readonly multipart?: { readonly partSize: number; readonly parts: readonly SignedPart[] };
+}
+
+export interface CreatedUpload {
+  readonly uploadId: string;
+  readonly expiresAt: string;
+  readonly files: readonly UploadInstruction[];
+}
+
+export const stagingKeyOf = (uploadId: string, fileIndex: number): string =>
+  `staging/${uploadId}/${fileIndex}`;
+
+/** Parses `staging/<uploadId>/<n>`; undefined for any other key. */
+export function parseStagingKey(key: string): { uploadId: string; fileIndex: number } | undefined {
+  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,2})$/.exec(key);
+  return m ? { uploadId: m[1]!, fileIndex: Number(m[2]) } : undefined;
+}
+
+function auditOf(caller: Caller, action: string, session: UploadSession, now: Date): AuditEvent {
+  return {
+    at: now.toISOString(),
+    actor: caller.principal.id,
+    action,
+    namespace: session.namespace,
+    target: `${session.namespace}/${session.package}@${session.version}`,
+    requestId: caller.requestId,
+    details: { uploadId: session.uploadId },
+  };
+}
+
+/**
+ * Opens an upload session: refuses a version that exists, answers `exists` for content already
+ * stored and verified (no bytes move), and signs an upload (single PUT or parts) for the rest.
+ */
+export async function createUpload(
+  deps: CoreDeps,
+  caller: Caller,
+  input: CreateUploadInput,
+): Promise<CreatedUpload> {
+  authorize(caller.principal, input.namespace, 'write');
+  for (const f of input.files) {
+    if (f.size > deps.config.maxFileSize) {
+      throw new TooLargeError(
+        `file ${f.name} is ${f.size} bytes; the maximum is ${deps.config.maxFileSize}`,
+        {
+          details: { file: f.name, maxFileSize: deps.config.maxFileSize },
+        },
+      );
+    }
+  }
+  const [existing, blobs] = await Promise.all([
+    deps.index.getVersion(input.namespace, input.package, input.version),
+    deps.index.getBlobs(input.files.map((f) => f.sha256)),
+  ]);
+  if (existing) throw versionExists(input);
+
+  const now = deps.clock.now();
+  const uploadId = newId(now);
+  const expiresAt = new Date(now.getTime() + deps.config.sessionTtlSeconds * 1000);
+  const instructions: UploadInstruction[] = [];
+  const files: SessionFile[] = [];
+  for (const [n, f] of input.files.entries()) {
+    if (blobs.get(f.sha256)?.state === 'available') {
+      files.push({ ...f, action: 'exists' });
+      instructions.push({ name: f.name, sha256: f.sha256, action: 'exists' });
+      continue;
+    }
+    const stagingKey = stagingKeyOf(uploadId, n);
+    if (f.size > deps.blobs.multipartThreshold) {
+      const mp = await deps.blobs.startMultipart(stagingKey, f.size, f.sha256, expiresAt);
+      files.push({ ...f, action: 'upload', stagingKey, multipartId: mp.multipartId, partSize: mp.partSize });
+      instructions.push({
+        name: f.name,
+        sha256: f.sha256,
+        action: 'upload',
+        multipart: { partSize: mp.partSize, parts: mp.parts },
+      });
+    } else {
+      const upload = await deps.blobs.signUpload(stagingKey, f.size, f.sha256, expiresAt);
+      files.push({ ...f, action: 'upload', stagingKey });
+      instructions.push({ name: f.name, sha256: f.sha256, action: 'upload', upload });
+    }
+  }
+  const session: UploadSession = {
+    uploadId,
+    namespace: input.namespace,
+    package: input.package,
+    version: input.version,
+    state: 'open',
+    createdAt: now.toISOString(),
+    expiresAt: expiresAt.toISOString(),
+    createdBy: caller.principal.id,
+    metadata: input.metadata,
+    files,
+  };
+  await deps.index.createSession(session, auditOf(caller, 'upload.create', session, now));
+  return { uploadId, expiresAt: session.expiresAt, files: instructions };
+}
+
+const versionExists = (v: { namespace: string; package: string; version: string }) =>
+  new VersionExistsError(`version ${v.namespace}/${v.package}@${v.version} already exists`);
+
+export interface CommitUploadInput {
+  readonly uploadId: string;
+  /** Part ETags of multipart files, by file name. */
+  readonly parts?: ReadonlyMap<string, readonly CompletedPart[]>;
+}
+
+async function readSession(deps: CoreDeps, uploadId: string): Promise<StoredSession> {
+  const session = await deps.index.getSession(uploadId);
+  if (!session || session.state === 'aborted') throw new NotFoundError(`upload ${uploadId} not found`);
+  return session;
+}
+
+async function committedVersion(deps: CoreDeps, session: UploadSession): Promise<Version> {
+  const record = await deps.index.getVersion(session.namespace, session.package, session.version);
+  if (!record || record.uploadId !== session.uploadId) {
+    throw new NotFoundError(`the version committed by upload ${session.uploadId} no longer exists`);
+  }
+  const [version] = await describeVersions(deps, [record]);
+  return version!;
+}
+
+/**
+ * Commits a session: checks every staged object is there with its declared size (and digest, where
+ * storage verified one), then one index transaction creates the version. Idempotent: committing a
+ * committed session answers its version. A scan landing mid-commit changes the session's revision;
+ * the commit then re-reads and tries again.
+ */
+export async function commitUpload(
+  deps: CoreDeps,
+  caller: Caller,
+  input: CommitUploadInput,
+): Promise<Version> {
+  for (let attempt = 0; ; attempt++) {
+    const session = await readSession(deps, input.uploadId);
+    authorize(caller.principal, session.namespace, 'write');
+    if (session.state === 'committed') return committedVersion(deps, session);
+    const now = deps.clock.now();
+    if (now.getTime() >= Date.parse(session.expiresAt)) {
+      throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
+    }
+    const files = await checkStagedFiles(deps, session, input.parts);
+    const version = {
+      namespace: session.namespace,
+      package: session.package,
+      version: session.version,
+      state: 'live' as const,
+      createdAt: now.toISOString(),
+      createdBy: caller.principal.id,
+      uploadId: session.uploadId,
+      metadata: session.metadata,
+      files,
+    };
+    try {
+      await deps.index.commitSession(
+        { uploadId: session.uploadId, sessionRevision: session.revision, now, version },
+        auditOf(caller, 'upload.commit', session, now),
+      );
+    } catch (error) {
+      if (error instanceof ConflictError && error.details?.reason === 'sessionChanged' && attempt < 5)
+        continue;
+      throw error;
+    }
+    const [described] = await describeVersions(deps, [version]);
+    return described!;
+  }
+}
+
+async function checkStagedFiles(
+  deps: CoreDeps,
+  session: StoredSession,
+  parts: CommitUploadInput['parts'],
+): Promise<VersionFileRecord[]> {
+  const blobs = await deps.index.getBlobs(session.files.map((f) => f.sha256));
+  return Promise.all(
+    session.files.map(async (f): Promise<VersionFileRecord> => {
+      const record = { name: f.name, sha256: f.sha256, size: f.size, mediaType: f.mediaType };
+      if (f.verdict === 'rejected') return { ...record, stagingKey: f.stagingKey, rejection: f.rejection };
+      const blob = blobs.get(f.sha256);
+      if (f.verdict === 'verified' || blob?.state === 'available' || blob?.state === 'quarantined')
+        return record;
+      if (!f.stagingKey) {
+        throw new ConflictError(`blob ${f.sha256} of ${f.name} is no longer stored; start a new upload`, {
+          details: { file: f.name, reason: 'blobGone' },
+        });
+      }
+      if (f.multipartId) await completeParts(deps, f, parts?.get(f.name));
+      const staged = await deps.blobs.statStaged(f.stagingKey);
+      if (!staged)
+        throw new UploadIncompleteError(`no bytes were uploaded for ${f.name}`, {
+          details: { file: f.name },
+        });
+      if (staged.size !== f.size) {
+        throw new SizeMismatchError(`${f.name}: uploaded ${staged.size} bytes, declared ${f.size}`, {
+          details: { file: f.name, declared: f.size, uploaded: staged.size },
+        });
+      }
+      if (staged.sha256 !== undefined && staged.sha256 !== f.sha256) {
+        throw new DigestMismatchError(
+          `${f.name}: uploaded bytes hash to ${staged.sha256}, declared ${f.sha256}`,
+          {
+            details: { file: f.name },
+          },
+        );
+      }
+      return { ...record, stagingKey: f.stagingKey };
+    }),
+  );
+}
+
+async function completeParts(deps: CoreDeps, f: SessionFile, parts: readonly CompletedPart[] | undefined) {
+  if (await deps.blobs.statStaged(f.stagingKey!)) return; // completed by an earlier commit attempt
+  if (!parts || parts.length === 0) {
+    throw new UploadIncompleteError(`${f.name} was uploaded in parts: the commit must list their ETags`, {
+      details: { file: f.name },
+    });
+  }
+  await deps.blobs.completeMultipart(f.stagingKey!, f.multipartId!, parts);
+}
+
+/** Aborts an open session and drops its staged bytes. Aborting twice is fine; a committed one is 409. */
+export async function abortUpload(deps: CoreDeps, caller: Caller, uploadId: string): Promise<void> {
+  const session = await deps.index.getSession(uploadId);
+  if (!session) throw new NotFoundError(`upload ${uploadId} not found`);
+  authorize(caller.principal, session.namespace, 'write');
+  if (session.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
+  const now = deps.clock.now();
+  await deps.index.abortSession(uploadId, auditOf(caller, 'upload.abort', session, now));
+  const staged = session.files.filter((f) => f.stagingKey !== undefined);
+  await Promise.all(
+    staged.filter((f) => f.multipartId).map((f) => deps.blobs.abortMultipart(f.stagingKey!, f.multipartId!)),
+  );
+  await deps.blobs.deleteStaged(staged.map((f) => f.stagingKey!));
+}

@@ -1,0 +1,103 @@
+import { authorize } from './auth.ts';
+import type { Caller, CoreDeps } from './deps.ts';
+import { NotFoundError } from './errors.ts';
+import type {
+  BlobRecord,
+  FileState,
+  Sha256,
+  Version,
+  VersionFile,
+  VersionFileRecord,
+  VersionRecord,
+  VersionState,
+} from './model.ts';
+
+export interface PackageRef {
+  readonly namespace: string;
+  readonly package: string;
+}
+
+export interface VersionRef extends PackageRef {
+  readonly version: string;
+}
+
+function describeFile(file: VersionFileRecord, blob: BlobRecord | undefined): VersionFile {
+  const base = { name: file.name, sha256: file.sha256, size: file.size, mediaType: file.mediaType };
+  if (file.rejection) {
+    return { ...base, state: 'quarantined', scan: scanOf(file.rejection) };
+  }
+  const state: FileState =
+    blob?.state === 'quarantined' ? 'quarantined' : blob?.state === 'available' ? 'available' : 'pending';
+  const scan =
+    blob?.scan && state !== 'pending' ? scanOf(blob.scan) : { status: 'pending' as const, findings: [] };
+  return { ...base, state, scan };
+}
+
+const scanOf = (r: { status: VersionFile['scan']['status']; findings: VersionFile['scan']['findings'] }) => ({
+  status: r.status,
+  findings: r.findings,
+});
+
+/**
+ * The API's view of a version. Its state is derived, never stored: quarantined if any file is,
+ * pending while any blob awaits its scan, available when every blob is verified.
+ */
+export function describeVersion(record: VersionRecord, blobs: ReadonlyMap<Sha256, BlobRecord>): Version {
+  const files = record.files.map((f) => describeFile(f, blobs.get(f.sha256)));
+  let state: VersionState = 'available';
+  if (record.state === 'deleting') state = 'deleting';
+  else if (files.some((f) => f.state === 'quarantined')) state = 'quarantined';
+  else if (files.some((f) => f.state === 'pending')) state = 'pending';
+  return {
+    namespace: record.namespace,
+    package: record.package,
+    version: record.version,
+    state,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+    metadata: record.metadata,
+    stages: [],
+    protected: false,
+    files,
+  };
+}
+
+/** Reads the blobs of several versions in one call and describes each. */
+export async function describeVersions(
+  deps: CoreDeps,
+  records: readonly VersionRecord[],
+): Promise<Version[]> {
+  const shas = [...new Set(records.flatMap((r) => r.files.map((f) => f.sha256)))];
+  const blobs = shas.length > 0 ? await deps.index.getBlobs(shas) : new Map<Sha256, BlobRecord>();
+  return records.map((r) => describeVersion(r, blobs));
+}
+
+/** Reads a committed version; NotFoundError when absent. */
+export async function getVersion(deps: CoreDeps, caller: Caller, ref: VersionRef): Promise<Version> {
+  authorize(caller.principal, ref.namespace, 'read');
+  const record = await deps.index.getVersion(ref.namespace, ref.package, ref.version);
+  if (!record) throw new NotFoundError(`version ${ref.namespace}/${ref.package}@${ref.version} not found`);
+  const [version] = await describeVersions(deps, [record]);
+  return version!;
+}
+
+export interface VersionList {
+  readonly items: readonly Version[];
+  readonly nextCursor: string | null;
+}
+
+/** Lists a package's versions, newest commit first; an unknown package lists as empty. */
+export async function listVersions(
+  deps: CoreDeps,
+  caller: Caller,
+  ref: PackageRef & { readonly limit: number; readonly cursor?: string },
+): Promise<VersionList> {
+  authorize(caller.principal, ref.namespace, 'read');
+  const scope = `versions:${ref.namespace}/${ref.package}`;
+  const after = ref.cursor === undefined ? undefined : deps.cursors.decode(scope, ref.cursor);
+  const page = await deps.index.listVersions(ref.namespace, ref.package, ref.limit, after);
+  return {
+    items: await describeVersions(deps, page.items),
+    nextCursor: page.next === undefined ? null : deps.cursors.encode(scope, page.next),
+  };
+}
