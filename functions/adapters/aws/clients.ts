@@ -1,0 +1,42 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ENV } from '../../config/env.ts';
+
+/** The SDK clients the AWS adapters share. Built once per process and injected, never per request. */
+export interface AwsClients {
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+}
+
+/**
+ * Builds the clients from the environment: `AWS_REGION` (default us-east-1) and, for an emulator,
+ * `AWS_ENDPOINT_URL`. Credentials come from the SDK's default chain.
+ */
+export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClients {
+  const region = env[ENV.awsRegion] || 'us-east-1';
+  const endpoint = env[ENV.awsEndpointUrl] || undefined;
+  const common = { region, ...(endpoint ? { endpoint } : {}) };
+  return {
+    s3: new S3Client({
+      ...common,
+      // Emulators answer on one host: bucket-in-hostname addressing would not resolve there.
+      forcePathStyle: endpoint !== undefined,
+      // Checksums only where S3 requires them: presigned URLs must carry exactly the headers we list
+      // (no SDK-added CRC32 the client cannot send), and streamed reads are verified by our own sha256.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+    dynamodb: new DynamoDBClient(common),
+    sqs: new SQSClient(common),
+  };
+}
+
+let shared: AwsClients | undefined;
+
+/** The process-wide clients (Lambda cold start, local server): built on first use from `process.env`. */
+export function awsClients(): AwsClients {
+  shared ??= createAwsClients();
+  return shared;
+}

@@ -1,0 +1,274 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { BUCKET_LAYOUT } from '../../config/resources.ts';
+import { UploadIncompleteError } from '../../core/errors.ts';
+import type {
+  BlobStore,
+  CompletedPart,
+  MultipartUpload,
+  Sha256,
+  SignedRequest,
+  StagedObject,
+} from '../../ports.ts';
+import { copyInParts, MAX_COPY_OBJECT_BYTES } from './s3MultipartCopy.ts';
+import { choosePartSize, copySourceOf, isMissing, MIB, partRanges } from './s3Parts.ts';
+
+export interface S3BlobStoreOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** Files larger than this are uploaded in parts (default 64 MiB). */
+  readonly multipartThreshold?: number;
+  /** Smallest part handed out (default 16 MiB; S3's own floor is 5 MiB). */
+  readonly minPartSize?: number;
+  /** Staged objects larger than this are copied with UploadPartCopy (default and S3 maximum 5 GiB). */
+  readonly copyPartThreshold?: number;
+  readonly now?: () => Date;
+}
+
+/** Longest presigned URL lifetime SigV4 allows. */
+const MAX_EXPIRY_SECONDS = 7 * 24 * 3600;
+/** S3's per-request key limit for DeleteObjects. */
+const DELETE_BATCH = 1000;
+
+export const blobKeyOf = (sha256: Sha256): string =>
+  `${BUCKET_LAYOUT.blobPrefix}${sha256.slice(0, 2)}/${sha256}`;
+
+/**
+ * BlobStore on one S3 bucket. Clients upload straight to `staging/` with presigned requests whose
+ * length and sha256 are signed headers, so S3 itself refuses other bytes; the scan worker alone moves
+ * verified bytes to `blobs/sha256/`.
+ */
+export class S3BlobStore implements BlobStore {
+  readonly multipartThreshold: number;
+  private readonly s3: S3Client;
+  private readonly bucket: string;
+  private readonly minPartSize: number;
+  private readonly copyPartThreshold: number;
+  private readonly now: () => Date;
+
+  constructor(options: S3BlobStoreOptions) {
+    this.s3 = options.s3;
+    this.bucket = options.bucket;
+    this.multipartThreshold = options.multipartThreshold ?? 64 * MIB;
+    this.minPartSize = Math.max(options.minPartSize ?? 16 * MIB, 5 * MIB);
+    this.copyPartThreshold = Math.min(
+      options.copyPartThreshold ?? MAX_COPY_OBJECT_BYTES,
+      MAX_COPY_OBJECT_BYTES,
+    );
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async signUpload(
+    stagingKey: string,
+    size: number,
+    sha256: Sha256,
+    expiresAt: Date,
+  ): Promise<SignedRequest> {
+    const checksum = Buffer.from(sha256, 'hex').toString('base64');
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: stagingKey,
+      ContentLength: size,
+      ChecksumSHA256: checksum,
+    });
+    // Both headers stay headers (not query parameters) and are signed: a client that sends other
+    // bytes, or drops the checksum, gets S3's own 400/403 instead of a staged object.
+    const headers = { 'content-length': String(size), 'x-amz-checksum-sha256': checksum };
+    const url = await getSignedUrl(this.s3, command, {
+      expiresIn: this.expiresIn(expiresAt),
+      signableHeaders: new Set(Object.keys(headers)),
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+    });
+    return { method: 'PUT', url, headers };
+  }
+
+  /**
+   * Parts carry no per-part checksum: the client cannot be told part digests upfront, and the scan
+   * worker recomputes the whole object's sha256 before anything is served.
+   */
+  async startMultipart(
+    stagingKey: string,
+    size: number,
+    _sha256: Sha256,
+    expiresAt: Date,
+  ): Promise<MultipartUpload> {
+    const created = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: stagingKey }),
+    );
+    const multipartId = created.UploadId!;
+    const partSize = choosePartSize(size, this.minPartSize);
+    const expiresIn = this.expiresIn(expiresAt);
+    const parts = await Promise.all(
+      partRanges(size, partSize).map(async ({ partNumber, length }) => {
+        const command = new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: stagingKey,
+          UploadId: multipartId,
+          PartNumber: partNumber,
+          ContentLength: length,
+        });
+        const headers = { 'content-length': String(length) };
+        const url = await getSignedUrl(this.s3, command, {
+          expiresIn,
+          signableHeaders: new Set(['content-length']),
+        });
+        return { partNumber, method: 'PUT' as const, url, headers };
+      }),
+    );
+    return { multipartId, partSize, parts };
+  }
+
+  async completeMultipart(
+    stagingKey: string,
+    multipartId: string,
+    parts: readonly CompletedPart[],
+  ): Promise<void> {
+    const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+    try {
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: stagingKey,
+          UploadId: multipartId,
+          MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (error) {
+      // Completing twice: S3 forgets the upload id once the object exists.
+      if (isMissing(error) && (await this.statStaged(stagingKey))) return;
+      throw new UploadIncompleteError(`the uploaded parts of ${stagingKey} cannot be assembled`, {
+        cause: error,
+        details: { reason: errorName(error) },
+      });
+    }
+  }
+
+  async abortMultipart(stagingKey: string, multipartId: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: stagingKey, UploadId: multipartId }),
+      );
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+
+  async statStaged(stagingKey: string): Promise<StagedObject | null> {
+    const head = await this.head(stagingKey, true);
+    if (!head) return null;
+    const checksum = head.ChecksumSHA256;
+    // A composite checksum (`<b64>-<parts>`) is a hash of part hashes, not the file's digest.
+    const fullObject = checksum !== undefined && !checksum.includes('-') && head.ChecksumType !== 'COMPOSITE';
+    return {
+      size: head.ContentLength ?? 0,
+      ...(fullObject ? { sha256: Buffer.from(checksum, 'base64').toString('hex') } : {}),
+    };
+  }
+
+  async readStaged(stagingKey: string): Promise<AsyncIterable<Uint8Array> | null> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: stagingKey }));
+      // In Node the body is an IncomingMessage: iterating it streams, nothing is buffered here.
+      return res.Body as unknown as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async hasBlob(sha256: Sha256): Promise<boolean> {
+    return (await this.head(blobKeyOf(sha256), false)) !== null;
+  }
+
+  async moveToBlob(stagingKey: string, sha256: Sha256): Promise<void> {
+    const target = blobKeyOf(sha256);
+    if (!(await this.head(target, false))) {
+      const staged = await this.head(stagingKey, false);
+      if (!staged) throw new Error(`neither ${stagingKey} nor blob ${sha256} is stored`);
+      const size = staged.ContentLength ?? 0;
+      if (size > this.copyPartThreshold) {
+        await copyInParts(this.s3, this.bucket, stagingKey, target, size, this.copyPartThreshold);
+      } else {
+        await this.s3.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: target,
+            CopySource: copySourceOf(this.bucket, stagingKey),
+          }),
+        );
+      }
+    }
+    await this.deleteStaged([stagingKey]);
+  }
+
+  deleteStaged(stagingKeys: readonly string[]): Promise<void> {
+    return this.deleteKeys(stagingKeys);
+  }
+
+  deleteBlobs(sha256s: readonly Sha256[]): Promise<void> {
+    return this.deleteKeys(sha256s.map(blobKeyOf));
+  }
+
+  async signDownload(sha256: Sha256, fileName: string, mediaType: string, expiresAt: Date): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: blobKeyOf(sha256),
+      // File names are restricted to [A-Za-z0-9._+-], so quoting them needs no escaping.
+      ResponseContentDisposition: `attachment; filename="${fileName}"`,
+      ResponseContentType: mediaType,
+    });
+    return getSignedUrl(this.s3, command, { expiresIn: this.expiresIn(expiresAt) });
+  }
+
+  private async deleteKeys(keys: readonly string[]): Promise<void> {
+    const unique = [...new Set(keys)];
+    for (let at = 0; at < unique.length; at += DELETE_BATCH) {
+      const batch = unique.slice(at, at + DELETE_BATCH);
+      const res = await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      const failed = res.Errors ?? [];
+      if (failed.length > 0) {
+        throw new Error(
+          `S3 refused to delete ${failed.length} keys, first ${failed[0]?.Key}: ${failed[0]?.Code}`,
+        );
+      }
+    }
+  }
+
+  private async head(key: string, withChecksum: boolean) {
+    try {
+      return await this.s3.send(
+        new HeadObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(withChecksum ? { ChecksumMode: 'ENABLED' as const } : {}),
+        }),
+      );
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  private expiresIn(expiresAt: Date): number {
+    const seconds = Math.ceil((expiresAt.getTime() - this.now().getTime()) / 1000);
+    return Math.min(Math.max(seconds, 1), MAX_EXPIRY_SECONDS);
+  }
+}
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : 'Unknown');

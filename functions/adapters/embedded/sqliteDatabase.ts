@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** The embedded index's schema. Same meaning as the DynamoDB items (docs/table-design.md). */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  upload_id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open','committed','aborted')),
+  revision INTEGER NOT NULL,
+  created_at TEXT NOT NULL, expires_at TEXT NOT NULL, created_by TEXT NOT NULL,
+  metadata TEXT NOT NULL, files TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (state, expires_at);
+CREATE TABLE IF NOT EXISTS versions (
+  namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
+  seq INTEGER NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('live','deleting')),
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, upload_id TEXT NOT NULL, metadata TEXT NOT NULL,
+  PRIMARY KEY (namespace, package, version)
+);
+CREATE INDEX IF NOT EXISTS versions_newest_first ON versions (namespace, package, seq DESC);
+CREATE TABLE IF NOT EXISTS files (
+  namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, name TEXT NOT NULL,
+  position INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
+  staging_key TEXT, rejection TEXT,
+  PRIMARY KEY (namespace, package, version, name)
+);
+CREATE INDEX IF NOT EXISTS files_by_blob ON files (sha256);
+CREATE TABLE IF NOT EXISTS blobs (
+  sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','available','quarantined','deleting')),
+  refcount INTEGER NOT NULL CHECK (refcount >= 0),
+  scan TEXT, created_at TEXT NOT NULL, unreferenced_since TEXT
+);
+CREATE TABLE IF NOT EXISTS scan_queue (staging_key TEXT PRIMARY KEY, enqueued_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  namespace TEXT NOT NULL, target TEXT NOT NULL, request_id TEXT NOT NULL, details TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_namespace ON audit (namespace, id);
+`;
+
+/**
+ * Opens (and creates) the SQLite database in WAL mode. `synchronous=NORMAL` under WAL keeps every
+ * committed transaction durable across a process crash (kill -9), which is the failure the local
+ * store must survive; only an OS crash may lose the last transactions.
+ */
+export function openDatabase(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}

@@ -1,0 +1,300 @@
+import type Database from 'better-sqlite3';
+import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
+import type { BlobRecord, SessionFile, VersionFileRecord } from '../../core/model.ts';
+import type {
+  AuditEvent,
+  CommitInput,
+  Index,
+  ScanOutcome,
+  Sha256,
+  StoredSession,
+  UploadSession,
+  VersionPage,
+  VersionRecord,
+} from '../../ports.ts';
+
+interface SessionRow {
+  upload_id: string;
+  namespace: string;
+  package: string;
+  version: string;
+  state: StoredSession['state'];
+  revision: number;
+  created_at: string;
+  expires_at: string;
+  created_by: string;
+  metadata: string;
+  files: string;
+}
+
+interface VersionRow {
+  namespace: string;
+  package: string;
+  version: string;
+  seq: number;
+  state: VersionRecord['state'];
+  created_at: string;
+  created_by: string;
+  upload_id: string;
+  metadata: string;
+}
+
+interface FileRow {
+  name: string;
+  sha256: string;
+  size: number;
+  media_type: string;
+  staging_key: string | null;
+  rejection: string | null;
+}
+
+interface BlobRow {
+  sha256: string;
+  size: number;
+  state: BlobRecord['state'];
+  refcount: number;
+  scan: string | null;
+}
+
+const toSession = (r: SessionRow): StoredSession => ({
+  uploadId: r.upload_id,
+  namespace: r.namespace,
+  package: r.package,
+  version: r.version,
+  state: r.state,
+  revision: r.revision,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  createdBy: r.created_by,
+  metadata: JSON.parse(r.metadata),
+  files: JSON.parse(r.files),
+});
+
+const toFile = (r: FileRow): VersionFileRecord => ({
+  name: r.name,
+  sha256: r.sha256,
+  size: r.size,
+  mediaType: r.media_type,
+  ...(r.staging_key === null ? {} : { stagingKey: r.staging_key }),
+  ...(r.rejection === null ? {} : { rejection: JSON.parse(r.rejection) }),
+});
+
+const toBlob = (r: BlobRow): BlobRecord => ({
+  sha256: r.sha256,
+  size: r.size,
+  state: r.state,
+  refcount: r.refcount,
+  ...(r.scan === null ? {} : { scan: JSON.parse(r.scan) }),
+});
+
+/**
+ * The embedded index on SQLite. Statements are prepared once; every multi-row change runs in one
+ * `BEGIN IMMEDIATE` transaction, so its checks and writes see no interleaving writer.
+ */
+export class SqliteIndex implements Index {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insertSession: p(`INSERT INTO sessions VALUES (@upload_id, @namespace, @package, @version, 'open', 0,
+        @created_at, @expires_at, @created_by, @metadata, @files)`),
+      getSession: p('SELECT * FROM sessions WHERE upload_id = ?'),
+      setSession: p('UPDATE sessions SET state = ?, files = ?, revision = revision + 1 WHERE upload_id = ?'),
+      versionExists: p('SELECT 1 FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
+      getVersion: p('SELECT * FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
+      files: p(`SELECT name, sha256, size, media_type, staging_key, rejection FROM files
+        WHERE namespace = ? AND package = ? AND version = ? ORDER BY position`),
+      listFirst: p('SELECT * FROM versions WHERE namespace = ? AND package = ? ORDER BY seq DESC LIMIT ?'),
+      listAfter: p(
+        'SELECT * FROM versions WHERE namespace = ? AND package = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      ),
+      insertVersion: p(`INSERT INTO versions VALUES (@namespace, @package, @version,
+        (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live', @created_at, @created_by, @upload_id, @metadata)`),
+      insertFile:
+        p(`INSERT INTO files VALUES (@namespace, @package, @version, @name, @position, @sha256, @size,
+        @media_type, @staging_key, @rejection)`),
+      rejectFile: p(
+        'UPDATE files SET rejection = ? WHERE namespace = ? AND package = ? AND version = ? AND name = ?',
+      ),
+      blobState: p('SELECT state FROM blobs WHERE sha256 = ?'),
+      getBlob: p('SELECT sha256, size, state, refcount, scan FROM blobs WHERE sha256 = ?'),
+      refBlob: p(`INSERT INTO blobs VALUES (?, ?, 'pending', 1, NULL, ?, NULL)
+        ON CONFLICT (sha256) DO UPDATE SET refcount = refcount + 1, unreferenced_since = NULL`),
+      verifyBlob: p(`INSERT INTO blobs VALUES (?, ?, 'available', 0, ?, ?, ?)
+        ON CONFLICT (sha256) DO UPDATE SET scan = excluded.scan,
+          state = CASE WHEN state = 'pending' THEN 'available' ELSE state END`),
+      quarantineBlob: p(`INSERT INTO blobs VALUES (?, ?, 'quarantined', 0, ?, ?, ?)
+        ON CONFLICT (sha256) DO UPDATE SET scan = excluded.scan, state = 'quarantined'`),
+      audit: p(`INSERT INTO audit (at, actor, action, namespace, target, request_id, details)
+        VALUES (@at, @actor, @action, @namespace, @target, @requestId, @details)`),
+    };
+  }
+
+  private writeAudit(e: AuditEvent): void {
+    this.s.audit.run({ ...e, details: e.details === undefined ? null : JSON.stringify(e.details) });
+  }
+
+  async createSession(session: UploadSession, audit: AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.s.insertSession.run({
+          upload_id: session.uploadId,
+          namespace: session.namespace,
+          package: session.package,
+          version: session.version,
+          created_at: session.createdAt,
+          expires_at: session.expiresAt,
+          created_by: session.createdBy,
+          metadata: JSON.stringify(session.metadata),
+          files: JSON.stringify(session.files),
+        });
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async getSession(uploadId: string): Promise<StoredSession | null> {
+    const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
+    const v = input.version;
+    this.db
+      .transaction(() => {
+        const row = this.s.getSession.get(input.uploadId) as SessionRow | undefined;
+        if (!row) throw new NotFoundError(`upload ${input.uploadId} not found`);
+        if (row.state !== 'open' || row.revision !== input.sessionRevision) {
+          throw new ConflictError(`upload ${input.uploadId} changed during the commit`, {
+            details: { reason: 'sessionChanged' },
+          });
+        }
+        if (this.s.versionExists.get(v.namespace, v.package, v.version)) {
+          throw new VersionExistsError(`version ${v.namespace}/${v.package}@${v.version} already exists`);
+        }
+        if (row.expires_at <= input.now.toISOString()) {
+          throw new UploadExpiredError(`upload ${input.uploadId} expired at ${row.expires_at}`);
+        }
+        const deleting = [...new Set(v.files.map((f) => f.sha256))].filter(
+          (sha) => (this.s.blobState.get(sha) as { state: string } | undefined)?.state === 'deleting',
+        );
+        if (deleting.length > 0) {
+          throw new ConflictError('content is being deleted by GC; upload it again', {
+            details: { reason: 'blobDeleting', blobs: deleting },
+          });
+        }
+        this.s.insertVersion.run({
+          namespace: v.namespace,
+          package: v.package,
+          version: v.version,
+          created_at: v.createdAt,
+          created_by: v.createdBy,
+          upload_id: v.uploadId,
+          metadata: JSON.stringify(v.metadata),
+        });
+        for (const [position, f] of v.files.entries()) {
+          this.s.insertFile.run({
+            namespace: v.namespace,
+            package: v.package,
+            version: v.version,
+            name: f.name,
+            position,
+            sha256: f.sha256,
+            size: f.size,
+            media_type: f.mediaType,
+            staging_key: f.stagingKey ?? null,
+            rejection: f.rejection === undefined ? null : JSON.stringify(f.rejection),
+          });
+          this.s.refBlob.run(f.sha256, f.size, v.createdAt);
+        }
+        this.s.setSession.run('committed', row.files, input.uploadId);
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async abortSession(uploadId: string, audit: AuditEvent): Promise<StoredSession> {
+    return this.db
+      .transaction(() => {
+        const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
+        if (!row) throw new NotFoundError(`upload ${uploadId} not found`);
+        if (row.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
+        if (row.state === 'open') {
+          this.s.setSession.run('aborted', row.files, uploadId);
+          this.writeAudit(audit);
+        }
+        return toSession(this.s.getSession.get(uploadId) as SessionRow);
+      })
+      .immediate();
+  }
+
+  private readVersion(row: VersionRow): VersionRecord {
+    const files = (this.s.files.all(row.namespace, row.package, row.version) as FileRow[]).map(toFile);
+    return {
+      namespace: row.namespace,
+      package: row.package,
+      version: row.version,
+      state: row.state,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      uploadId: row.upload_id,
+      metadata: JSON.parse(row.metadata),
+      files,
+    };
+  }
+
+  async getVersion(namespace: string, pkg: string, version: string): Promise<VersionRecord | null> {
+    const row = this.s.getVersion.get(namespace, pkg, version) as VersionRow | undefined;
+    return row ? this.readVersion(row) : null;
+  }
+
+  async listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage> {
+    const rows = (
+      after === undefined
+        ? this.s.listFirst.all(namespace, pkg, limit + 1)
+        : this.s.listAfter.all(namespace, pkg, Number(after), limit + 1)
+    ) as VersionRow[];
+    const page = rows.slice(0, limit);
+    const more = rows.length > limit;
+    return {
+      items: page.map((r) => this.readVersion(r)),
+      ...(more ? { next: String(page.at(-1)!.seq) } : {}),
+    };
+  }
+
+  async getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>> {
+    const found = new Map<Sha256, BlobRecord>();
+    for (const sha of sha256s) {
+      const row = this.s.getBlob.get(sha) as BlobRow | undefined;
+      if (row) found.set(sha, toBlob(row));
+    }
+    return found;
+  }
+
+  async recordScan(outcome: ScanOutcome): Promise<void> {
+    this.db
+      .transaction(() => {
+        const row = this.s.getSession.get(outcome.uploadId) as SessionRow | undefined;
+        if (!row) return;
+        const session = toSession(row);
+        const file = session.files[outcome.fileIndex];
+        if (!file || file.verdict) return; // unknown file, or a redelivery
+        const at = outcome.at.toISOString();
+        const scan = JSON.stringify(outcome.report);
+        if (outcome.verdict === 'verified') this.s.verifyBlob.run(outcome.sha256, outcome.size, scan, at, at);
+        if (outcome.verdict === 'infected')
+          this.s.quarantineBlob.run(outcome.sha256, outcome.size, scan, at, at);
+        const rejected = outcome.verdict !== 'verified';
+        const updated: SessionFile = rejected
+          ? { ...file, verdict: 'rejected', rejection: outcome.report }
+          : { ...file, verdict: 'verified' };
+        const files = session.files.map((f, i) => (i === outcome.fileIndex ? updated : f));
+        if (rejected && session.state === 'committed') {
+          this.s.rejectFile.run(scan, session.namespace, session.package, session.version, file.name);
+        }
+        this.s.setSession.run(session.state, JSON.stringify(files), outcome.uploadId);
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,95 @@
+import { InvalidRequestError, NotFoundError, UnauthenticatedError } from '../core/errors.ts';
+import { toErrorResponse } from './errors.ts';
+import { type Route, routes } from './routes.ts';
+import type { ApiDeps, HttpRequest, HttpResponse } from './types.ts';
+
+interface Match {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (cause) {
+    throw new InvalidRequestError('malformed percent-encoding in the path', { cause });
+  }
+}
+
+/** Matches the raw path segment by segment, so an encoded `/` (`%2F`) never creates a segment. */
+function match(table: readonly Route[], method: string, path: string): Match | undefined {
+  const segments = path.split('/');
+  let pathMatched = false;
+  for (const route of table) {
+    const pattern = route.path.split('/');
+    if (pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const fits = pattern.every((p, i) => {
+      if (p.startsWith(':')) {
+        params[p.slice(1)] = segments[i]!;
+        return segments[i] !== '';
+      }
+      return p === segments[i];
+    });
+    if (!fits) continue;
+    pathMatched = true;
+    if (route.method !== method) continue;
+    for (const [k, v] of Object.entries(params)) params[k] = decodeSegment(v);
+    return { route, params };
+  }
+  if (pathMatched) throw new NotFoundError(`${method} is not supported on ${path}`);
+  return undefined;
+}
+
+function parseJson(raw: string | undefined, optional: boolean): unknown {
+  if (raw === undefined || raw.trim() === '') {
+    if (optional) return {};
+    throw new InvalidRequestError('a JSON body is required');
+  }
+  try {
+    return JSON.parse(raw);
+  } catch (cause) {
+    throw new InvalidRequestError('the body is not valid JSON', { cause });
+  }
+}
+
+export interface ApiResult {
+  readonly response: HttpResponse;
+  /** Set for the bare 500 case: the host logs it; the client never sees it. */
+  readonly error?: unknown;
+}
+
+/**
+ * The HTTP API as a function: match the route, authenticate, validate params/query/body with the
+ * route's schemas, call its use case, and map any error at this one edge.
+ */
+export function createApi(
+  deps: ApiDeps,
+  table: readonly Route[] = routes,
+): (req: HttpRequest) => Promise<ApiResult> {
+  return async (req) => {
+    try {
+      const found = match(table, req.method, req.path);
+      if (!found) throw new NotFoundError(`no route for ${req.method} ${req.path}`);
+      const { route, params } = found;
+      const principal = route.auth ? await deps.authenticate(req) : null;
+      if (route.auth && !principal) throw new UnauthenticatedError('a valid bearer token is required');
+      const caller = {
+        principal: principal ?? { id: 'anonymous', admin: false, roles: {} },
+        requestId: req.requestId,
+      };
+      const query = route.query.parse(Object.fromEntries(req.query));
+      const parsedParams = route.params ? route.params.parse(params) : {};
+      const body = route.body
+        ? route.body.schema.parse(parseJson(req.body, route.body.optional ?? false))
+        : undefined;
+      if (!route.body && req.body !== undefined && req.body.trim() !== '') {
+        throw new InvalidRequestError(`${req.method} ${route.path} takes no body`);
+      }
+      return { response: await route.handle({ params: parsedParams, query, body, caller, deps }) };
+    } catch (error) {
+      const { response, unexpected } = toErrorResponse(error);
+      return unexpected ? { response, error } : { response };
+    }
+  };
+}

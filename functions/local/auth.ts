@@ -1,0 +1,44 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Principal } from '../core/model.ts';
+import type { Authenticator } from '../http/types.ts';
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * Bearer-token authentication for the local server. Tokens are compared by their sha256 in constant
+ * time, so neither timing nor a heap dump of the table reveals a token.
+ */
+export function bearerAuthenticator(tokens: ReadonlyMap<string, Principal>): Authenticator {
+  const table = [...tokens].map(([token, principal]) => ({ hash: digest(token), principal }));
+  return async (req) => {
+    const header = req.headers['authorization'];
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) return null;
+    const presented = digest(m[1]!);
+    return table.find((t) => timingSafeEqual(t.hash, presented))?.principal ?? null;
+  };
+}
+
+export const ADMIN_PRINCIPAL: Principal = { id: 'admin', admin: true, roles: {} };
+
+/**
+ * The admin token: `ARCA_ADMIN_TOKEN` when set, else the one kept in the data dir, generated on
+ * first start. `generated` tells the caller to print it.
+ */
+export function resolveAdminToken(
+  dataDir: string,
+  fromEnv: string | undefined,
+): { token: string; generated: boolean } {
+  if (fromEnv) return { token: fromEnv, generated: false };
+  const path = join(dataDir, 'admin-token');
+  try {
+    return { token: readFileSync(path, 'utf8').trim(), generated: false };
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const token = `arca_${randomBytes(24).toString('base64url')}`;
+    writeFileSync(path, `${token}\n`, { mode: 0o600 });
+    return { token, generated: true };
+  }
+}

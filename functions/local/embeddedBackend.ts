@@ -1,0 +1,86 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FsBlobStore } from '../adapters/embedded/fsBlobStore.ts';
+import { ScanQueue } from '../adapters/embedded/scanQueue.ts';
+import { openDatabase } from '../adapters/embedded/sqliteDatabase.ts';
+import { SqliteIndex } from '../adapters/embedded/sqliteIndex.ts';
+import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
+import { CursorCodec } from '../core/cursor.ts';
+import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
+import { scanStagedObject } from '../core/scan.ts';
+import { defaultScanners } from '../core/scanners.ts';
+import { type Clock, systemClock } from '../ports.ts';
+import type { HostedBackend } from './server.ts';
+import { createStorageEndpoint, STORAGE_PREFIX } from './storageEndpoint.ts';
+
+export interface EmbeddedOptions {
+  readonly dataDir: string;
+  readonly publicUrl: string;
+  readonly clock?: Clock;
+  readonly config?: Partial<CoreConfig>;
+  readonly multipartThreshold?: number;
+  readonly partSize?: number;
+  readonly onScanError?: (stagingKey: string, error: unknown) => void;
+}
+
+export interface EmbeddedBackend extends HostedBackend {
+  readonly deps: CoreDeps;
+  readonly store: FsBlobStore;
+  readonly signer: UrlSigner;
+  readonly scanQueue: ScanQueue;
+  /** Re-queues scans a previous process left unfinished; returns how many. */
+  recover(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Wires the embedded backend: filesystem blobs, SQLite index, in-process scan queue. */
+export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<EmbeddedBackend> {
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase(join(options.dataDir, 'index.sqlite'));
+  const signer = UrlSigner.fromDataDir(options.dataDir);
+  let queue: ScanQueue | undefined;
+  const store = new FsBlobStore({
+    dataDir: options.dataDir,
+    signer,
+    publicUrl: options.publicUrl,
+    multipartThreshold: options.multipartThreshold,
+    partSize: options.partSize,
+    onStaged: (key) => queue?.enqueue(key),
+  });
+  await store.init();
+  const deps: CoreDeps = {
+    index: new SqliteIndex(db),
+    blobs: store,
+    clock,
+    cursors: new CursorCodec(loadOrCreateKey(options.dataDir, 'cursor.key')),
+    scanners: defaultScanners,
+    config: { ...DEFAULT_CORE_CONFIG, ...options.config },
+  };
+  queue = new ScanQueue(db, (key) => scanStagedObject(deps, key), { onError: options.onScanError });
+  const scanQueue = queue;
+  return {
+    deps,
+    storage: createStorageEndpoint(store, signer, clock),
+    storagePrefix: STORAGE_PREFIX,
+    store,
+    signer,
+    scanQueue,
+    recover: async () => scanQueue.recover(await listStagedKeys(options.dataDir)),
+    close: async () => {
+      await scanQueue.stop();
+      db.close();
+    },
+  };
+}
+
+/** Complete staged objects on disk (`staging/<uploadId>/<n>`), skipping in-progress multipart dirs. */
+async function listStagedKeys(dataDir: string): Promise<string[]> {
+  const root = join(dataDir, 'staging');
+  const keys: string[] = [];
+  for (const uploadId of await readdir(root).catch(() => [] as string[])) {
+    for (const entry of await readdir(join(root, uploadId)).catch(() => [] as string[])) {
+      if (/^\d+$/.test(entry)) keys.push(`staging/${uploadId}/${entry}`);
+    }
+  }
+  return keys;
+}
