@@ -1,0 +1,201 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  NotFoundError,
+  UploadExpiredError,
+  VersionExistsError,
+} from '../../functions/core/errors.ts';
+import type { Index, ScanOutcome } from '../../functions/ports.ts';
+import { audit, session, versionOf } from '../support/fixtures.ts';
+
+export interface IndexUnderTest {
+  readonly index: Index;
+  close(): Promise<void>;
+}
+
+/**
+ * The Index port's contract: every backend's index must pass it unchanged. Each test gets a fresh,
+ * empty index from `factory`.
+ */
+export function describeIndexContract(name: string, factory: () => Promise<IndexUnderTest>): void {
+  describe(`Index contract: ${name}`, () => {
+    let t: IndexUnderTest;
+    let index: Index;
+    beforeEach(async () => {
+      t = await factory();
+      index = t.index;
+    });
+    afterEach(async () => t.close());
+
+    const commit = async (s: ReturnType<typeof session>, now = new Date()) => {
+      const stored = await index.getSession(s.uploadId);
+      await index.commitSession(
+        { uploadId: s.uploadId, sessionRevision: stored!.revision, now, version: versionOf(s, now) },
+        audit('commit'),
+      );
+    };
+    const scan = (
+      s: ReturnType<typeof session>,
+      verdict: ScanOutcome['verdict'],
+      fileIndex = 0,
+    ): ScanOutcome => ({
+      uploadId: s.uploadId,
+      fileIndex,
+      sha256: s.files[fileIndex]!.sha256,
+      size: s.files[fileIndex]!.size,
+      verdict,
+      report: { status: verdict === 'verified' ? 'clean' : 'infected', findings: [] },
+      at: new Date(),
+    });
+
+    it('stores a session and reads it back open at revision 0', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      const stored = await index.getSession(s.uploadId);
+      expect(stored).toMatchObject({ ...s, state: 'open' });
+      expect(typeof stored!.revision).toBe('number');
+    });
+
+    it('answers null for an unknown session', async () => {
+      expect(await index.getSession('01ARZ3NDEKTSV4RRFFQ69G5FAV')).toBeNull();
+    });
+
+    it('commits a session into a version with its files in order and a blob reference each', async () => {
+      const s = session({ files: [...session().files, { ...session().files[0]!, name: 'b.bin' }] });
+      await index.createSession(s, audit());
+      await commit(s);
+      const v = await index.getVersion(s.namespace, s.package, s.version);
+      expect(v).toMatchObject({ uploadId: s.uploadId, state: 'live', metadata: s.metadata });
+      expect(v!.files.map((f) => f.name)).toEqual(['a.bin', 'b.bin']);
+      expect((await index.getSession(s.uploadId))!.state).toBe('committed');
+      const blobs = await index.getBlobs(s.files.map((f) => f.sha256));
+      expect(blobs.get(s.files[0]!.sha256)).toMatchObject({ state: 'pending', refcount: 1 });
+      expect(blobs.get(s.files[1]!.sha256)).toMatchObject({ state: 'pending', refcount: 1 });
+    });
+
+    it('refuses a second session committing the same version with VersionExists', async () => {
+      const first = session({ version: '1.0.0' });
+      const second = session({ version: '1.0.0' });
+      await index.createSession(first, audit());
+      await index.createSession(second, audit());
+      await commit(first);
+      await expect(commit(second)).rejects.toBeInstanceOf(VersionExistsError);
+      expect((await index.getVersion('ns', 'pkg', '1.0.0'))!.uploadId).toBe(first.uploadId);
+      expect((await index.getSession(second.uploadId))!.state).toBe('open');
+    });
+
+    it('lets exactly one of two concurrent commits of one version win', async () => {
+      const sessions = [session({ version: '2.0.0' }), session({ version: '2.0.0' })];
+      for (const s of sessions) await index.createSession(s, audit());
+      const results = await Promise.allSettled(sessions.map((s) => commit(s)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(failed.reason).toBeInstanceOf(VersionExistsError);
+    });
+
+    it('refuses a commit against a stale session revision with a sessionChanged Conflict', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      const stale = (await index.getSession(s.uploadId))!.revision;
+      await index.recordScan(scan(s, 'verified'));
+      const attempt = index.commitSession(
+        { uploadId: s.uploadId, sessionRevision: stale, now: new Date(), version: versionOf(s) },
+        audit(),
+      );
+      await expect(attempt).rejects.toMatchObject({
+        code: 'Conflict',
+        details: { reason: 'sessionChanged' },
+      });
+      expect(await index.getVersion(s.namespace, s.package, s.version)).toBeNull();
+    });
+
+    it('refuses to commit an expired session', async () => {
+      const s = session({ expiresAt: new Date(Date.now() - 1).toISOString() });
+      await index.createSession(s, audit());
+      await expect(commit(s)).rejects.toBeInstanceOf(UploadExpiredError);
+      expect(await index.getVersion(s.namespace, s.package, s.version)).toBeNull();
+    });
+
+    it('aborts an open session once, refuses a committed one and does not know an unknown one', async () => {
+      const open = session();
+      const done = session();
+      await index.createSession(open, audit());
+      await index.createSession(done, audit());
+      await commit(done);
+      expect((await index.abortSession(open.uploadId, audit('abort'))).state).toBe('aborted');
+      expect((await index.abortSession(open.uploadId, audit('abort'))).state).toBe('aborted');
+      await expect(index.abortSession(done.uploadId, audit())).rejects.toBeInstanceOf(ConflictError);
+      await expect(index.abortSession('01ARZ3NDEKTSV4RRFFQ69G5FAV', audit())).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+      await expect(commit(open)).rejects.toMatchObject({ code: 'Conflict' });
+    });
+
+    it('lists versions newest commit first and pages through each exactly once', async () => {
+      const names: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const s = session({ version: `1.0.${i}` });
+        names.push(s.version);
+        await index.createSession(s, audit());
+        await commit(s, new Date(Date.now() + i * 1000));
+      }
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await index.listVersions('ns', 'pkg', 3, after);
+        expect(page.items.length).toBeLessThanOrEqual(3);
+        seen.push(...page.items.map((v) => v.version));
+        after = page.next;
+      } while (after !== undefined);
+      expect(seen).toEqual([...names].reverse());
+      expect((await index.listVersions('ns', 'other', 10)).items).toEqual([]);
+    });
+
+    it('records a verified scan: the blob turns available, and a redelivery changes nothing', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await index.recordScan(scan(s, 'verified'));
+      const once = await index.getSession(s.uploadId);
+      await index.recordScan(scan(s, 'verified'));
+      expect((await index.getSession(s.uploadId))!.revision).toBe(once!.revision);
+      expect(once!.files[0]!.verdict).toBe('verified');
+      expect((await index.getBlobs([s.files[0]!.sha256])).get(s.files[0]!.sha256)).toMatchObject({
+        state: 'available',
+      });
+    });
+
+    it('records a rejected upload on the committed version file without touching the blob', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await commit(s);
+      await index.recordScan(scan(s, 'rejected'));
+      const v = await index.getVersion(s.namespace, s.package, s.version);
+      expect(v!.files[0]!.rejection).toMatchObject({ status: 'infected' });
+      expect((await index.getBlobs([s.files[0]!.sha256])).get(s.files[0]!.sha256)!.state).toBe('pending');
+    });
+
+    it('quarantines the blob itself when its content is infected', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await index.recordScan(scan(s, 'infected'));
+      expect((await index.getBlobs([s.files[0]!.sha256])).get(s.files[0]!.sha256)!.state).toBe('quarantined');
+      expect((await index.getSession(s.uploadId))!.files[0]!.verdict).toBe('rejected');
+    });
+
+    it('keeps a verified blob available when another version references it', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await index.recordScan(scan(s, 'verified'));
+      await commit(s);
+      const again = session({
+        files: s.files.map((f) => ({ ...f, action: 'exists' as const, stagingKey: undefined })),
+      });
+      await index.createSession(again, audit());
+      await commit(again);
+      expect((await index.getBlobs([s.files[0]!.sha256])).get(s.files[0]!.sha256)).toMatchObject({
+        state: 'available',
+        refcount: 2,
+      });
+    });
+  });
+}

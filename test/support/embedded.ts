@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth.ts';
+import {
+  createEmbeddedBackend,
+  type EmbeddedBackend,
+  type EmbeddedOptions,
+} from '../../functions/local/embeddedBackend.ts';
+import { type LocalServer, startLocalServer } from '../../functions/local/server.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token';
+
+export interface EmbeddedServer {
+  readonly server: LocalServer;
+  readonly backend: EmbeddedBackend;
+  readonly dataDir: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A real local server on a free port over a fresh temp data dir. */
+export async function startEmbeddedServer(options: Partial<EmbeddedOptions> = {}): Promise<EmbeddedServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'arca-test-')));
+  let backend: EmbeddedBackend | undefined;
+  const server = await startLocalServer({
+    port: 0,
+    authenticate: bearerAuthenticator(new Map([[ADMIN_TOKEN, ADMIN_PRINCIPAL]])),
+    log: () => {},
+    backend: async (url) => {
+      backend = await createEmbeddedBackend({ ...options, dataDir, publicUrl: url });
+      await backend.recover();
+      return backend;
+    },
+  });
+  return {
+    server,
+    backend: backend!,
+    dataDir,
+    url: server.url,
+    close: async () => {
+      await server.close();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
