@@ -1,0 +1,185 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import type {
+  AuditEvent,
+  BlobRecord,
+  CommitInput,
+  Index,
+  ScanOutcome,
+  Sha256,
+  StoredSession,
+  UploadSession,
+  VersionPage,
+  VersionRecord,
+} from '../../ports.ts';
+import { commitFailure, commitTransaction } from './dynamoDbCommit.ts';
+import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
+import {
+  auditItem,
+  blobOf,
+  keys,
+  sessionItem,
+  sessionOf,
+  versionOf,
+  versionSortKey,
+} from './dynamoDbItems.ts';
+import type { RetryOptions } from './dynamoDbRetry.ts';
+import { scanTransaction } from './dynamoDbScan.ts';
+import { DynamoTable } from './dynamoDbTable.ts';
+
+export interface DynamoDbIndexOptions {
+  readonly dynamodb: DynamoDBClient;
+  readonly table: string;
+  readonly retry?: RetryOptions;
+}
+
+/** Optimistic writes that lost a race re-read and try again this many times before giving up. */
+const MAX_REBUILDS = 10;
+
+/**
+ * The index on one DynamoDB table (docs/table-design.md). Every multi-item change is one
+ * TransactWriteItems whose conditions re-check what was read; a cancelled transaction is mapped to
+ * the domain error of the item that failed, by its position.
+ */
+export class DynamoDbIndex implements Index {
+  private readonly table: DynamoTable;
+
+  constructor(options: DynamoDbIndexOptions) {
+    this.table = new DynamoTable(options.dynamodb, options.table, options.retry);
+  }
+
+  async createSession(session: UploadSession, audit: AuditEvent): Promise<void> {
+    const failed = await this.table.transact([
+      {
+        Put: {
+          TableName: this.table.name,
+          Item: toAttributes(sessionItem(session)),
+          ...expression({ condition: 'attribute_not_exists(#pk)' }),
+        },
+      },
+      { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+    ]);
+    if (failed) throw new ConflictError(`upload ${session.uploadId} already exists`);
+  }
+
+  async getSession(uploadId: string): Promise<StoredSession | null> {
+    const item = await this.table.get(keys.session(uploadId));
+    return item ? sessionOf(item) : null;
+  }
+
+  async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
+    const v = input.version;
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const counter = await this.table.get(keys.package(v.namespace, v.package));
+      const { items, blobs } = commitTransaction(
+        this.table.name,
+        input,
+        audit,
+        counter?.seq as number | undefined,
+      );
+      const reasons = await this.table.transact(items);
+      if (!reasons) return;
+      const failure = commitFailure(input, reasons, blobs);
+      if (failure !== 'retry') throw failure;
+    }
+    throw new ConflictError(`too many concurrent commits to ${v.namespace}/${v.package}; try again`);
+  }
+
+  async abortSession(uploadId: string, audit: AuditEvent): Promise<StoredSession> {
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const session = await this.getSession(uploadId);
+      if (!session) throw new NotFoundError(`upload ${uploadId} not found`);
+      if (session.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
+      if (session.state === 'aborted') return session;
+      const failed = await this.table.transact([
+        {
+          Update: {
+            TableName: this.table.name,
+            Key: toAttributes(keys.session(uploadId)),
+            ...updateExpression({
+              update: 'SET #state = :aborted, #revision = #revision + :one REMOVE #gsi2pk, #gsi2sk',
+              condition: '#revision = :rev',
+              values: { ':aborted': 'aborted', ':one': 1, ':rev': session.revision },
+            }),
+          },
+        },
+        { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+      ]);
+      if (!failed) return { ...session, state: 'aborted', revision: session.revision + 1 };
+    }
+    throw new ConflictError(`upload ${uploadId} kept changing during the abort; try again`);
+  }
+
+  async getVersion(namespace: string, pkg: string, version: string): Promise<VersionRecord | null> {
+    const item = await this.table.get(keys.version(namespace, pkg, version));
+    return item ? versionOf(item) : null;
+  }
+
+  /**
+   * Reads gsi1 backwards. A page may stop short of `limit` when DynamoDB's 1 MB page fills first, so
+   * this keeps querying; reading one item more than asked tells whether another page exists.
+   */
+  async listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage> {
+    const gsi1pk = keys.package(namespace, pkg).pk;
+    let start = after === undefined ? undefined : startKey(gsi1pk, after);
+    const items: Record<string, unknown>[] = [];
+    do {
+      const page = await this.table.query({
+        IndexName: 'gsi1',
+        KeyConditionExpression: '#gsi1pk = :pk',
+        ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk' },
+        ExpressionAttributeValues: toAttributes({ ':pk': gsi1pk }),
+        ScanIndexForward: false,
+        Limit: limit + 1 - items.length,
+        ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+      });
+      items.push(...page.items);
+      start = page.lastKey;
+    } while (start && items.length <= limit);
+    const shown = items.slice(0, limit);
+    const last = shown.at(-1);
+    return {
+      items: shown.map(versionOf),
+      ...(items.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
+    };
+  }
+
+  async getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>> {
+    const unique = [...new Set(sha256s)];
+    const items = await this.table.getMany(unique.map(keys.blob));
+    return new Map(items.map((i) => [i.sha256 as Sha256, blobOf(i)]));
+  }
+
+  /** Idempotent: a file that already has its verdict is left alone, whatever this outcome says. */
+  async recordScan(outcome: ScanOutcome): Promise<void> {
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const session = await this.getSession(outcome.uploadId);
+      const file = session?.files[outcome.fileIndex];
+      if (!session || !file || file.verdict) return;
+      const [blob, version] = await Promise.all([
+        outcome.verdict === 'verified' ? this.getBlobs([outcome.sha256]) : undefined,
+        outcome.verdict !== 'verified' && session.state === 'committed'
+          ? this.getVersion(session.namespace, session.package, session.version)
+          : null,
+      ]);
+      const snapshot = { session, blob: blob?.get(outcome.sha256) ?? null, version };
+      if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) return;
+    }
+    throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);
+  }
+}
+
+/** The ExclusiveStartKey of gsi1 from a `next` position: `[gsi1sk, version]`. */
+function startKey(gsi1pk: string, after: string): Record<string, unknown> {
+  let position: unknown;
+  try {
+    position = JSON.parse(after);
+  } catch {
+    position = undefined;
+  }
+  if (!Array.isArray(position) || position.length !== 2 || !position.every((p) => typeof p === 'string')) {
+    throw new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
+  }
+  const [gsi1sk, version] = position as [string, string];
+  return { gsi1pk, gsi1sk, pk: gsi1pk, sk: versionSortKey(version) };
+}

@@ -1,0 +1,18 @@
+import { describeBlobStoreContract } from '../contract/blobStoreContract.ts';
+import { describeIndexContract } from '../contract/indexContract.ts';
+import { freshResources, indexOn, motoClients, storeOn } from './awsFixtures.ts';
+import { useMoto } from './moto.ts';
+
+useMoto();
+
+describeIndexContract('DynamoDbIndex on moto', async () => {
+  const clients = motoClients();
+  const index = indexOn(clients, await freshResources(clients));
+  return { index, close: async () => undefined };
+});
+
+describeBlobStoreContract('S3BlobStore on moto', async () => {
+  const clients = motoClients();
+  const store = storeOn(clients, await freshResources(clients));
+  return { store, close: async () => undefined };
+});
