@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { BlobEncryption } from './constructs/storage.ts';
+import { ArcaPrimaryStack } from './stacks/primaryStack.ts';
+import { ArcaReplicaStack } from './stacks/replicaStack.ts';
+
+/** Placeholder account for offline synth; `cdk deploy` passes the real one (CDK_DEFAULT_ACCOUNT or -c account=…). */
+export const DUMMY_ACCOUNT = '111111111111';
+
+/** The app's context keys (`cdk synth -c key=value` or cdk.json), all optional. */
+export interface ArcaContext {
+  account?: string;
+  /** @default us-east-1 */
+  region?: string;
+  /** @default us-west-2 */
+  replicaRegion?: string;
+  /** Path of the CloudFront signing public key PEM (or the PEM itself in `signingPublicKeyPem`). */
+  signingPublicKeyFile?: string;
+  signingPublicKeyPem?: string;
+  /** `S3_MANAGED` (default) or `KMS`. */
+  encryption?: string;
+  replicationTimeControl?: string | boolean;
+  replicateIndex?: string | boolean;
+  githubRepository?: string;
+  apiReservedConcurrency?: string | number;
+  scanReservedConcurrency?: string | number;
+}
+
+export interface ArcaApp {
+  readonly app: App;
+  readonly primary: ArcaPrimaryStack;
+  readonly replica: ArcaReplicaStack;
+}
+
+/** Builds the two-stack app, with cdk-nag's AWS Solutions checks failing synth on any finding. */
+export function createArcaApp(props: AppProps = {}): ArcaApp {
+  const app = new App(props);
+  const ctx = (key: keyof ArcaContext): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  const flag = (key: keyof ArcaContext) => ctx(key) === 'true';
+  const int = (key: keyof ArcaContext) => {
+    const value = ctx(key);
+    return value === undefined ? undefined : Number.parseInt(value, 10);
+  };
+  const account = ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT ?? DUMMY_ACCOUNT;
+  const region = ctx('region') ?? 'us-east-1';
+  const replicaRegion = ctx('replicaRegion') ?? 'us-west-2';
+  const encryption = parseEncryption(ctx('encryption'));
+  const keyFile = ctx('signingPublicKeyFile');
+  const signingPublicKeyPem = ctx('signingPublicKeyPem') ?? (keyFile && readFileSync(keyFile, 'utf8'));
+
+  const replica = new ArcaReplicaStack(app, 'ArcaReplica', {
+    env: { account, region: replicaRegion },
+    description: 'Arca artifact store: replica bucket (second region)',
+    replica: { encryption },
+  });
+  const primary = new ArcaPrimaryStack(app, 'Arca', {
+    env: { account, region },
+    description: 'Arca artifact store',
+    store: {
+      encryption,
+      replication: {
+        region: replicaRegion,
+        replicationTimeControl: flag('replicationTimeControl'),
+        replicateIndex: flag('replicateIndex'),
+      },
+      signingPublicKeyPem: signingPublicKeyPem || undefined,
+      githubRepository: ctx('githubRepository'),
+      apiReservedConcurrency: int('apiReservedConcurrency'),
+      scanReservedConcurrency: int('scanReservedConcurrency'),
+    },
+  });
+  // The replication rule and the CloudFront failover origin name the replica bucket: create it first.
+  primary.addDependency(replica);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, primary, replica };
+}
+
+function parseEncryption(value: string | undefined): BlobEncryption {
+  if (value === undefined) return BlobEncryption.S3_MANAGED;
+  if (value === BlobEncryption.S3_MANAGED || value === BlobEncryption.KMS) return value;
+  throw new Error(`context 'encryption' must be S3_MANAGED or KMS, got '${value}'`);
+}

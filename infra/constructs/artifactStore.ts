@@ -1,0 +1,189 @@
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ENV } from '../../functions/config/env.ts';
+import { ArtifactApi } from './api.ts';
+import { BlobCdn } from './cdn.ts';
+import { GitHubCiRole } from './ciRole.ts';
+import { ArcaFunction, handlerEntry } from './functions.ts';
+import { IndexTable } from './indexTable.ts';
+import type { BlobLifecycleOptions } from './lifecycle.ts';
+import { StoreObservability } from './observability.ts';
+import { REPLICA_KEY_ALIAS, replicaBucketName } from './replication.ts';
+import { ScanPipeline } from './scanPipeline.ts';
+import { BlobEncryption, BlobStorage } from './storage.ts';
+
+/** The second region, whose bucket `ArtifactStoreReplica` (or `BlobReplica`) creates. */
+export interface ArtifactStoreReplicationProps {
+  /** Region of the replica bucket; must differ from the store's. */
+  readonly region: string;
+  /** @default replicaBucketName(account, region) — what `BlobReplica` names it by default */
+  readonly bucketName?: string;
+  /**
+   * S3 Replication Time Control (15-minute SLA, extra per-GB charge).
+   * @default false
+   */
+  readonly replicationTimeControl?: boolean;
+  /**
+   * Also make the index a global table with a replica in this region.
+   * @default false
+   */
+  readonly replicateIndex?: boolean;
+}
+
+export interface ArtifactStoreProps {
+  /** @default BlobEncryption.S3_MANAGED */
+  readonly encryption?: BlobEncryption;
+  /** Tiers and version expiry of `blobs/`. @default - STANDARD → STANDARD_IA (30 d) → GLACIER_IR (90 d) */
+  readonly lifecycle?: BlobLifecycleOptions;
+  /** Cross-region copy of `blobs/` and CloudFront failover to it. @default - single region */
+  readonly replication?: ArtifactStoreReplicationProps;
+  /**
+   * Public key (PEM) for CloudFront signed download URLs. Without it there is no distribution and
+   * `api` hands out S3 presigned GETs instead.
+   * @default - no CloudFront
+   */
+  readonly signingPublicKeyPem?: string;
+  /** Existing secret with the matching private key PEM. @default - an empty secret to fill after deploy */
+  readonly signingPrivateKeySecret?: secretsmanager.ISecret;
+  /** @default - unreserved */
+  readonly apiReservedConcurrency?: number;
+  /** @default - unreserved */
+  readonly scanReservedConcurrency?: number;
+  /** Steady-state API requests per second. @default 50 */
+  readonly throttlingRateLimit?: number;
+  /** @default 100 */
+  readonly throttlingBurstLimit?: number;
+  /** Where alarms notify. @default - nowhere (console only) */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * `owner/name` of a GitHub repository whose Actions may call the API through an OIDC role.
+   * @default - no CI role
+   */
+  readonly githubRepository?: string;
+  /** Bucket, table, keys and secrets. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Arca: a serverless artifact store. A blob bucket with tiers and replication, a DynamoDB index,
+ * the `api` function behind an IAM-authorised HTTP API, the `scan` pipeline, CloudFront signed
+ * downloads, alarms and a dashboard.
+ */
+export class ArtifactStore extends Construct {
+  public readonly storage: BlobStorage;
+  public readonly index: IndexTable;
+  public readonly apiFunction: lambda.Function;
+  public readonly api: ArtifactApi;
+  public readonly scan: ScanPipeline;
+  public readonly cdn?: BlobCdn;
+  public readonly observability: StoreObservability;
+  public readonly ciRole?: GitHubCiRole;
+  public readonly cursorSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: ArtifactStoreProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const replication = props.replication;
+    if (replication && replication.region === stack.region)
+      throw new Error(`replication.region must differ from the store's region (${stack.region})`);
+    const replicaName = replication
+      ? (replication.bucketName ?? replicaBucketName(stack.account, replication.region))
+      : undefined;
+
+    this.storage = new BlobStorage(this, 'Storage', {
+      encryption: props.encryption,
+      lifecycle: props.lifecycle,
+      removalPolicy: props.removalPolicy,
+      replication:
+        replication && replicaName !== undefined
+          ? {
+              bucketName: replicaName,
+              region: replication.region,
+              replicationTimeControl: replication.replicationTimeControl,
+              kmsKeyAlias: props.encryption === BlobEncryption.KMS ? REPLICA_KEY_ALIAS : undefined,
+            }
+          : undefined,
+    });
+    this.index = new IndexTable(this, 'Index', {
+      replicaRegion: replication?.replicateIndex ? replication.region : undefined,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.apiFunction = new ArcaFunction(this, 'ApiFunction', {
+      entry: handlerEntry('api'),
+      description: 'Arca API: uploads, versions, stages, downloads, leases',
+      reservedConcurrentExecutions: props.apiReservedConcurrency,
+    });
+    this.storage.grantPublish(this.apiFunction);
+    this.index.grantIndexReadWrite(this.apiFunction);
+    this.cursorSecret = this.createCursorSecret(props.removalPolicy);
+    this.grantCursorSecret(this.apiFunction);
+
+    this.scan = new ScanPipeline(this, 'Scan', {
+      storage: this.storage,
+      index: this.index,
+      reservedConcurrentExecutions: props.scanReservedConcurrency,
+    });
+    // The AWS wiring (adapters/aws/deps.ts) builds the cursor codec for every function, scan included.
+    this.grantCursorSecret(this.scan.function);
+    // GC (functions/handlers/gc.ts, EventBridge schedule, failure alarm) is a later issue: no
+    // function is deployed for it until its handler exists.
+
+    this.api = new ArtifactApi(this, 'Api', {
+      handler: this.apiFunction,
+      throttlingRateLimit: props.throttlingRateLimit,
+      throttlingBurstLimit: props.throttlingBurstLimit,
+    });
+
+    if (props.signingPublicKeyPem !== undefined) {
+      this.cdn = new BlobCdn(this, 'Cdn', {
+        storage: this.storage,
+        publicKeyPem: props.signingPublicKeyPem,
+        privateKeySecret: props.signingPrivateKeySecret,
+        failoverBucket:
+          replication && replicaName !== undefined
+            ? s3.Bucket.fromBucketAttributes(this, 'ReplicaBucket', {
+                bucketName: replicaName,
+                region: replication.region,
+              })
+            : undefined,
+      });
+      this.cdn.grantSign(this.apiFunction);
+    }
+
+    this.observability = new StoreObservability(this, 'Observability', {
+      api: this.api,
+      scan: this.scan,
+      storage: this.storage,
+      alarmTopic: props.alarmTopic,
+    });
+    if (props.githubRepository !== undefined)
+      this.ciRole = new GitHubCiRole(this, 'GitHubCi', { api: this.api, repository: props.githubRepository });
+  }
+
+  /**
+   * Pagination cursors are HMAC-signed with this; functions get it as an environment variable
+   * (resolved by CloudFormation at deploy, never in the template), as functions/config/env.ts prescribes.
+   */
+  public grantCursorSecret(fn: lambda.Function): void {
+    fn.addEnvironment(ENV.cursorSecret, this.cursorSecret.secretValue.unsafeUnwrap());
+  }
+
+  private createCursorSecret(removalPolicy?: RemovalPolicy): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'CursorSecret', {
+      description: 'Arca: HMAC key for pagination cursors',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating only invalidates open pagination cursors; it is done by replacing the secret and redeploying.',
+    });
+    return secret;
+  }
+}

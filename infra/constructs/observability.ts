@@ -1,0 +1,157 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { ArtifactApi } from './api.ts';
+import { SLI_ROUTES } from './api.ts';
+import type { ScanPipeline } from './scanPipeline.ts';
+import type { BlobStorage } from './storage.ts';
+
+export interface StoreObservabilityProps {
+  readonly api: ArtifactApi;
+  readonly scan: ScanPipeline;
+  readonly storage: BlobStorage;
+  /**
+   * Where alarms notify.
+   * @default - no action: alarms show in the console; subscribe later through `alarms`
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Share of API requests answering 5xx (percent, over 5 minutes) that raises the alarm.
+   * @default 1
+   */
+  readonly api5xxRatePercent?: number;
+}
+
+/** S3 storage-type dimensions of `BucketSizeBytes`, one line per tier on the dashboard. */
+const STORAGE_TYPES = {
+  STANDARD: 'StandardStorage',
+  STANDARD_IA: 'StandardIAStorage',
+  GLACIER_IR: 'GlacierInstantRetrievalStorage',
+} as const;
+
+/** Alarms on what needs a human, and a dashboard of the SLIs. GC failure alarms come with GC. */
+export class StoreObservability extends Construct {
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: StoreObservabilityProps) {
+    super(scope, id);
+    const { api, scan, storage } = props;
+    const fiveMinutes = Duration.minutes(5);
+
+    this.addAlarm('DeadLetters', {
+      alarmDescription: 'Staged uploads failed scanning after every retry: versions stay pending.',
+      metric: scan.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    const api5xxRate = new cloudwatch.MathExpression({
+      label: 'API 5xx %',
+      expression: '100 * errors / MAX([requests, 1])',
+      usingMetrics: {
+        errors: api.httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+        requests: api.httpApi.metricCount({ period: fiveMinutes, statistic: 'Sum' }),
+      },
+      period: fiveMinutes,
+    });
+    this.addAlarm('Api5xxRate', {
+      alarmDescription: 'The API answers 5xx to more than the allowed share of requests.',
+      metric: api5xxRate,
+      threshold: props.api5xxRatePercent ?? 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.addAlarm('ScanErrors', {
+      alarmDescription: 'The scan function failed: uploads are being retried or dead-lettered.',
+      metric: scan.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    if (props.alarmTopic) {
+      const action = new actions.SnsAction(props.alarmTopic);
+      for (const alarm of this.alarms) alarm.addAlarmAction(action);
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.days(7),
+    });
+    this.dashboard.addWidgets(
+      this.successRate('Publish success rate (commit)', api, SLI_ROUTES.publish),
+      this.successRate('Fetch success rate (download)', api, SLI_ROUTES.fetch),
+      new cloudwatch.GraphWidget({
+        title: 'Fetch latency p95 (ms)',
+        left: [this.routeMetric(api, SLI_ROUTES.fetch, 'Latency', 'p95')],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Scan backlog',
+        left: [scan.queue.metricApproximateNumberOfMessagesVisible({ label: 'waiting' })],
+        right: [scan.queue.metricApproximateAgeOfOldestMessage({ label: 'oldest (s)' })],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Bytes stored by tier',
+        stacked: true,
+        left: Object.entries(STORAGE_TYPES).map(
+          ([label, storageType]) =>
+            new cloudwatch.Metric({
+              namespace: 'AWS/S3',
+              metricName: 'BucketSizeBytes',
+              dimensionsMap: { BucketName: storage.bucket.bucketName, StorageType: storageType },
+              statistic: 'Average',
+              // S3 publishes storage metrics once a day.
+              period: Duration.days(1),
+              label,
+            }),
+        ),
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms }),
+    );
+  }
+
+  private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>): void {
+    this.alarms.push(
+      new cloudwatch.Alarm(this, id, {
+        ...props,
+        evaluationPeriods: 1,
+        // No traffic is not an outage: an idle store stays green.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  /** Requests on the route that did not answer 5xx (4xx are the caller's, not the store's, failures). */
+  private successRate(title: string, api: ArtifactApi, routeKey: string): cloudwatch.GraphWidget {
+    return new cloudwatch.GraphWidget({
+      title,
+      leftYAxis: { min: 0, max: 100 },
+      left: [
+        new cloudwatch.MathExpression({
+          label: '% success',
+          expression: '100 * (1 - errors / MAX([requests, 1]))',
+          usingMetrics: {
+            errors: this.routeMetric(api, routeKey, '5xx', 'Sum'),
+            requests: this.routeMetric(api, routeKey, 'Count', 'Sum'),
+          },
+          period: Duration.minutes(5),
+        }),
+      ],
+    });
+  }
+
+  private routeMetric(
+    api: ArtifactApi,
+    routeKey: string,
+    metricName: string,
+    statistic: string,
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      dimensionsMap: { ApiId: api.httpApi.apiId, Stage: '$default', Route: routeKey },
+      statistic,
+      period: Duration.minutes(5),
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BUCKET_LAYOUT, QUEUE_SETTINGS } from '../../functions/config/resources.ts';
+import { ArcaFunction, handlerEntry } from './functions.ts';
+import type { IndexTable } from './indexTable.ts';
+import { LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
+import type { BlobStorage } from './storage.ts';
+
+export interface ScanPipelineProps {
+  readonly storage: BlobStorage;
+  readonly index: IndexTable;
+  /**
+   * Staged objects per invocation. Each is streamed and hashed in full, so keep it small.
+   * @default 5
+   */
+  readonly batchSize?: number;
+  /**
+   * Concurrency reserved for `scan`; also caps how hard a burst of uploads hits the table.
+   * @default - unreserved
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /** @default 1024 */
+  readonly memorySize?: number;
+}
+
+const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/** S3 ObjectCreated on `staging/` → SQS (DLQ after retries) → the `scan` function. */
+export class ScanPipeline extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: ScanPipelineProps) {
+    super(scope, id);
+    const timeout = Duration.seconds(QUEUE_SETTINGS.scanFunctionTimeoutSeconds);
+    const visibilityTimeout = Duration.seconds(QUEUE_SETTINGS.visibilityTimeoutSeconds);
+    // AWS's rule for SQS-triggered functions: a message must stay hidden while retries of its batch run.
+    if (visibilityTimeout.toSeconds() < 6 * timeout.toSeconds())
+      throw new Error(
+        `scan queue visibility timeout (${visibilityTimeout.toSeconds()} s) must be ≥ 6× the scan timeout (${timeout.toSeconds()} s)`,
+      );
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(QUEUE_SETTINGS.dlqRetentionDays),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This is the dead-letter queue; its depth is alarmed on.',
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      visibilityTimeout,
+      // SSE-SQS: S3 notifications can publish to it with no key policy (the aws/sqs KMS key would refuse S3).
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: QUEUE_SETTINGS.maxReceiveCount },
+    });
+
+    this.function = new ArcaFunction(this, 'Function', {
+      entry: handlerEntry('scan'),
+      description: 'Arca scan: hashes and scans staged uploads, promotes them to blobs/',
+      timeout,
+      memorySize: props.memorySize ?? 1024,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    });
+    props.storage.grantScan(this.function);
+    props.index.grantIndexReadWrite(this.function);
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 5,
+        // One bad object must not send its whole batch back to the queue.
+        reportBatchItemFailures: true,
+      }),
+    );
+    props.storage.bucket.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new s3n.SqsDestination(this.queue),
+      {
+        prefix: BUCKET_LAYOUT.stagingPrefix,
+      },
+    );
+    // CDK's singleton that applies bucket notifications (a custom resource) lives at the stack root.
+    const notifications = Stack.of(this).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
+    if (notifications)
+      Validations.of(notifications).acknowledge({
+        id: LAMBDA_BASIC_EXECUTION_FINDING,
+        reason:
+          "CDK's bucket-notification custom resource only writes its own logs with this managed policy.",
+      });
+  }
+}

@@ -1,0 +1,251 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { ENV } from '../../functions/config/env.ts';
+import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
+import { type BlobLifecycleOptions, lifecycleRules } from './lifecycle.ts';
+import { acknowledgeLifecycleSizeCoercion, acknowledgeResourceWildcards } from './nag.ts';
+
+/** How blob bytes are encrypted at rest, in both regions. */
+export enum BlobEncryption {
+  /** SSE-S3: free, no key to manage. */
+  S3_MANAGED = 'S3_MANAGED',
+  /** SSE-KMS with a customer managed key per region (≈ $1/month each), S3 Bucket Keys on. */
+  KMS = 'KMS',
+}
+
+/** Where `blobs/` is copied to, named deterministically so no cross-region stack reference is needed. */
+export interface BlobReplicationOptions {
+  /** Name of the replica bucket (see `replicaBucketName`). */
+  readonly bucketName: string;
+  /** Region of the replica bucket. */
+  readonly region: string;
+  /**
+   * Alias (`alias/…`) of the replica region's KMS key; required with `BlobEncryption.KMS`. An alias,
+   * not a key id, because the key lives in another stack and region and its id is not known here.
+   * @default - none (SSE-S3)
+   */
+  readonly kmsKeyAlias?: string;
+  /**
+   * S3 Replication Time Control: 99.99 % of objects within 15 minutes, billed per GB replicated.
+   * @default false
+   */
+  readonly replicationTimeControl?: boolean;
+}
+
+export interface BlobStorageProps {
+  /** @default BlobEncryption.S3_MANAGED */
+  readonly encryption?: BlobEncryption;
+  /** @default - see `BlobLifecycleOptions` */
+  readonly lifecycle?: BlobLifecycleOptions;
+  /** @default - no replication */
+  readonly replication?: BlobReplicationOptions;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A bucket for server access logs: SSE-S3 (log delivery cannot use KMS), TLS only, expiring. */
+export function accessLogBucket(scope: Construct, id: string, removalPolicy: RemovalPolicy): s3.Bucket {
+  const bucket = new s3.Bucket(scope, id, {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    // CloudFront standard logging writes with ACLs, so the owner must be able to take them over.
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    versioned: false,
+    lifecycleRules: [{ expiration: Duration.days(90) }],
+    removalPolicy,
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: 'This is the access-log bucket itself; logging it to itself would loop.',
+  });
+  return bucket;
+}
+
+/**
+ * The blob bucket: `staging/` for uploads, `blobs/sha256/…` for verified content. Versioned, encrypted,
+ * TLS-only, private, access-logged, tiered, and optionally replicated to a second region.
+ */
+export class BlobStorage extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly logBucket: s3.Bucket;
+  /** The customer managed key, with `BlobEncryption.KMS`. */
+  public readonly encryptionKey?: kms.Key;
+  /** The role S3 replicates with, when replication is on. */
+  public readonly replicationRole?: iam.Role;
+
+  constructor(scope: Construct, id: string, props: BlobStorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.logBucket = accessLogBucket(this, 'AccessLogs', removalPolicy);
+    if (props.encryption === BlobEncryption.KMS)
+      this.encryptionKey = new kms.Key(this, 'Key', {
+        enableKeyRotation: true,
+        description: 'Arca blob bucket',
+        removalPolicy,
+      });
+    const replication = props.replication;
+    if (replication !== undefined) {
+      if (props.encryption === BlobEncryption.KMS && replication.kmsKeyAlias === undefined)
+        throw new Error('replication.kmsKeyAlias is required when encryption is BlobEncryption.KMS');
+      this.replicationRole = new iam.Role(this, 'ReplicationRole', {
+        assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
+        description: 'S3 replication of Arca blobs/ to the replica region',
+      });
+    }
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      versioned: true,
+      encryption: this.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: this.encryptionKey,
+      // Bucket Keys cut KMS request charges by ~99 % for busy buckets.
+      bucketKeyEnabled: this.encryptionKey !== undefined,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 's3/',
+      lifecycleRules: lifecycleRules(props.lifecycle ?? {}),
+      removalPolicy,
+      replicationRole: this.replicationRole,
+      replicationRules: replication && this.replicationRules(replication),
+    });
+    acknowledgeLifecycleSizeCoercion(this.bucket);
+    if (replication && this.replicationRole) this.grantReplication(this.replicationRole, replication);
+  }
+
+  /**
+   * What `api` needs: sign PUTs (single and multipart) into `staging/`, check and delete staged
+   * objects, check and sign GETs of blobs. Sets `ARCA_BUCKET`.
+   */
+  public grantPublish(fn: lambda.Function): void {
+    fn.addEnvironment(ENV.bucket, this.bucket.bucketName);
+    this.grantObjects(fn, BUCKET_LAYOUT.stagingPrefix, [
+      's3:PutObject',
+      's3:GetObject',
+      's3:DeleteObject',
+      's3:AbortMultipartUpload',
+      's3:ListMultipartUploadParts',
+    ]);
+    this.grantObjects(fn, BUCKET_LAYOUT.blobPrefix, ['s3:GetObject']);
+    this.grantList(fn);
+    this.encryptionKey?.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
+  }
+
+  /** What `scan` needs: read and delete staged bytes, write verified blobs. Sets `ARCA_BUCKET`. */
+  public grantScan(fn: lambda.Function): void {
+    fn.addEnvironment(ENV.bucket, this.bucket.bucketName);
+    this.grantObjects(fn, BUCKET_LAYOUT.stagingPrefix, ['s3:GetObject', 's3:DeleteObject']);
+    // Abort: copies above 5 GiB go part by part (UploadPartCopy) and are aborted on failure.
+    this.grantObjects(fn, BUCKET_LAYOUT.blobPrefix, [
+      's3:GetObject',
+      's3:PutObject',
+      's3:AbortMultipartUpload',
+    ]);
+    this.grantList(fn);
+    this.encryptionKey?.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
+  }
+
+  private grantObjects(fn: lambda.Function, prefix: string, actions: string[]): void {
+    const objects = this.bucket.arnForObjects(`${prefix}*`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects] }));
+    acknowledgeResourceWildcards(
+      fn,
+      [objects],
+      `Objects under ${prefix} of the blob bucket, with named actions only.`,
+    );
+  }
+
+  /** Without ListBucket a HEAD of a missing key answers 403, not 404. Keys are digests: nothing secret. */
+  private grantList(fn: lambda.Function): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+  }
+
+  private replicationRules(replication: BlobReplicationOptions): s3.ReplicationRule[] {
+    const destination = s3.Bucket.fromBucketAttributes(this, 'Replica', {
+      bucketName: replication.bucketName,
+      region: replication.region,
+    });
+    const rtc = replication.replicationTimeControl === true;
+    return [
+      {
+        id: 'blobs-to-replica',
+        destination,
+        // Only verified content: staging/ is scratch and would double the replicated bytes.
+        filter: { prefix: BUCKET_LAYOUT.blobPrefix },
+        priority: 1,
+        // GC deletes must reach the replica too, or it keeps every blob forever.
+        deleteMarkerReplication: true,
+        replicationTimeControl: rtc ? s3.ReplicationTimeValue.FIFTEEN_MINUTES : undefined,
+        metrics: rtc ? s3.ReplicationTimeValue.FIFTEEN_MINUTES : undefined,
+        kmsKey: replication.kmsKeyAlias
+          ? kms.Key.fromKeyArn(this, 'ReplicaKey', this.aliasArn(replication))
+          : undefined,
+        sseKmsEncryptedObjects: replication.kmsKeyAlias !== undefined ? true : undefined,
+      },
+    ];
+  }
+
+  /** Least privilege: read versions of blobs/ here, write replicas of blobs/ there, nothing else. */
+  private grantReplication(role: iam.Role, replication: BlobReplicationOptions): void {
+    const destinationArn = `arn:${Stack.of(this).partition}:s3:::${replication.bucketName}`;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          's3:GetObjectVersionForReplication',
+          's3:GetObjectVersionAcl',
+          's3:GetObjectVersionTagging',
+        ],
+        resources: [this.bucket.arnForObjects(`${BUCKET_LAYOUT.blobPrefix}*`)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
+        resources: [`${destinationArn}/${BUCKET_LAYOUT.blobPrefix}*`],
+      }),
+    );
+    acknowledgeResourceWildcards(
+      role,
+      [
+        this.bucket.arnForObjects(`${BUCKET_LAYOUT.blobPrefix}*`),
+        `${destinationArn}/${BUCKET_LAYOUT.blobPrefix}*`,
+      ],
+      'Replication reads and writes every object under blobs/ by definition; actions are named.',
+    );
+    this.encryptionKey?.grant(role, 'kms:Decrypt');
+    if (replication.kmsKeyAlias !== undefined) {
+      const { partition, account } = Stack.of(this);
+      // IAM authorises KMS calls on the key ARN, never the alias, so match keys by the alias they carry.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+          resources: [`arn:${partition}:kms:${replication.region}:${account}:key/*`],
+          conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': replication.kmsKeyAlias } },
+        }),
+      );
+      acknowledgeResourceWildcards(
+        role,
+        [`arn:${partition}:kms:${replication.region}:${account}:key/*`],
+        'The replica key is known only by its alias (another region and stack); kms:ResourceAliases pins it.',
+      );
+    }
+  }
+
+  private aliasArn(replication: BlobReplicationOptions): string {
+    const { partition, account } = Stack.of(this);
+    return `arn:${partition}:kms:${replication.region}:${account}:${replication.kmsKeyAlias}`;
+  }
+}

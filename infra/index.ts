@@ -1,0 +1,35 @@
+/** Arca's CDK constructs, for embedding the store in another CDK app. */
+
+export { type ArcaApp, type ArcaContext, createArcaApp } from './arcaApp.ts';
+export { ArtifactApi, type ArtifactApiProps, SLI_ROUTES } from './constructs/api.ts';
+export {
+  ArtifactStore,
+  type ArtifactStoreProps,
+  type ArtifactStoreReplicationProps,
+} from './constructs/artifactStore.ts';
+export { BlobCdn, type BlobCdnProps, CDN_ENV } from './constructs/cdn.ts';
+export { GitHubCiRole, type GitHubCiRoleProps } from './constructs/ciRole.ts';
+export { ArcaFunction, type ArcaFunctionProps, handlerEntry, POWERTOOLS } from './constructs/functions.ts';
+export { IndexTable, type IndexTableProps } from './constructs/indexTable.ts';
+export {
+  type BlobLifecycleOptions,
+  type BlobTier,
+  DEFAULT_TIERS,
+  validateLifecycle,
+} from './constructs/lifecycle.ts';
+export { StoreObservability, type StoreObservabilityProps } from './constructs/observability.ts';
+export {
+  BlobReplica,
+  type BlobReplicaProps,
+  REPLICA_KEY_ALIAS,
+  replicaBucketName,
+} from './constructs/replication.ts';
+export { ScanPipeline, type ScanPipelineProps } from './constructs/scanPipeline.ts';
+export {
+  BlobEncryption,
+  type BlobReplicationOptions,
+  BlobStorage,
+  type BlobStorageProps,
+} from './constructs/storage.ts';
+export { ArcaPrimaryStack, type ArcaPrimaryStackProps } from './stacks/primaryStack.ts';
+export { ArcaReplicaStack, type ArcaReplicaStackProps } from './stacks/replicaStack.ts';

@@ -1,0 +1,44 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ArtifactStore, type ArtifactStoreProps } from '../constructs/artifactStore.ts';
+
+export interface ArcaPrimaryStackProps extends StackProps {
+  /** How the store is configured. @default - defaults of `ArtifactStoreProps` */
+  readonly store?: ArtifactStoreProps;
+}
+
+/** The region users publish to and fetch from: the whole `ArtifactStore`, with its outputs. */
+export class ArcaPrimaryStack extends Stack {
+  public readonly store: ArtifactStore;
+
+  constructor(scope: Construct, id: string, props: ArcaPrimaryStackProps = {}) {
+    super(scope, id, props);
+    this.store = new ArtifactStore(this, 'Store', props.store);
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('ApiUrl', this.store.api.url, 'Base URL of the Arca API (ARCA_URL for the CLI)');
+    output('BucketName', this.store.storage.bucket.bucketName, 'Blob bucket');
+    output('TableName', this.store.index.table.tableName, 'Index table');
+    output('ScanQueueUrl', this.store.scan.queue.queueUrl, 'Scan queue');
+    output(
+      'DashboardName',
+      this.store.observability.dashboard.dashboardName,
+      'CloudWatch dashboard of the SLIs',
+    );
+    if (this.store.cdn) {
+      output(
+        'CdnDomain',
+        this.store.cdn.distribution.distributionDomainName,
+        'CloudFront domain for downloads',
+      );
+      output('SigningKeyPairId', this.store.cdn.publicKey.publicKeyId, 'CloudFront public key id');
+      output(
+        'SigningPrivateKeySecretArn',
+        this.store.cdn.privateKeySecret.secretArn,
+        'Put the signing private key PEM here after the first deploy',
+      );
+    }
+    if (this.store.ciRole)
+      output('CiRoleArn', this.store.ciRole.role.roleArn, 'Role GitHub Actions assumes through OIDC');
+  }
+}
