@@ -1,0 +1,184 @@
+import type { AuditEvent, Version } from '../functions/core/model.ts';
+import { isStage } from '../functions/core/names.ts';
+import { CliError, EXIT, HttpError } from './errors.ts';
+import { sendJson } from './http.ts';
+import { formatRef, type PackageRef, type VersionRef } from './refs.ts';
+import { type RetryPolicy, withRetry } from './retry.ts';
+
+export type { Version };
+
+export interface SignedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface SignedPart extends SignedRequest {
+  readonly partNumber: number;
+}
+
+export interface UploadInstruction {
+  readonly name: string;
+  readonly sha256: string;
+  readonly action: 'upload' | 'exists';
+  readonly upload?: SignedRequest;
+  readonly multipart?: { readonly partSize: number; readonly parts: readonly SignedPart[] };
+}
+
+export interface CreatedUpload {
+  readonly uploadId: string;
+  readonly expiresAt: string;
+  readonly files: readonly UploadInstruction[];
+}
+
+export interface DeclaredFile {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly mediaType: string;
+}
+
+export interface CommittedParts {
+  readonly name: string;
+  readonly parts: readonly { readonly partNumber: number; readonly etag: string }[];
+}
+
+export interface Stage {
+  readonly stage: string;
+  readonly version: string;
+  readonly promotedAt: string;
+  readonly history: readonly { version: string; promotedAt: string; by: string }[];
+}
+
+export interface Lease {
+  readonly leaseId: string;
+  readonly expiresAt: string;
+}
+
+export interface ClientConfig {
+  readonly url: string;
+  readonly token?: string;
+  readonly retry: RetryPolicy;
+  readonly onRetry?: (what: string, error: unknown, attempt: number, delayMs: number) => void;
+}
+
+const seg = encodeURIComponent;
+const pkgPath = (ref: PackageRef) => `/v1/packages/${seg(ref.namespace)}/${seg(ref.package)}`;
+const versionPath = (ref: VersionRef) => `${pkgPath(ref)}/versions/${seg(ref.version)}`;
+
+/** The Arca HTTP API (shared/API.md), one method per route; transient failures are retried. */
+export class ArcaClient {
+  constructor(readonly config: ClientConfig) {}
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.config.token) headers['authorization'] = `Bearer ${this.config.token}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    const url = new URL(path, this.config.url).toString();
+    return withRetry(
+      this.config.retry,
+      () => sendJson<T>({ method, url, headers, body: payload }),
+      (error, attempt, delayMs) => this.config.onRetry?.(`${method} ${path}`, error, attempt, delayMs),
+    );
+  }
+
+  createUpload(input: VersionRef & { files: DeclaredFile[]; metadata: Record<string, string> }) {
+    return this.call<CreatedUpload>('POST', '/v1/uploads', input);
+  }
+
+  commitUpload(uploadId: string, files: readonly CommittedParts[]) {
+    return this.call<Version>('POST', `/v1/uploads/${seg(uploadId)}/commit`, { files });
+  }
+
+  abortUpload(uploadId: string) {
+    return this.call<void>('DELETE', `/v1/uploads/${seg(uploadId)}`);
+  }
+
+  getVersion(ref: VersionRef) {
+    return this.call<Version>('GET', versionPath(ref));
+  }
+
+  listVersions(ref: PackageRef, page: { limit?: number; cursor?: string } = {}) {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.cursor) query.set('cursor', page.cursor);
+    const qs = query.size > 0 ? `?${query}` : '';
+    return this.call<{ items: Version[]; nextCursor?: string | null }>(
+      'GET',
+      `${pkgPath(ref)}/versions${qs}`,
+    );
+  }
+
+  getStage(ref: PackageRef, stage: string) {
+    return this.call<Stage>('GET', `${pkgPath(ref)}/stages/${seg(stage)}`);
+  }
+
+  promote(ref: VersionRef, stage: string) {
+    return this.call<{ stage: string; version: string; previousVersion: string | null }>(
+      'POST',
+      `${versionPath(ref)}/promote`,
+      { stage },
+    );
+  }
+
+  downloadInfo(ref: VersionRef, file: string) {
+    return this.call<{ url: string; expiresAt: string; sha256: string; size: number }>(
+      'GET',
+      `${versionPath(ref)}/files/${seg(file)}?redirect=false`,
+    );
+  }
+
+  acquireLease(ref: VersionRef, holder: string, ttlSeconds: number) {
+    return this.call<Lease>('POST', '/v1/leases', { ...ref, holder, ttlSeconds });
+  }
+
+  renewLease(leaseId: string, ttlSeconds: number) {
+    return this.call<Lease>('POST', `/v1/leases/${seg(leaseId)}/renew`, { ttlSeconds });
+  }
+
+  releaseLease(leaseId: string) {
+    return this.call<void>('DELETE', `/v1/leases/${seg(leaseId)}`);
+  }
+
+  gc(mode: 'plan' | 'run') {
+    return this.call<Record<string, unknown>>('POST', `/v1/gc/${mode}`);
+  }
+
+  /** Not in API.md yet: assumed `GET /v1/audit?namespace=&limit=&cursor=` → `{items, nextCursor}`. */
+  audit(query: { namespace?: string; limit?: number; cursor?: string }) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    const suffix = qs.size > 0 ? `?${qs}` : '';
+    return this.call<{ items: AuditEvent[]; nextCursor?: string | null }>('GET', `/v1/audit${suffix}`);
+  }
+
+  /**
+   * The version `ref.version` names: a version of that name, else (when it is a valid stage name) the
+   * version that stage points at. Either missing is one clean "not found".
+   */
+  async resolveVersion(ref: VersionRef): Promise<Version> {
+    try {
+      return await this.getVersion(ref);
+    } catch (error) {
+      if (!isNotFound(error) || !isStage(ref.version)) throw error;
+    }
+    let stage: Stage;
+    try {
+      stage = await this.getStage(ref, ref.version);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new CliError(
+        EXIT.notFound,
+        `${formatRef(ref)}: no version or stage named ${ref.version}`,
+        'NotFound',
+      );
+    }
+    return this.getVersion({ ...ref, version: stage.version });
+  }
+}
+
+export const isNotFound = (error: unknown) => error instanceof HttpError && error.status === 404;

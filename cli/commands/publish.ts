@@ -1,0 +1,122 @@
+import type { CommittedParts, UploadInstruction } from '../client.ts';
+import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { hashFile, type LocalFile } from '../files.ts';
+import { assertNotQuarantined, describeVersion, waitUntilScanned } from '../format.ts';
+import { runPool } from '../pool.ts';
+import { formatBytes } from '../progress.ts';
+import { formatRef, parseDuration, parseMetadata, parseVersionRef } from '../refs.ts';
+import { planUpload } from '../upload.ts';
+
+export const publish: Command = {
+  help: `Usage: arca publish <ns>/<pkg>@<version> <files…> [--meta k=v …] [--wait] [--json]
+
+Publishes files as a new version. Each file is read once for its sha256 and size; files the store
+already has are not sent again; the rest go straight to storage over signed URLs, in parallel parts
+for large files, each part retried on its own. Then the version is committed.
+
+Options:
+  --meta k=v          metadata (repeatable): commit, build id, pipeline…
+  --wait              wait until the scan has finished: exit 0 when available, 4 when quarantined
+  --timeout <dur>     how long --wait waits (default 10m)
+  --concurrency <n>   parallel PUTs (default 4)
+${COMMON_HELP}
+
+Examples:
+  arca publish payments/api-server@1.4.2 dist/api.tar.gz sbom.cdx.json --meta commit=$GIT_SHA --wait
+  arca publish payments/api-server@$(git describe) build/*.zip --json > version.json`,
+  options: {
+    meta: { type: 'string', multiple: true, default: [] },
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '10m' },
+    concurrency: { type: 'string', default: '4' },
+  },
+  run: async (ctx) => {
+    const [refText, ...paths] = ctx.positionals;
+    const ref = parseVersionRef(refText);
+    if (paths.length === 0) throw new UsageError('publish needs at least one file');
+    const metadata = parseMetadata((ctx.values['meta'] as string[] | undefined) ?? []);
+    const concurrency = positiveInt(ctx.values, 'concurrency', 4);
+    const timeoutMs = parseDuration(stringOption(ctx.values, 'timeout') ?? '10m') * 1000;
+    const client = ctx.client();
+
+    const files = await hashAll(ctx, paths);
+    const upload = await client.createUpload({
+      ...ref,
+      files: files.map(({ name, size, sha256, mediaType }) => ({ name, size, sha256, mediaType })),
+      metadata,
+    });
+    let committedParts: CommittedParts[];
+    try {
+      committedParts = await uploadAll(ctx, files, upload.files, concurrency);
+    } catch (error) {
+      await client.abortUpload(upload.uploadId).catch(() => {});
+      throw error;
+    }
+    let version = await client.commitUpload(upload.uploadId, committedParts);
+    if (ctx.values['wait'] === true) {
+      ctx.info(`waiting for the scan of ${formatRef(ref)}…`);
+      version = await waitUntilScanned(client, ref, timeoutMs);
+      assertNotQuarantined(version);
+    }
+    if (ctx.json) ctx.print(JSON.stringify(version, null, 2));
+    else for (const line of describeVersion(version)) ctx.print(line);
+    return 0;
+  },
+};
+
+async function hashAll(ctx: Context, paths: readonly string[]): Promise<LocalFile[]> {
+  const files: LocalFile[] = [];
+  for (const path of paths) {
+    const file = await hashFile(path, () => {});
+    if (files.some((f) => f.name === file.name)) {
+      throw new UsageError(`two files are named ${file.name}: names in a version must be unique`);
+    }
+    ctx.info(`${file.name}: sha256:${file.sha256} ${formatBytes(file.size)}`);
+    files.push(file);
+  }
+  return files;
+}
+
+/** Uploads every `upload` file with bounded concurrency across all their PUTs; returns the parts to commit. */
+async function uploadAll(
+  ctx: Context,
+  files: readonly LocalFile[],
+  instructions: readonly UploadInstruction[],
+  concurrency: number,
+): Promise<CommittedParts[]> {
+  const progress = ctx.progress();
+  const tasks: (() => Promise<void>)[] = [];
+  const plans = [];
+  const context = {
+    retry: ctx.retry,
+    onRetry: (what: string, error: unknown, attempt: number, delayMs: number) =>
+      progress.note(`retrying ${what} (attempt ${attempt + 1}) in ${delayMs} ms: ${describe(error)}`),
+  };
+  try {
+    for (const instruction of instructions) {
+      const file = files.find((f) => f.name === instruction.name);
+      if (!file) throw new Error(`the server answered for a file we did not declare: ${instruction.name}`);
+      if (instruction.action === 'exists') {
+        progress.note(
+          `${file.name}: the store already has it (sha256:${file.sha256.slice(0, 12)}…), not sent`,
+        );
+        continue;
+      }
+      const bar = progress.file(file.name, file.size);
+      const plan = planUpload(file, instruction, bar, context);
+      let left = plan.tasks.length;
+      for (const task of plan.tasks) {
+        tasks.push(async () => {
+          await task();
+          if (--left === 0) bar.finish('uploaded');
+        });
+      }
+      plans.push(plan);
+    }
+    await runPool(tasks, concurrency);
+  } finally {
+    progress.close();
+  }
+  return plans.map((p) => p.committed()).filter((c): c is CommittedParts => c !== undefined);
+}

@@ -1,0 +1,51 @@
+import type { Version } from '../client.ts';
+import { COMMON_HELP, type Command, positiveInt, stringOption } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { parsePackageRef } from '../refs.ts';
+
+export const versions: Command = {
+  help: `Usage: arca versions <ns>/<pkg> [--limit n] [--all]
+
+Lists a package's versions, newest first: version, state, creation time, stages.
+
+Options:
+  --limit <n>       versions per page (default 20, at most 100)
+  --all             follow every page
+  --cursor <c>      start from this page cursor (printed after a partial listing)
+${COMMON_HELP}
+
+Examples:
+  arca versions payments/api-server
+  arca versions payments/api-server --all --json | jq -r '.[].version'`,
+  options: {
+    limit: { type: 'string', default: '20' },
+    all: { type: 'boolean', default: false },
+    cursor: { type: 'string' },
+  },
+  run: async (ctx) => {
+    const ref = parsePackageRef(ctx.positionals[0]);
+    if (ctx.positionals.length > 1) throw new UsageError(`unexpected argument ${ctx.positionals[1]}`);
+    const limit = positiveInt(ctx.values, 'limit', 20);
+    const client = ctx.client();
+    const items: Version[] = [];
+    let cursor = stringOption(ctx.values, 'cursor');
+    do {
+      const page = await client.listVersions(ref, { limit, cursor });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && ctx.values['all'] === true);
+
+    if (ctx.json) {
+      ctx.print(JSON.stringify(items, null, 2));
+      return 0;
+    }
+    if (items.length === 0) ctx.info(`no versions of ${ref.namespace}/${ref.package}`);
+    const width = Math.max(7, ...items.map((v) => v.version.length));
+    for (const v of items) {
+      const stages = v.stages.length > 0 ? `  [${v.stages.join(', ')}]` : '';
+      ctx.print(`${v.version.padEnd(width)}  ${v.state.padEnd(11)}  ${v.createdAt}${stages}`);
+    }
+    if (cursor) ctx.info(`more: arca versions ${ref.namespace}/${ref.package} --cursor ${cursor}`);
+    return 0;
+  },
+};

@@ -1,0 +1,66 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ArcaClient, Version } from './client.ts';
+import { CliError, EXIT, IntegrityError } from './errors.ts';
+import { formatBytes } from './progress.ts';
+import { formatRef, type VersionRef } from './refs.ts';
+
+/** A Version as a few readable lines: header, metadata, then one line per file. */
+export function describeVersion(v: Version): string[] {
+  const lines = [
+    `${formatRef(v)}  ${v.state}${v.stages.length > 0 ? `  stages: ${v.stages.join(', ')}` : ''}${v.protected ? '  (protected)' : ''}`,
+    `  created ${v.createdAt} by ${v.createdBy}`,
+  ];
+  for (const [k, val] of Object.entries(v.metadata)) lines.push(`  ${k}=${val}`);
+  for (const f of v.files) {
+    lines.push(`  ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}  ${f.state}  scan ${f.scan.status}`);
+  }
+  return lines;
+}
+
+/** The findings of every quarantined file, one line each. */
+export function describeFindings(v: Version): string[] {
+  return v.files.flatMap((f) =>
+    f.scan.findings.map(
+      (x) => `  ${f.name}: [${x.scanner}/${x.rule}] ${x.message}${x.path ? ` (${x.path})` : ''}`,
+    ),
+  );
+}
+
+/** Throws exit 4 with the scan findings when the version is quarantined. */
+export function assertNotQuarantined(v: Version): void {
+  if (v.state !== 'quarantined') return;
+  const findings = describeFindings(v);
+  throw new IntegrityError(
+    [
+      `${formatRef(v)} is quarantined by the scan`,
+      ...(findings.length ? findings : ['  (no findings reported)']),
+    ].join('\n'),
+    'Quarantined',
+  );
+}
+
+/**
+ * Polls until the version leaves `pending` (scan done), backing off from 200 ms to 2 s. A version
+ * still pending at the deadline is a transient failure: the scan may just be slow.
+ */
+export async function waitUntilScanned(
+  client: ArcaClient,
+  ref: VersionRef,
+  timeoutMs: number,
+): Promise<Version> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 200;
+  for (;;) {
+    const version = await client.getVersion(ref);
+    if (version.state !== 'pending') return version;
+    if (Date.now() + delay > deadline) {
+      throw new CliError(
+        EXIT.transient,
+        `${formatRef(ref)} is still pending after ${Math.round(timeoutMs / 1000)}s`,
+        'Timeout',
+      );
+    }
+    await sleep(delay);
+    delay = Math.min(2_000, delay * 1.5);
+  }
+}

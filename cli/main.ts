@@ -1,0 +1,112 @@
+import type { Command } from './command.ts';
+import { createContext } from './command.ts';
+import { CliError, EXIT, HttpError } from './errors.ts';
+
+/** Commands load lazily, so `arca fetch` never pays for what `arca serve` imports. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  publish: {
+    summary: 'upload files as a new version (dedupe, parallel parts, retries)',
+    load: async () => (await import('./commands/publish.ts')).publish,
+  },
+  fetch: {
+    summary: 'download a version’s files by version or stage, verifying sha256',
+    load: async () => (await import('./commands/fetch.ts')).fetch,
+  },
+  promote: {
+    summary: 'point a stage at a version',
+    load: async () => (await import('./commands/promote.ts')).promote,
+  },
+  versions: {
+    summary: 'list a package’s versions, newest first',
+    load: async () => (await import('./commands/versions.ts')).versions,
+  },
+  show: {
+    summary: 'show one version (by version or stage)',
+    load: async () => (await import('./commands/show.ts')).show,
+  },
+  lease: {
+    summary: 'hold a lease on a version while a command runs',
+    load: async () => (await import('./commands/lease.ts')).lease,
+  },
+  gc: {
+    summary: 'plan or run garbage collection (admin)',
+    load: async () => (await import('./commands/gc.ts')).gc,
+  },
+  audit: {
+    summary: 'list audit events (admin)',
+    load: async () => (await import('./commands/audit.ts')).audit,
+  },
+  serve: {
+    summary: 'run a local Arca (embedded backend), like npm start',
+    load: async () => (await import('./commands/serve.ts')).serve,
+  },
+};
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0   ok
+  1   usage (bad arguments or a request the server refused as invalid)
+  2   not found (package, version, stage, file, lease)
+  3   conflict (the version exists, the stage is immutable, the version is not promotable…)
+  4   integrity or scan failure (sha256 mismatch, quarantined by the scan)
+  5   authentication or authorisation (missing/invalid token, forbidden)
+  10  transient, worth retrying (network, 5xx, 429, expired session, --wait timeout)`;
+
+const OVERVIEW = `Usage: arca <command> [options]
+
+The Arca artifact store from CI/CD. Configure with --url/--token or ARCA_URL/ARCA_TOKEN.
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .join('\n')}
+
+Run \`arca <command> --help\` for a command's options and examples.
+
+${EXIT_CODES_HELP}
+
+Examples:
+  export ARCA_URL=https://arca.example.com ARCA_TOKEN=…
+  arca publish payments/api-server@1.4.2 dist/api.tar.gz --meta commit=$GIT_SHA --wait
+  arca promote payments/api-server@1.4.2 --to prod
+  arca fetch payments/api-server@prod -o ./deploy`;
+
+/** Runs `arca <argv…>` and resolves with the exit code; errors print the server's code and message. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${OVERVIEW}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version') {
+    process.stdout.write('arca 0.1.0\n');
+    return EXIT.ok;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`arca: unknown command ${JSON.stringify(name)}; see arca --help\n`);
+    return EXIT.usage;
+  }
+  const command = await entry.load();
+  try {
+    const context = createContext(command, rest, env);
+    if (context.values['help'] === true) {
+      process.stdout.write(`${command.help}\n\n${EXIT_CODES_HELP}\n`);
+      return EXIT.ok;
+    }
+    return await command.run(context);
+  } catch (error) {
+    process.stderr.write(`${formatError(name, error)}\n`);
+    return error instanceof CliError ? error.exitCode : EXIT.usage;
+  }
+}
+
+function formatError(command: string, error: unknown): string {
+  if (error instanceof HttpError) {
+    const request = error.requestId ? ` (request ${error.requestId})` : '';
+    return `arca ${command}: ${error.code}: ${error.message}${request}`;
+  }
+  if (error instanceof CliError) {
+    return `arca ${command}: ${error.code ? `${error.code}: ` : ''}${error.message}${error.exitCode === EXIT.usage ? `\nSee arca ${command} --help` : ''}`;
+  }
+  return `arca ${command}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}

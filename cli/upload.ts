@@ -1,0 +1,100 @@
+import { createReadStream } from 'node:fs';
+import type { CommittedParts, SignedRequest, UploadInstruction } from './client.ts';
+import { IntegrityError } from './errors.ts';
+import { type LocalFile, READ_CHUNK } from './files.ts';
+import { ensureOk, readText, send } from './http.ts';
+import type { FileProgress } from './progress.ts';
+import { type RetryPolicy, withRetry } from './retry.ts';
+
+export interface UploadPlan {
+  /** One task per PUT (the whole file, or one part): the caller runs them with bounded concurrency. */
+  readonly tasks: (() => Promise<void>)[];
+  /** The parts to commit, once every task has succeeded; undefined for a single-PUT file. */
+  committed(): CommittedParts | undefined;
+}
+
+export interface UploadContext {
+  readonly retry: RetryPolicy;
+  readonly onRetry?: (what: string, error: unknown, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Plans the PUTs of one file. Each reads its own byte range from disk (never the whole file into
+ * memory) and is retried on its own, so a failed part costs that part, not the file.
+ */
+export function planUpload(
+  file: LocalFile,
+  instruction: UploadInstruction,
+  progress: FileProgress,
+  context: UploadContext,
+): UploadPlan {
+  if (instruction.upload) {
+    const signed = instruction.upload;
+    return {
+      tasks: [() => putRange(file, 0, file.size, signed, progress, context, file.name).then(() => {})],
+      committed: () => undefined,
+    };
+  }
+  const multipart = instruction.multipart;
+  if (!multipart) throw new Error(`the server gave no upload URL for ${file.name}`);
+  const etags = new Map<number, string>();
+  const tasks = multipart.parts.map((part) => async () => {
+    const start = (part.partNumber - 1) * multipart.partSize;
+    const length = Number(part.headers['content-length'] ?? Math.min(multipart.partSize, file.size - start));
+    const label = `${file.name} part ${part.partNumber}`;
+    etags.set(part.partNumber, await putRange(file, start, length, part, progress, context, label));
+  });
+  return {
+    tasks,
+    committed: () => ({
+      name: file.name,
+      parts: multipart.parts.map((p) => ({ partNumber: p.partNumber, etag: etags.get(p.partNumber)! })),
+    }),
+  };
+}
+
+/** PUTs `length` bytes of the file from `start` to a signed URL, with retries; returns the ETag. */
+async function putRange(
+  file: LocalFile,
+  start: number,
+  length: number,
+  signed: SignedRequest,
+  progress: FileProgress,
+  context: UploadContext,
+  label: string,
+): Promise<string> {
+  if (start + length > file.size) {
+    throw new IntegrityError(`${file.name}: the server asked for bytes past the end of the file`);
+  }
+  const headers = { ...signed.headers, 'content-length': String(length) };
+  return withRetry(
+    context.retry,
+    async () => {
+      let sent = 0;
+      const body = () => {
+        const stream = createReadStream(file.path, {
+          start,
+          end: start + length - 1,
+          highWaterMark: READ_CHUNK,
+        });
+        stream.on('data', (chunk) => {
+          sent += chunk.length;
+          progress.add(chunk.length);
+        });
+        return stream;
+      };
+      try {
+        const res = await ensureOk(
+          await send({ method: signed.method, url: signed.url, headers, body: length > 0 ? body : '' }),
+        );
+        await readText(res);
+        const etag = res.headers['etag'];
+        return typeof etag === 'string' ? etag : '';
+      } catch (error) {
+        progress.add(-sent);
+        throw error;
+      }
+    },
+    (error, attempt, delayMs) => context.onRetry?.(`PUT ${label}`, error, attempt, delayMs),
+  );
+}
