@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { ENV, intEnv } from '../../config/env.ts';
+import { CursorCodec } from '../../core/cursor.ts';
+import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../../core/deps.ts';
+import { defaultScanners } from '../../core/scanners.ts';
+import { type Clock, systemClock } from '../../ports.ts';
+import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
+import { DynamoDbIndex } from './dynamoDbIndex.ts';
+import { resourceNames } from './provision.ts';
+import { S3BlobStore } from './s3BlobStore.ts';
+
+export interface AwsDepsOptions {
+  /** Defaults to the process-wide clients when `env` is `process.env`, else clients built from `env`. */
+  readonly clients?: AwsClients;
+  readonly clock?: Clock;
+}
+
+/**
+ * Wires the AWS backend into the domain's dependencies: S3 for bytes, DynamoDB for the index, names
+ * and limits from the environment (the CDK stack sets the same variables, see config/env.ts).
+ */
+export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOptions = {}): CoreDeps {
+  const clients = options.clients ?? (env === process.env ? awsClients() : createAwsClients(env));
+  const names = resourceNames(env);
+  return {
+    index: new DynamoDbIndex({ dynamodb: clients.dynamodb, table: names.table }),
+    blobs: new S3BlobStore({
+      s3: clients.s3,
+      bucket: names.bucket,
+      ...(env[ENV.multipartThreshold] ? { multipartThreshold: intEnv(ENV.multipartThreshold, 0, env) } : {}),
+    }),
+    clock: options.clock ?? systemClock,
+    cursors: new CursorCodec(cursorKey(env)),
+    scanners: defaultScanners,
+    config: coreConfig(env),
+  };
+}
+
+export function coreConfig(env: NodeJS.ProcessEnv): CoreConfig {
+  return {
+    maxFileSize: intEnv(ENV.maxFileSize, DEFAULT_CORE_CONFIG.maxFileSize, env),
+    sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, DEFAULT_CORE_CONFIG.sessionTtlSeconds, env),
+    downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, DEFAULT_CORE_CONFIG.downloadTtlSeconds, env),
+  };
+}
+
+/**
+ * The cursor signing key. Every Lambda instance must share it, so on AWS it is required; against an
+ * emulator a random per-process key is fine (cursors simply do not survive a restart).
+ */
+function cursorKey(env: NodeJS.ProcessEnv): Uint8Array {
+  const secret = env[ENV.cursorSecret];
+  if (secret)
+    return /^(?:[0-9a-f]{2}){16,}$/i.test(secret) ? Buffer.from(secret, 'hex') : Buffer.from(secret);
+  if (env[ENV.awsEndpointUrl]) return randomBytes(32);
+  throw new Error(`missing required environment variable ${ENV.cursorSecret}`);
+}

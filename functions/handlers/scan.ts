@@ -1,0 +1,69 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { awsDeps } from '../adapters/aws/deps.ts';
+import { ENV, requireEnv } from '../config/env.ts';
+import { type ScanDeps, scanStagedObject } from '../core/scan.ts';
+
+/**
+ * The staged keys an SQS message carries: S3 event notifications URL-encode keys (spaces as `+`).
+ * S3's test event, sent when the notification is configured, carries none.
+ */
+export function stagedKeysOf(record: SQSRecord): string[] {
+  const body = JSON.parse(record.body) as { Records?: { s3?: { object?: { key?: string } } }[] };
+  return (body.Records ?? [])
+    .map((r) => r.s3?.object?.key)
+    .filter((key): key is string => key !== undefined)
+    .map((key) => decodeURIComponent(key.replace(/\+/g, ' ')));
+}
+
+export interface ScanHandlerOptions {
+  readonly logger?: Logger;
+}
+
+/**
+ * SQS (S3 ObjectCreated on `staging/`) → the scan step, once per staged key. Messages that failed are
+ * reported back as partial batch failures, so only they are redelivered (and land in the DLQ after
+ * the queue's maxReceiveCount). Redelivery is safe: the scan step is idempotent.
+ */
+export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHandlerOptions = {}) {
+  const logger = options.logger ?? new Logger({ serviceName: 'arca-scan' });
+  const scan = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const resolved = typeof deps === 'function' ? deps() : deps;
+    const failures: SQSBatchItemFailure[] = [];
+    await Promise.all(
+      event.Records.map(async (record) => {
+        try {
+          for (const stagingKey of stagedKeysOf(record)) {
+            const result = await scanStagedObject(resolved, stagingKey);
+            logger.info('scanned', { stagingKey, result });
+          }
+        } catch (error) {
+          logger.error('scan failed; the message will be redelivered', {
+            messageId: record.messageId,
+            error,
+          });
+          failures.push({ itemIdentifier: record.messageId });
+        }
+      }),
+    );
+    return { batchItemFailures: failures };
+  };
+  return middy(scan).use(injectLambdaContext(logger));
+}
+
+/** The Lambda's dependencies, built on first invocation (not at import) from the stack's variables. */
+export function defaultDeps(): () => ScanDeps {
+  let deps: ScanDeps | undefined;
+  return () => {
+    if (!deps) {
+      requireEnv(ENV.bucket);
+      requireEnv(ENV.table);
+      deps = awsDeps(process.env);
+    }
+    return deps;
+  };
+}
+
+export const handler = createHandler(defaultDeps());
