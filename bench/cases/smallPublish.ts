@@ -1,0 +1,126 @@
+import { publishBuffer } from '../lib/arcaClient.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { deterministicBytes, sha256Hex } from '../lib/data.ts';
+import { median, percentile, runConcurrently } from '../lib/stats.ts';
+
+const CASE = '1 small publish';
+
+/** One contender's way of publishing blob `i` of a prepared batch. */
+type Publish = (blob: { data: Buffer; sha256: string }, id: string) => Promise<unknown>;
+
+interface Run {
+  readonly p50: number;
+  readonly p99: number;
+  readonly perSecond: number;
+}
+
+function prepare(seed: string, count: number, size: number) {
+  return Array.from({ length: count }, (_, i) => {
+    const data = deterministicBytes(`${seed}-${i}`, size);
+    return { data, sha256: sha256Hex(data) };
+  });
+}
+
+/** Publishes `count` distinct blobs, `inFlight` at a time; latency per publish and overall rate. */
+async function measure(publish: Publish, seed: string, count: number, inFlight: number, size: number) {
+  const blobs = prepare(seed, count, size);
+  const started = performance.now();
+  const latencies = await runConcurrently(count, inFlight, async (i) => {
+    const t0 = performance.now();
+    await publish(blobs[i]!, `${seed}.${i}`);
+    return performance.now() - t0;
+  });
+  const elapsed = performance.now() - started;
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    perSecond: count / (elapsed / 1000),
+  };
+}
+
+const medianOf = (runs: readonly Run[], key: keyof Run) => median(runs.map((r) => r[key]));
+
+/**
+ * Case 1: 1 KiB create + PUT + commit, one at a time and 8 in flight, against the registry's
+ * POST + monolithic PUT of blobs of the same size. Contenders alternate within each repeat so drift
+ * on the machine hits both alike; figures are medians over the repeats.
+ */
+export async function smallPublish(ctx: BenchContext): Promise<void> {
+  const { scale } = ctx;
+  const contenders: { name: string; publish: Publish }[] = [
+    {
+      name: 'arca',
+      publish: (blob, id) =>
+        publishBuffer(
+          ctx.arca,
+          { namespace: 'bench', package: 'small', version: id },
+          blob.data,
+          blob.sha256,
+        ),
+    },
+  ];
+  if (ctx.registry) {
+    const registry = ctx.registry;
+    contenders.push({
+      name: 'registry',
+      publish: (blob) => registry.pushBlob('bench/small', blob.data, blob.data.length, blob.sha256),
+    });
+  }
+  for (const c of contenders)
+    await measure(c.publish, `warm-${c.name}`, scale.smallWarmup, 1, scale.smallSize);
+
+  const results = new Map<string, { one: Run[]; eight: Run[] }>(
+    contenders.map((c) => [c.name, { one: [], eight: [] }]),
+  );
+  for (let r = 0; r < scale.repeats; r++) {
+    for (const c of contenders) {
+      ctx.progress(`small publish: ${c.name}, repeat ${r + 1}/${scale.repeats}`);
+      const runs = results.get(c.name)!;
+      runs.one.push(await measure(c.publish, `r${r}-1-${c.name}`, scale.smallSequential, 1, scale.smallSize));
+      runs.eight.push(
+        await measure(c.publish, `r${r}-8-${c.name}`, scale.smallConcurrent, scale.inFlight, scale.smallSize),
+      );
+    }
+  }
+
+  const arca = results.get('arca')!;
+  const registry = results.get('registry');
+  const anchor = (runs: Run[] | undefined, key: keyof Run) => ({
+    name: ctx.registry ? 'docker-registry blob push' : 'docker-registry (not installed)',
+    value: runs ? medianOf(runs, key) : null,
+  });
+  const size = `${scale.smallSize / 1024} KiB`;
+  for (const [label, key, runsOf] of [
+    ['1 in flight', 'one', (x: typeof arca) => x.one],
+    [`${scale.inFlight} in flight`, 'eight', (x: typeof arca) => x.eight],
+  ] as const) {
+    const ours = runsOf(arca);
+    const theirs = registry ? runsOf(registry) : undefined;
+    ctx.add({
+      case: CASE,
+      name: `embedded ${size}, ${label}: p50`,
+      value: medianOf(ours, 'p50'),
+      unit: 'ms',
+      better: 'lower',
+      anchor: anchor(theirs, 'p50'),
+      ...(key === 'one' ? { target: { op: '≤', value: 5 } } : {}),
+    });
+    ctx.add({
+      case: CASE,
+      name: `embedded ${size}, ${label}: p99`,
+      value: medianOf(ours, 'p99'),
+      unit: 'ms',
+      better: 'lower',
+      anchor: anchor(theirs, 'p99'),
+    });
+    ctx.add({
+      case: CASE,
+      name: `embedded ${size}, ${label}: publishes/s`,
+      value: medianOf(ours, 'perSecond'),
+      unit: '/s',
+      better: 'higher',
+      anchor: anchor(theirs, 'perSecond'),
+      ...(key === 'eight' ? { target: { op: '≥', value: 300 } } : {}),
+    });
+  }
+}

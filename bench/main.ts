@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { smallPublish } from './cases/smallPublish.ts';
+import { commitRaces } from './lib/arcaClient.ts';
+import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
+import { type BenchContext, createRowSink, type PeakReading, type Tools } from './lib/context.ts';
+import { describeMachine } from './lib/machine.ts';
+import { REGISTRY_HINT, Registry, registryVersion } from './lib/registry.ts';
+import { formatTable, type Row } from './lib/report.ts';
+import { type Scale, scaleFrom } from './lib/scale.ts';
+
+export const BENCH_COMMAND = 'npm run bench';
+
+export interface BenchOptions {
+  readonly repoRoot?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where to write the results; default bench/results.json. */
+  readonly outFile?: string;
+  /** Progress lines; default stderr. */
+  readonly progress?: (line: string) => void;
+}
+
+export interface BenchResults {
+  readonly command: string;
+  readonly date: string;
+  readonly machine: ReturnType<typeof describeMachine>;
+  readonly scale: Scale;
+  readonly tools: Tools;
+  readonly rows: Row[];
+  readonly peaks: PeakReading[];
+  readonly notes: string[];
+  readonly errors: string[];
+  readonly durationSeconds: number;
+}
+
+type Case = (ctx: BenchContext) => Promise<void>;
+const CASES: readonly [string, Case][] = [['1 small publish', smallPublish]];
+
+const repoRootOf = () => resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Runs every case against the local Arca and its anchors on this machine, in this one run. A case
+ * that fails is reported and the others still run; temp dirs and child processes go away at the end.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchResults> {
+  const started = Date.now();
+  const env = options.env ?? process.env;
+  const repoRoot = options.repoRoot ?? repoRootOf();
+  const scale = scaleFrom(env);
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`[bench] ${line}\n`));
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const peaks: PeakReading[] = [];
+  const errors: string[] = [];
+  const tmp = await mkdtemp(join(tmpdir(), 'arca-bench-'));
+  cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+  try {
+    const tools: Tools = {
+      registry: registryVersion() !== undefined,
+      moto: false,
+      awsBackend: false,
+      cli: existsSync(join(repoRoot, 'cli/main.ts')),
+    };
+    if (!tools.registry)
+      notes.push(`docker-registry not found: the registry anchors are skipped (${REGISTRY_HINT}).`);
+    progress(`scale ${scale.name}; temp dir ${tmp}`);
+    await mkdir(join(tmp, 'arca'), { recursive: true });
+    const arca: ArcaServer = await startArcaServer({
+      repoRoot,
+      dataDir: join(tmp, 'arca', 'data'),
+      env: scale.multipartThreshold ? { ARCA_MULTIPART_THRESHOLD: String(scale.multipartThreshold) } : {},
+    });
+    cleanups.push(() => arca.stop());
+    const registry = tools.registry ? await Registry.start(join(tmp, 'registry')) : undefined;
+    if (registry) cleanups.push(() => registry.stop());
+    const ctx: BenchContext = {
+      repoRoot,
+      tmp,
+      scale,
+      tools,
+      arca,
+      registry,
+      rows,
+      notes,
+      peaks,
+      add: createRowSink(rows),
+      note: (text) => notes.push(text),
+      progress,
+      defer: (cleanup) => cleanups.push(cleanup),
+    };
+    for (const [name, run] of CASES) {
+      try {
+        await run(ctx);
+      } catch (error) {
+        const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        errors.push(`${name}: ${message}`);
+        progress(`case ${name} failed: ${message}`);
+      }
+    }
+    if (commitRaces.retried > 0) {
+      notes.push(
+        `${commitRaces.retried} commit(s) answered 422 UploadIncomplete although the bytes were uploaded ` +
+          '(the scan moved the staged object mid-commit); the bench retried them. Server race, see report.',
+      );
+    }
+    const results: BenchResults = {
+      command: BENCH_COMMAND,
+      date: new Date().toISOString(),
+      machine: describeMachine(),
+      scale,
+      tools,
+      rows,
+      peaks,
+      notes,
+      errors,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    const outFile = options.outFile ?? join(repoRoot, 'bench/results.json');
+    await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
+    return results;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        progress(`cleanup failed: ${String(error)}`);
+      }
+    }
+  }
+}
+
+/** The table and notes as `npm run bench` prints them. */
+export function renderResults(results: BenchResults): string {
+  const m = results.machine;
+  return [
+    `Arca bench — ${results.date} — ${m.nproc} CPU (${m.cpu}), ${m.memoryGiB} GiB RAM, Node ${m.node}, scale ${results.scale.name}`,
+    '',
+    formatTable(results.rows),
+    '',
+    ...results.notes.map((n) => `note: ${n}`),
+    ...results.errors.map((e) => `ERROR: ${e.split('\n')[0]}`),
+  ].join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const stopBySignal = () => {
+    // Cleanup runs from the finally blocks; a second signal falls through to the default exit.
+    process.exitCode = 130;
+  };
+  process.once('SIGINT', stopBySignal);
+  const results = await runBench();
+  process.stdout.write(`${renderResults(results)}\n`);
+  process.stdout.write(`\nwrote bench/results.json (${results.durationSeconds} s)\n`);
+  if (results.errors.length > 0) process.exitCode = 1;
+}
