@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
  * means the code that passed these tests is the code that runs. ESM output needs `require` for the
  * few CommonJS dependencies, hence the banner.
  */
-const LAMBDA_BUNDLE_OPTIONS = {
+const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
   minify: true,
   platform: 'node',
@@ -21,14 +21,13 @@ const LAMBDA_BUNDLE_OPTIONS = {
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   },
-  write: false,
   logLevel: 'silent',
-} as const;
+};
 
 const MIB = 1024 * 1024;
 
 async function bundle(entry: string): Promise<Uint8Array> {
-  const result = await build({ ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [entry] });
+  const result = await build({ ...LAMBDA_BUNDLE_OPTIONS, entryPoints: [entry], write: false });
   expect(result.outputFiles).toHaveLength(1);
   return result.outputFiles[0]!.contents;
 }
