@@ -11,7 +11,7 @@ import { scanStagedObject } from '../core/scan.ts';
 import { defaultScanners } from '../core/scanners.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import type { HostedBackend } from './server.ts';
-import { createStorageEndpoint, STORAGE_PREFIX } from './storageEndpoint.ts';
+import { createStorageEndpoint, STORAGE_PREFIX, type StorageFaults } from './storageEndpoint.ts';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -21,6 +21,8 @@ export interface EmbeddedOptions {
   readonly multipartThreshold?: number;
   readonly partSize?: number;
   readonly onScanError?: (stagingKey: string, error: unknown) => void;
+  /** Test-only: make the storage endpoint fail chosen requests. */
+  readonly faults?: StorageFaults;
 }
 
 export interface EmbeddedBackend extends HostedBackend {
@@ -60,7 +62,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
   const scanQueue = queue;
   return {
     deps,
-    storage: createStorageEndpoint(store, signer, clock),
+    storage: createStorageEndpoint(store, signer, clock, options.faults),
     storagePrefix: STORAGE_PREFIX,
     store,
     signer,

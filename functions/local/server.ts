@@ -124,12 +124,23 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
   };
 
+  let ready: () => void = () => {};
+  const isReady = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
   const server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, (req, res) => {
-    handle(req, res).catch((error) => {
-      log({ level: 'error', msg: 'unhandled', error: error instanceof Error ? error.stack : String(error) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(errorBody('Internal', 'internal error')));
-    });
+    // Requests that arrive while the backend starts (recovery, migrations) wait rather than fail.
+    isReady
+      .then(() => handle(req, res))
+      .catch((error) => {
+        log({
+          level: 'error',
+          msg: 'unhandled',
+          error: error instanceof Error ? error.stack : String(error),
+        });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(errorBody('Internal', 'internal error')));
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -144,6 +155,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     throw error;
   }
   api = createApi({ ...backend.deps, authenticate: options.authenticate });
+  ready();
   return {
     url,
     backend,

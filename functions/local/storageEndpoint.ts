@@ -7,12 +7,23 @@ import type { Clock } from '../ports.ts';
 
 export const STORAGE_PREFIX = '/storage/';
 
+/** Test-only fault injection, by option: the part PUTs (numbered from 1 as they arrive) that answer 500. */
+export interface StorageFaults {
+  readonly failPartPuts?: readonly number[];
+}
+
 /**
  * The embedded backend's S3 stand-in: serves the signed upload and download URLs the blob store hands
  * out. It answers like S3 does (400 SizeMismatch/BadDigest, 403 for a bad or expired signature), in
  * the API's error envelope, and a rejected PUT leaves nothing behind.
  */
-export function createStorageEndpoint(store: FsBlobStore, signer: UrlSigner, clock: Clock) {
+export function createStorageEndpoint(
+  store: FsBlobStore,
+  signer: UrlSigner,
+  clock: Clock,
+  faults: StorageFaults = {},
+) {
+  let partPuts = 0;
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
     const [kind, token] = path.slice(STORAGE_PREFIX.length).split('/');
     const verified = token
@@ -28,6 +39,12 @@ export function createStorageEndpoint(store: FsBlobStore, signer: UrlSigner, clo
       }
       const grant = verified.grant;
       if (kind === 'upload' && req.method === 'PUT' && grant.op !== 'get') {
+        if (grant.op === 'part' && faults.failPartPuts?.includes(++partPuts)) {
+          for await (const _ of req) {
+            // read the whole body first, so the client sees the 500 and not a reset connection
+          }
+          throw new StorageRejectionError(500, 'Internal', 'injected fault');
+        }
         const { etag } =
           grant.op === 'put'
             ? await store.receivePut(grant, req.headers as never, req)

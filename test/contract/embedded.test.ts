@@ -14,7 +14,12 @@ import { describeIndexContract } from './indexContract.ts';
 
 describeIndexContract('SqliteIndex', async () => {
   const db = openDatabase(':memory:');
-  return { index: new SqliteIndex(db), close: async () => db.close() };
+  return {
+    index: new SqliteIndex(db),
+    close: async () => {
+      db.close();
+    },
+  };
 });
 
 /** The store alone behind its storage endpoint: no scan worker consumes what the tests stage. */

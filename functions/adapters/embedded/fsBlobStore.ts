@@ -54,8 +54,12 @@ export class FsBlobStore implements BlobStore {
     this.partSize = options.partSize ?? 16 * MiB;
   }
 
-  /** Creates the directories; call once at start. */
+  /**
+   * Creates the directories; call once at start, before serving. Whatever a killed process left in
+   * `tmp/` is an unfinished write that nothing references: it goes.
+   */
   async init(): Promise<void> {
+    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
     await Promise.all(
       ['tmp', 'staging', 'blobs/sha256'].map((d) => mkdir(join(this.root, d), { recursive: true })),
     );

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { scanStagedObject } from '../../functions/core/scan.ts';
+import { commitUpload, createUpload } from '../../functions/core/uploads.ts';
+import { getVersion } from '../../functions/core/versions.ts';
+import { admin, type CoreHarness, coreHarness } from '../support/coreHarness.ts';
+import { content, sha256 } from '../support/fixtures.ts';
+
+describe('scanStagedObject', () => {
+  let h: CoreHarness;
+  beforeEach(() => {
+    h = coreHarness();
+  });
+  afterEach(() => h.close());
+  const ref = { namespace: 'demo', package: 'app', version: '1.0.0' };
+
+  const open = async (declared: Buffer) => {
+    const created = await createUpload(h.deps, admin, {
+      ...ref,
+      metadata: {},
+      files: [
+        { name: 'a', size: declared.length, sha256: sha256(declared), mediaType: 'application/octet-stream' },
+      ],
+    });
+    const key = (await h.deps.index.getSession(created.uploadId))!.files[0]!.stagingKey!;
+    return { uploadId: created.uploadId, key };
+  };
+
+  it('quarantines only this upload when the bytes do not hash to the declared digest', async () => {
+    const declared = content('declared', 64);
+    const { uploadId, key } = await open(declared);
+    h.blobs.stage(key, content('other', 64));
+    await commitUpload(h.deps, admin, { uploadId });
+    expect(await scanStagedObject(h.deps, key)).toBe('rejected');
+    const v = await getVersion(h.deps, admin, ref);
+    expect(v.state).toBe('quarantined');
+    expect(v.files[0]!.scan.findings[0]).toMatchObject({ scanner: 'digest', rule: 'digest-mismatch' });
+    expect(h.blobs.blobs.size).toBe(0);
+    expect(h.blobs.staged.has(key)).toBe(false);
+  });
+
+  it('records a verdict found before the commit, and the commit carries it', async () => {
+    const declared = content('early', 64);
+    const { uploadId, key } = await open(declared);
+    h.blobs.stage(key, Buffer.concat([declared.subarray(0, 63), Buffer.from('!')]));
+    expect(await scanStagedObject(h.deps, key)).toBe('rejected');
+    const v = await commitUpload(h.deps, admin, { uploadId });
+    expect(v.state).toBe('quarantined');
+  });
+
+  it('finds secrets and private keys across chunk boundaries', async () => {
+    const data = Buffer.from(
+      `config\naws_access_key_id=AKIA${'ABCDEFGHIJKLMNOP'}\n-----BEGIN OPENSSH PRIVATE KEY-----\n`,
+    );
+    const { uploadId, key } = await open(data);
+    h.blobs.stage(key, data);
+    await commitUpload(h.deps, admin, { uploadId });
+    expect(await scanStagedObject(h.deps, key)).toBe('infected');
+    const v = await getVersion(h.deps, admin, ref);
+    expect(v.files[0]!.scan.findings.map((f) => f.rule).sort()).toEqual(['aws-access-key-id', 'private-key']);
+    expect((await h.deps.index.getBlobs([sha256(data)])).get(sha256(data))!.state).toBe('quarantined');
+  });
+
+  it('completes a scan that died after moving the bytes, and treats a redelivery as a no-op', async () => {
+    const data = content('recover', 100);
+    const { uploadId, key } = await open(data);
+    h.blobs.stage(key, data);
+    await commitUpload(h.deps, admin, { uploadId });
+    await h.blobs.moveToBlob(key, sha256(data)); // the previous delivery's last act before it died
+    expect(await scanStagedObject(h.deps, key)).toBe('verified');
+    expect((await getVersion(h.deps, admin, ref)).state).toBe('available');
+    expect(await scanStagedObject(h.deps, key)).toBe('skipped');
+  });
+
+  it('skips keys that are not staging keys and drops staged bytes of aborted sessions', async () => {
+    expect(await scanStagedObject(h.deps, 'blobs/sha256/aa/aa')).toBe('skipped');
+    const data = content('aborted');
+    const { key, uploadId } = await open(data);
+    h.blobs.stage(key, data);
+    await h.deps.index.abortSession(uploadId, {
+      at: '',
+      actor: 'a',
+      action: 'upload.abort',
+      namespace: 'demo',
+      target: 't',
+      requestId: 'r',
+    });
+    expect(await scanStagedObject(h.deps, key)).toBe('skipped');
+    expect(h.blobs.staged.has(key)).toBe(false);
+  });
+});
