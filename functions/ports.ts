@@ -6,6 +6,10 @@
 import type {
   AuditEvent,
   BlobRecord,
+  Lease,
+  NamespacePolicy,
+  PackageStages,
+  Promotion,
   ScanReport,
   Sha256,
   UploadSession,
@@ -84,6 +88,12 @@ export interface CommitInput {
   readonly sessionRevision: number;
   readonly now: Date;
   readonly version: VersionRecord;
+  /**
+   * Blobs this commit relies on being stored already (deduplicated or scanned before the commit):
+   * the transaction requires each to still be `available` (else ConflictError, reason `blobGone`),
+   * so a blob GC is deleting can never end up referenced without bytes.
+   */
+  readonly availableBlobs: readonly Sha256[];
 }
 
 /** What the scan of one staged object found, applied to the index in one transaction. */
@@ -112,8 +122,11 @@ export interface StoredSession extends UploadSession {
  * The index. Every method that changes more than one item is ONE transaction with the conditions
  * named on it; none reads then writes without a condition.
  */
-export interface Index {
-  /** Stores a new open session (and its audit event). */
+export interface Index extends LifecycleIndex {
+  /**
+   * Stores a new open session (and its audit event). Blobs the session relies on (`exists` files)
+   * are held: their unreferenced-since moves to the session's expiry, so GC's grace runs from there.
+   */
   createSession(session: UploadSession, audit: AuditEvent): Promise<void>;
   getSession(uploadId: string): Promise<StoredSession | null>;
   /**
@@ -130,11 +143,138 @@ export interface Index {
   listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage>;
   getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>>;
   /**
+   * Holds a blob before the scan worker writes its bytes into content-addressed storage: creates the
+   * row (`pending`, refcount 0) when absent and moves its unreferenced-since to at least `until`, so
+   * GC cannot start deleting it while the bytes land. ConflictError (retry later) when GC is
+   * already deleting it.
+   */
+  pinBlob(sha256: Sha256, size: number, until: Date): Promise<void>;
+  /**
    * Applies a scan outcome in one transaction: the session file's verdict, the blob's state and scan
-   * report, and (when the session is committed) the version file's rejection. Idempotent.
+   * report, and (when the session is committed) the version file's rejection. Idempotent. A blob
+   * verified before any commit references it is held until the session's expiry, like `exists` files.
    */
   recordScan(outcome: ScanOutcome): Promise<void>;
 }
 
+export interface PromoteInput {
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+  readonly stage: string;
+  readonly now: Date;
+  readonly by: string;
+  /** With an enforced order: the version must have been promoted to this stage before. */
+  readonly requirePriorStage?: string;
+  /** The stage is immutable: its pointer may be set once. */
+  readonly immutable: boolean;
+}
+
+export interface StageView {
+  readonly stage: string;
+  readonly version: string;
+  readonly promotedAt: string;
+  /** Newest first. */
+  readonly history: readonly Promotion[];
+}
+
+export interface VersionRef {
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next?: string;
+}
+
+/** A version as GC's retention needs it: no file details beyond the digests. */
+export interface VersionSummary extends VersionRef {
+  readonly state: VersionRecord['state'];
+  readonly createdAt: string;
+  readonly tombstonedAt?: string;
+  readonly sha256s: readonly Sha256[];
+}
+
+/**
+ * Stages, leases, policies, audit and the GC's work lists. Same rules as `Index`: every multi-item
+ * change is one transaction with its conditions; conditional GC steps answer whether they applied
+ * instead of throwing, because losing a race to a publisher is the expected outcome, not an error.
+ */
+export interface LifecycleIndex {
+  /**
+   * One transaction: pointer + history entry + audit. Conditions: version exists (NotFoundError) and
+   * is live (NotPromotableError), `requirePriorStage` promoted this version before
+   * (StageOrderViolationError), an immutable pointer is unset or already names it (StageImmutableError).
+   * Promoting the version a pointer already names changes nothing and answers it as previous.
+   */
+  promote(input: PromoteInput, audit: AuditEvent): Promise<{ previousVersion: string | null }>;
+  getStage(namespace: string, pkg: string, stage: string, historyLimit: number): Promise<StageView | null>;
+  /** Current pointers, and per stage the distinct versions promoted there, newest first (at most `perStage`). */
+  getPackageStages(namespace: string, pkg: string, perStage: number): Promise<PackageStages>;
+
+  /** Condition: the version exists and is live (else NotFoundError). */
+  acquireLease(lease: Lease, audit: AuditEvent): Promise<void>;
+  getLease(leaseId: string): Promise<Lease | null>;
+  /** NotFoundError when unknown or released; ConflictError when it expired before `now`. */
+  renewLease(leaseId: string, expiresAt: Date, now: Date, audit: AuditEvent): Promise<Lease>;
+  /** NotFoundError when unknown or already released. */
+  releaseLease(leaseId: string, audit: AuditEvent): Promise<void>;
+  /** Leases of a package that have not expired at `now`. */
+  activeLeases(namespace: string, pkg: string, now: Date): Promise<Lease[]>;
+
+  getPolicy(namespace: string): Promise<NamespacePolicy | null>;
+  putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent): Promise<void>;
+  /** Oldest first, from `since` (ISO time) on; `namespace` narrows. */
+  listAudit(
+    filter: { namespace?: string; since?: string },
+    limit: number,
+    after?: string,
+  ): Promise<Page<AuditEvent>>;
+
+  /** Every package that has versions, in a stable order. */
+  listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>>;
+  /** All versions of one package, newest commit first. */
+  listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]>;
+  /**
+   * live → deleting, conditioned on: still live, no lease unexpired at `now`, not named by a stage
+   * pointer. Answers false when a condition failed (the version is kept).
+   */
+  tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent): Promise<boolean>;
+  /** deleting → live, conditioned on still `deleting` (NotFoundError otherwise: unknown or already deleted). */
+  restoreVersion(ref: VersionRef, audit: AuditEvent): Promise<void>;
+  /** Tombstoned versions whose tombstone is at or before `cutoff`, oldest tombstone first. */
+  listTombstoned(cutoff: Date, limit: number): Promise<(VersionRef & { readonly tombstonedAt: string })[]>;
+  /**
+   * Deletes a version tombstoned at or before `cutoff` with its files, and decrements each blob's
+   * refcount (a blob reaching 0 records `now` as unreferenced since). False when conditions failed.
+   */
+  deleteVersion(ref: VersionRef, cutoff: Date, now: Date, audit: AuditEvent): Promise<boolean>;
+
+  /** Open sessions that expired before `now`. */
+  listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]>;
+  /** open → aborted, conditioned on still open and expired at `now`. */
+  expireSession(uploadId: string, now: Date, audit: AuditEvent): Promise<boolean>;
+
+  /** Blobs with refcount 0, unreferenced since at or before `cutoff`, not already deleting. */
+  listDeletableBlobs(cutoff: Date, limit: number): Promise<Sha256[]>;
+  /** Marks each blob `deleting` if still refcount 0 and unreferenced since ≤ `cutoff`; answers those marked. */
+  markBlobsDeleting(sha256s: readonly Sha256[], cutoff: Date): Promise<Sha256[]>;
+  /** Removes the rows of blobs whose bytes are gone (conditioned on `deleting`, refcount 0), one audit each. */
+  forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void>;
+}
+
 /** Re-exported so adapters import their types from one place. */
-export type { AuditEvent, BlobRecord, Sha256, UploadSession, VersionFileRecord, VersionRecord };
+export type {
+  AuditEvent,
+  BlobRecord,
+  Lease,
+  NamespacePolicy,
+  PackageStages,
+  Promotion,
+  Sha256,
+  UploadSession,
+  VersionFileRecord,
+  VersionRecord,
+};

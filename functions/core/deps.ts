@@ -10,12 +10,15 @@ export interface CoreConfig {
   readonly sessionTtlSeconds: number;
   /** Lifetime of a signed download URL (default 5 min). */
   readonly downloadTtlSeconds: number;
+  /** How long a blob stays unreferenced before GC deletes its bytes (default 24 h). */
+  readonly blobGraceHours: number;
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
   maxFileSize: 5 * 1024 ** 4,
   sessionTtlSeconds: 3600,
   downloadTtlSeconds: 300,
+  blobGraceHours: 24,
 };
 
 /** Everything a use case needs, injected by the host (local server, Lambda handler or test). */

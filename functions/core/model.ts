@@ -93,6 +93,9 @@ export interface VersionRecord {
   readonly uploadId: string;
   readonly metadata: Readonly<Record<string, string>>;
   readonly files: readonly VersionFileRecord[];
+  /** When GC tombstoned it (state `deleting`), and the retention rule that matched. */
+  readonly tombstonedAt?: string;
+  readonly tombstoneReason?: string;
 }
 
 export type VersionState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -119,6 +122,12 @@ export interface Version {
   readonly metadata: Readonly<Record<string, string>>;
   readonly stages: readonly string[];
   readonly protected: boolean;
+  /** Active leases on this version. */
+  readonly leases: readonly {
+    readonly leaseId: string;
+    readonly holder: string;
+    readonly expiresAt: string;
+  }[];
   readonly files: readonly VersionFile[];
 }
 
@@ -143,4 +152,65 @@ export interface AuditEvent {
   readonly target: string;
   readonly requestId: string;
   readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** One move of a stage pointer, kept forever as the stage's history. */
+export interface Promotion {
+  readonly stage: string;
+  readonly version: string;
+  readonly previousVersion: string | null;
+  readonly promotedAt: string;
+  readonly by: string;
+}
+
+/** A time-limited hold on a version (a deploy in progress, an audit): GC must honour it. */
+export interface Lease {
+  readonly leaseId: string;
+  readonly namespace: string;
+  readonly package: string;
+  readonly version: string;
+  readonly holder: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly expiresAt: string;
+}
+
+export interface RetentionPolicy {
+  /** Keep the newest N versions of each package. */
+  readonly keepLast: number;
+  /** Keep every version younger than this many days. */
+  readonly maxAgeDays: number;
+  /** Keep the last K distinct versions promoted to each stage (rollback targets). */
+  readonly keepPromotedPerStage: number;
+  /** Between tombstone and deletion (restore window), and before an unreferenced blob goes. */
+  readonly graceHours: number;
+}
+
+export interface NamespacePolicy {
+  /** Allowed stages, in promotion order; absent: any valid stage name. */
+  readonly stages?: readonly string[];
+  /** With `stages`: a version enters a stage only from the stage before it. */
+  readonly enforceOrder: boolean;
+  /** Stages whose pointer, once set, never moves (release tags). */
+  readonly immutableStages: readonly string[];
+  readonly retention: RetentionPolicy;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  keepLast: 10,
+  maxAgeDays: 30,
+  keepPromotedPerStage: 5,
+  graceHours: 24,
+};
+
+export const DEFAULT_POLICY: NamespacePolicy = {
+  enforceOrder: false,
+  immutableStages: [],
+  retention: DEFAULT_RETENTION,
+};
+
+/** Per package: the current stage pointers and, per stage, the distinct versions promoted there, newest first. */
+export interface PackageStages {
+  readonly pointers: ReadonlyMap<string, string>;
+  readonly promoted: ReadonlyMap<string, readonly string[]>;
 }

@@ -18,7 +18,8 @@ export type ScanResult = ScanOutcome['verdict'] | 'skipped';
  * Streams the bytes once: recomputes sha256 and size (the only check that holds for multipart and for
  * storage that does not verify checksums) and feeds every scanner. Verified bytes move into
  * content-addressed storage BEFORE the index says `available`, so a crash in between leaves bytes
- * the next delivery finds, never an index entry without bytes.
+ * the next delivery finds, never an index entry without bytes; and the blob is pinned BEFORE the
+ * move, so GC can never delete bytes that are landing.
  */
 export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
   const ref = parseStagingKey(stagingKey);
@@ -78,6 +79,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     await deps.blobs.deleteStaged([stagingKey]);
     return 'infected';
   }
+  await deps.index.pinBlob(sha256, size, new Date(session.expiresAt));
   await deps.blobs.moveToBlob(stagingKey, sha256);
   await deps.index.recordScan(outcome('verified', report('clean', [])));
   return 'verified';

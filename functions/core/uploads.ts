@@ -177,7 +177,7 @@ export async function commitUpload(
     if (now.getTime() >= Date.parse(session.expiresAt)) {
       throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
     }
-    const files = await checkStagedFiles(deps, session, input.parts);
+    const { files, availableBlobs } = await checkStagedFiles(deps, session, input.parts);
     const version = {
       namespace: session.namespace,
       package: session.package,
@@ -191,7 +191,7 @@ export async function commitUpload(
     };
     try {
       await deps.index.commitSession(
-        { uploadId: session.uploadId, sessionRevision: session.revision, now, version },
+        { uploadId: session.uploadId, sessionRevision: session.revision, now, version, availableBlobs },
         auditOf(caller, 'upload.commit', session, now),
       );
     } catch (error) {
@@ -199,7 +199,7 @@ export async function commitUpload(
         continue;
       throw error;
     }
-    const [described] = await describeVersions(deps, [version]);
+    const [described] = await describeVersions(deps, [version], { fresh: true });
     return described!;
   }
 }
@@ -208,16 +208,21 @@ async function checkStagedFiles(
   deps: CoreDeps,
   session: StoredSession,
   parts: CommitUploadInput['parts'],
-): Promise<VersionFileRecord[]> {
+): Promise<{ files: VersionFileRecord[]; availableBlobs: string[] }> {
   const blobs = await deps.index.getBlobs(session.files.map((f) => f.sha256));
-  return Promise.all(
+  const availableBlobs = new Set<string>();
+  const files = await Promise.all(
     session.files.map(async (f): Promise<VersionFileRecord> => {
       const record = { name: f.name, sha256: f.sha256, size: f.size, mediaType: f.mediaType };
       if (f.verdict === 'rejected') return { ...record, stagingKey: f.stagingKey, rejection: f.rejection };
       const blob = blobs.get(f.sha256);
-      if (f.verdict === 'verified' || blob?.state === 'available' || blob?.state === 'quarantined')
+      if (blob?.state === 'available') {
+        availableBlobs.add(f.sha256); // the transaction re-checks it: GC may be deleting it right now
         return record;
-      if (!f.stagingKey) {
+      }
+      if (blob?.state === 'quarantined') return record;
+      // Verified bytes, or deduplicated content, that GC has taken since: they must be sent again.
+      if (f.verdict === 'verified' || !f.stagingKey) {
         throw new ConflictError(`blob ${f.sha256} of ${f.name} is no longer stored; start a new upload`, {
           details: { file: f.name, reason: 'blobGone' },
         });
@@ -244,6 +249,7 @@ async function checkStagedFiles(
       return { ...record, stagingKey: f.stagingKey };
     }),
   );
+  return { files, availableBlobs: [...availableBlobs] };
 }
 
 async function completeParts(deps: CoreDeps, f: SessionFile, parts: readonly CompletedPart[] | undefined) {

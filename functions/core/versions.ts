@@ -11,6 +11,8 @@ import type {
   VersionRecord,
   VersionState,
 } from './model.ts';
+import { policyFor } from './policies.ts';
+import { NO_PROTECTION, type PackageProtection, protectionOf } from './protection.ts';
 
 export interface PackageRef {
   readonly namespace: string;
@@ -42,12 +44,17 @@ const scanOf = (r: { status: VersionFile['scan']['status']; findings: VersionFil
  * The API's view of a version. Its state is derived, never stored: quarantined if any file is,
  * pending while any blob awaits its scan, available when every blob is verified.
  */
-export function describeVersion(record: VersionRecord, blobs: ReadonlyMap<Sha256, BlobRecord>): Version {
+export function describeVersion(
+  record: VersionRecord,
+  blobs: ReadonlyMap<Sha256, BlobRecord>,
+  protection: PackageProtection = NO_PROTECTION,
+): Version {
   const files = record.files.map((f) => describeFile(f, blobs.get(f.sha256)));
   let state: VersionState = 'available';
   if (record.state === 'deleting') state = 'deleting';
   else if (files.some((f) => f.state === 'quarantined')) state = 'quarantined';
   else if (files.some((f) => f.state === 'pending')) state = 'pending';
+  const held = protectionOf(protection, record.version);
   return {
     namespace: record.namespace,
     package: record.package,
@@ -56,20 +63,44 @@ export function describeVersion(record: VersionRecord, blobs: ReadonlyMap<Sha256
     createdAt: record.createdAt,
     createdBy: record.createdBy,
     metadata: record.metadata,
-    stages: [],
-    protected: false,
+    stages: held.stages,
+    protected: held.reasons.length > 0,
+    leases: held.leases.map((l) => ({ leaseId: l.leaseId, holder: l.holder, expiresAt: l.expiresAt })),
     files,
   };
 }
 
-/** Reads the blobs of several versions in one call and describes each. */
+/** Stages, active leases and policy of one package: what decides whether its versions are protected. */
+export async function loadProtection(
+  deps: CoreDeps,
+  namespace: string,
+  pkg: string,
+): Promise<PackageProtection> {
+  const policy = await policyFor(deps, namespace);
+  const [stages, leases] = await Promise.all([
+    deps.index.getPackageStages(namespace, pkg, policy.retention.keepPromotedPerStage),
+    deps.index.activeLeases(namespace, pkg, deps.clock.now()),
+  ]);
+  return { stages, leases, policy };
+}
+
+/**
+ * Describes versions of ONE package, reading their blobs in one call. `fresh` skips the stage and
+ * lease reads for versions just committed, which can have neither.
+ */
 export async function describeVersions(
   deps: CoreDeps,
   records: readonly VersionRecord[],
+  options: { fresh?: boolean } = {},
 ): Promise<Version[]> {
+  const first = records[0];
+  if (!first) return [];
   const shas = [...new Set(records.flatMap((r) => r.files.map((f) => f.sha256)))];
-  const blobs = shas.length > 0 ? await deps.index.getBlobs(shas) : new Map<Sha256, BlobRecord>();
-  return records.map((r) => describeVersion(r, blobs));
+  const [blobs, protection] = await Promise.all([
+    shas.length > 0 ? deps.index.getBlobs(shas) : new Map<Sha256, BlobRecord>(),
+    options.fresh ? NO_PROTECTION : loadProtection(deps, first.namespace, first.package),
+  ]);
+  return records.map((r) => describeVersion(r, blobs, protection));
 }
 
 /** Reads a committed version; NotFoundError when absent. */

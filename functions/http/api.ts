@@ -1,6 +1,7 @@
 import { InvalidRequestError, NotFoundError, UnauthenticatedError } from '../core/errors.ts';
 import { toErrorResponse } from './errors.ts';
-import { type Route, routes } from './routes.ts';
+import type { Route } from './route.ts';
+import { routes } from './routes.ts';
 import type { ApiDeps, HttpRequest, HttpResponse } from './types.ts';
 
 interface Match {

@@ -1,8 +1,8 @@
-import type { z } from 'zod';
-import type { Caller } from '../core/deps.ts';
 import { resolveDownload } from '../core/downloads.ts';
 import { abortUpload, commitUpload, createUpload } from '../core/uploads.ts';
 import { getVersion, listVersions } from '../core/versions.ts';
+import { lifecycleRoutes } from './lifecycleRoutes.ts';
+import { downloadResponse, ok, type Route, route } from './route.ts';
 import {
   commitUploadSchema,
   createUploadSchema,
@@ -14,35 +14,10 @@ import {
   uploadParams,
   versionParams,
 } from './schemas.ts';
-import type { ApiDeps, HttpResponse } from './types.ts';
+import type { HttpResponse } from './types.ts';
 
-export interface RouteInput<P, Q, B> {
-  readonly params: P;
-  readonly query: Q;
-  readonly body: B;
-  readonly caller: Caller;
-  readonly deps: ApiDeps;
-}
-
-/** One route: its path pattern, the schema of each input, and the use case it calls. */
-export interface Route<P = unknown, Q = unknown, B = unknown> {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** `/v1/uploads/:uploadId/commit`: `:name` segments are path parameters. */
-  readonly path: string;
-  /** false only for health. */
-  readonly auth: boolean;
-  readonly params?: z.ZodType<P, z.ZodTypeDef, unknown>;
-  readonly query: z.ZodType<Q, z.ZodTypeDef, unknown>;
-  /** Absent: the route takes no body. `optional`: an empty body parses as `{}`. */
-  readonly body?: { readonly schema: z.ZodType<B, z.ZodTypeDef, unknown>; readonly optional?: boolean };
-  handle(input: RouteInput<P, Q, B>): Promise<HttpResponse>;
-}
-
-const route = <P, Q, B>(r: Route<P, Q, B>): Route => r as unknown as Route;
-const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
-
-/** The route table, shared by the local server and the API Lambda handler. */
-export const routes: readonly Route[] = [
+/** Publishing and fetching. */
+const publishingRoutes: readonly Route[] = [
   route({
     method: 'GET',
     path: '/v1/health',
@@ -113,9 +88,10 @@ export const routes: readonly Route[] = [
     query: downloadQuerySchema,
     handle: async ({ deps, caller, params, query }) => {
       const ref = { namespace: params.ns, package: params.pkg, version: params.version, file: params.name };
-      const download = await resolveDownload(deps, caller, ref);
-      if (query.redirect === 'false') return ok(download);
-      return { status: 302, headers: { location: download.url, 'cache-control': 'no-store' } };
+      return downloadResponse(await resolveDownload(deps, caller, ref), query.redirect);
     },
   }),
 ];
+
+/** The route table, shared by the local server and the API Lambda handler. */
+export const routes: readonly Route[] = [...publishingRoutes, ...lifecycleRoutes];

@@ -120,3 +120,64 @@ export const listQuerySchema = z
 export const downloadQuerySchema = z.object({ redirect: z.enum(['true', 'false']).default('true') }).strict();
 
 export const noQuerySchema = z.object({}).strict();
+
+export const promoteSchema = z.object({ stage: stageSchema }).strict();
+export const stageParams = packageParams.extend({ stage: stageSchema }).strict();
+export const stageFileParams = stageParams.extend({ name: fileNameSchema }).strict();
+export const namespaceParams = z.object({ ns: namespaceSchema }).strict();
+export const leaseParams = z
+  .object({ leaseId: z.string().regex(UPLOAD_ID_PATTERN, 'invalid lease id') })
+  .strict();
+
+const ttlSchema = z.number().int('ttlSeconds must be an integer').min(60).max(86_400);
+
+export const acquireLeaseSchema = z
+  .object({
+    namespace: namespaceSchema,
+    package: packageSchema,
+    version: versionSchema,
+    holder: z.string().min(1).max(256),
+    ttlSeconds: ttlSchema,
+  })
+  .strict();
+
+export const renewLeaseSchema = z.object({ ttlSeconds: ttlSchema }).strict();
+
+const stageListSchema = z
+  .array(stageSchema)
+  .max(32)
+  .refine((list) => new Set(list).size === list.length, 'stages must be unique');
+
+export const policySchema = z
+  .object({
+    stages: stageListSchema.refine((l) => l.length > 0, 'stages must not be empty').optional(),
+    enforceOrder: z.boolean().optional(),
+    immutableStages: stageListSchema.optional(),
+    retention: z
+      .object({
+        keepLast: z.number().int().min(1).max(100_000).optional(),
+        maxAgeDays: z.number().int().min(1).max(36_500).optional(),
+        keepPromotedPerStage: z.number().int().min(1).max(1000).optional(),
+        graceHours: z.number().int().min(1).max(8760).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const gcPlanSchema = z.object({ limit: z.number().int().min(1).max(100_000).default(1000) }).strict();
+export const gcRunSchema = z
+  .object({
+    maxActions: z.number().int().min(1).max(1_000_000).default(100_000),
+    cursor: z.string().min(1).max(4096).optional(),
+  })
+  .strict();
+
+export const auditQuerySchema = z
+  .object({
+    namespace: namespaceSchema.optional(),
+    since: z.string().datetime({ offset: false, message: 'since must be an ISO-8601 UTC time' }).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z.string().min(1).max(4096).optional(),
+  })
+  .strict();

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ENV, intEnv } from '../config/env.ts';
 import { ADMIN_PRINCIPAL, bearerAuthenticator, resolveAdminToken } from './auth.ts';
 import { createEmbeddedBackend } from './embeddedBackend.ts';
+import { startGcSchedule } from './gcSchedule.ts';
 import { type LocalServer, startLocalServer } from './server.ts';
 
 /**
@@ -39,7 +40,16 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
       });
       const recovered = await backend.recover();
       if (recovered > 0) log({ level: 'info', msg: 'recovered pending scans', count: recovered });
-      return backend;
+      const gcEvery = intEnv(ENV.gcIntervalSeconds, 3600);
+      if (gcEvery === 0) return backend;
+      const gc = startGcSchedule(backend.deps, gcEvery * 1000, log);
+      return {
+        ...backend,
+        close: async () => {
+          await gc.stop();
+          await backend.close();
+        },
+      };
     },
   });
 

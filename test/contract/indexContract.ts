@@ -30,7 +30,13 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
     const commit = async (s: ReturnType<typeof session>, now = new Date()) => {
       const stored = await index.getSession(s.uploadId);
       await index.commitSession(
-        { uploadId: s.uploadId, sessionRevision: stored!.revision, now, version: versionOf(s, now) },
+        {
+          uploadId: s.uploadId,
+          sessionRevision: stored!.revision,
+          now,
+          version: versionOf(s, now),
+          availableBlobs: [],
+        },
         audit('commit'),
       );
     };
@@ -99,7 +105,13 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       const stale = (await index.getSession(s.uploadId))!.revision;
       await index.recordScan(scan(s, 'verified'));
       const attempt = index.commitSession(
-        { uploadId: s.uploadId, sessionRevision: stale, now: new Date(), version: versionOf(s) },
+        {
+          uploadId: s.uploadId,
+          sessionRevision: stale,
+          now: new Date(),
+          version: versionOf(s),
+          availableBlobs: [],
+        },
         audit(),
       );
       await expect(attempt).rejects.toMatchObject({

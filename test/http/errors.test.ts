@@ -284,39 +284,18 @@ describe('bad input answers a 4xx with a code and changes nothing', () => {
   });
 
   it('serves no download of a version that is not available (409 Conflict)', async () => {
-    const data = content('pending');
-    const created = await createUpload(s.url, { version: '9.0.0', files: { 'p.bin': data } });
-    const ref = s.backend.deps;
-    await ref.index.commitSession(
-      {
-        uploadId: created.body.uploadId,
-        sessionRevision: (await ref.index.getSession(created.body.uploadId))!.revision,
-        now: new Date(),
-        version: {
-          namespace: 'demo',
-          package: 'app',
-          version: '9.0.0',
-          state: 'live',
-          createdAt: new Date().toISOString(),
-          createdBy: 'admin',
-          uploadId: created.body.uploadId,
-          metadata: {},
-          files: [
-            { name: 'p.bin', sha256: sha256(data), size: data.length, mediaType: 'application/octet-stream' },
-          ],
-        },
-      },
-      {
-        at: new Date().toISOString(),
-        actor: 'admin',
-        action: 'upload.commit',
-        namespace: 'demo',
-        target: 'x',
-        requestId: 'r',
-      },
-    );
-    const res = await call(s.url, 'GET', '/v1/packages/demo/app/versions/9.0.0/files/p.bin');
-    expect(res.status).toBe(409);
-    expect(res.body.error.code).toBe('Conflict');
+    const paused = await startEmbeddedServer();
+    try {
+      await paused.backend.scanQueue.stop(); // uploads stay pending: nothing scans them
+      const files = { 'p.bin': content('pending') };
+      expect((await publish(paused.url, { version: '9.0.0', files })).body.state).toBe('pending');
+      const before = await snapshot(paused);
+      const res = await call(paused.url, 'GET', '/v1/packages/demo/app/versions/9.0.0/files/p.bin');
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('Conflict');
+      expect(await snapshot(paused)).toEqual(before);
+    } finally {
+      await paused.close();
+    }
   });
 });

@@ -18,8 +18,10 @@ CREATE TABLE IF NOT EXISTS versions (
   seq INTEGER NOT NULL UNIQUE,
   state TEXT NOT NULL CHECK (state IN ('live','deleting')),
   created_at TEXT NOT NULL, created_by TEXT NOT NULL, upload_id TEXT NOT NULL, metadata TEXT NOT NULL,
+  tombstoned_at TEXT, tombstone_reason TEXT,
   PRIMARY KEY (namespace, package, version)
 );
+CREATE INDEX IF NOT EXISTS versions_tombstoned ON versions (state, tombstoned_at);
 CREATE INDEX IF NOT EXISTS versions_newest_first ON versions (namespace, package, seq DESC);
 CREATE TABLE IF NOT EXISTS files (
   namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, name TEXT NOT NULL,
@@ -34,6 +36,27 @@ CREATE TABLE IF NOT EXISTS blobs (
   refcount INTEGER NOT NULL CHECK (refcount >= 0),
   scan TEXT, created_at TEXT NOT NULL, unreferenced_since TEXT
 );
+CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refcount, unreferenced_since);
+CREATE TABLE IF NOT EXISTS stages (
+  namespace TEXT NOT NULL, package TEXT NOT NULL, stage TEXT NOT NULL, version TEXT NOT NULL,
+  promoted_at TEXT NOT NULL, promoted_by TEXT NOT NULL,
+  PRIMARY KEY (namespace, package, stage)
+);
+CREATE INDEX IF NOT EXISTS stages_by_version ON stages (namespace, package, version);
+CREATE TABLE IF NOT EXISTS promotions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace TEXT NOT NULL, package TEXT NOT NULL, stage TEXT NOT NULL, version TEXT NOT NULL,
+  previous_version TEXT, promoted_at TEXT NOT NULL, promoted_by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS promotions_by_stage ON promotions (namespace, package, stage, id);
+CREATE INDEX IF NOT EXISTS promotions_by_version ON promotions (namespace, package, version, stage);
+CREATE TABLE IF NOT EXISTS leases (
+  lease_id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, holder TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leases_by_version ON leases (namespace, package, version, expires_at);
+CREATE TABLE IF NOT EXISTS policies (namespace TEXT PRIMARY KEY, policy TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scan_queue (staging_key TEXT PRIMARY KEY, enqueued_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,

@@ -12,6 +12,7 @@ import type {
   VersionPage,
   VersionRecord,
 } from '../../ports.ts';
+import { SqliteLifecycleIndex } from './sqliteLifecycle.ts';
 
 interface SessionRow {
   upload_id: string;
@@ -91,10 +92,11 @@ const toBlob = (r: BlobRow): BlobRecord => ({
  * The embedded index on SQLite. Statements are prepared once; every multi-row change runs in one
  * `BEGIN IMMEDIATE` transaction, so its checks and writes see no interleaving writer.
  */
-export class SqliteIndex implements Index {
+export class SqliteIndex extends SqliteLifecycleIndex implements Index {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
+    super(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertSession: p(`INSERT INTO sessions VALUES (@upload_id, @namespace, @package, @version, 'open', 0,
@@ -109,8 +111,10 @@ export class SqliteIndex implements Index {
       listAfter: p(
         'SELECT * FROM versions WHERE namespace = ? AND package = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
       ),
-      insertVersion: p(`INSERT INTO versions VALUES (@namespace, @package, @version,
-        (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live', @created_at, @created_by, @upload_id, @metadata)`),
+      insertVersion: p(`INSERT INTO versions
+        (namespace, package, version, seq, state, created_at, created_by, upload_id, metadata)
+        VALUES (@namespace, @package, @version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live',
+          @created_at, @created_by, @upload_id, @metadata)`),
       insertFile:
         p(`INSERT INTO files VALUES (@namespace, @package, @version, @name, @position, @sha256, @size,
         @media_type, @staging_key, @rejection)`),
@@ -123,16 +127,19 @@ export class SqliteIndex implements Index {
         ON CONFLICT (sha256) DO UPDATE SET refcount = refcount + 1, unreferenced_since = NULL`),
       verifyBlob: p(`INSERT INTO blobs VALUES (?, ?, 'available', 0, ?, ?, ?)
         ON CONFLICT (sha256) DO UPDATE SET scan = excluded.scan,
-          state = CASE WHEN state = 'pending' THEN 'available' ELSE state END`),
+          state = CASE WHEN state = 'pending' THEN 'available' ELSE state END,
+          unreferenced_since = MAX(COALESCE(unreferenced_since, ''), excluded.unreferenced_since)`),
+      holdBlob: p(`UPDATE blobs SET unreferenced_since = MAX(COALESCE(unreferenced_since, ''), ?)
+        WHERE sha256 = ?`),
+      pinBlob: p(`INSERT INTO blobs VALUES (?, ?, 'pending', 0, NULL, ?, ?)
+        ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = MAX(COALESCE(unreferenced_since, ''), excluded.unreferenced_since)`),
       quarantineBlob: p(`INSERT INTO blobs VALUES (?, ?, 'quarantined', 0, ?, ?, ?)
         ON CONFLICT (sha256) DO UPDATE SET scan = excluded.scan, state = 'quarantined'`),
-      audit: p(`INSERT INTO audit (at, actor, action, namespace, target, request_id, details)
-        VALUES (@at, @actor, @action, @namespace, @target, @requestId, @details)`),
     };
   }
 
-  private writeAudit(e: AuditEvent): void {
-    this.s.audit.run({ ...e, details: e.details === undefined ? null : JSON.stringify(e.details) });
+  protected readSessionRow(row: unknown): StoredSession {
+    return toSession(row as SessionRow);
   }
 
   async createSession(session: UploadSession, audit: AuditEvent): Promise<void> {
@@ -149,6 +156,8 @@ export class SqliteIndex implements Index {
           metadata: JSON.stringify(session.metadata),
           files: JSON.stringify(session.files),
         });
+        for (const f of session.files)
+          if (f.action === 'exists') this.s.holdBlob.run(session.expiresAt, f.sha256);
         this.writeAudit(audit);
       })
       .immediate();
@@ -176,8 +185,15 @@ export class SqliteIndex implements Index {
         if (row.expires_at <= input.now.toISOString()) {
           throw new UploadExpiredError(`upload ${input.uploadId} expired at ${row.expires_at}`);
         }
+        const stateOf = (sha: string) => (this.s.blobState.get(sha) as { state: string } | undefined)?.state;
+        const gone = input.availableBlobs.filter((sha) => stateOf(sha) !== 'available');
+        if (gone.length > 0) {
+          throw new ConflictError('content this version relies on is no longer stored; upload it again', {
+            details: { reason: 'blobGone', blobs: gone },
+          });
+        }
         const deleting = [...new Set(v.files.map((f) => f.sha256))].filter(
-          (sha) => (this.s.blobState.get(sha) as { state: string } | undefined)?.state === 'deleting',
+          (sha) => stateOf(sha) === 'deleting',
         );
         if (deleting.length > 0) {
           throw new ConflictError('content is being deleted by GC; upload it again', {
@@ -272,6 +288,21 @@ export class SqliteIndex implements Index {
     return found;
   }
 
+  async pinBlob(sha256: Sha256, size: number, until: Date): Promise<void> {
+    this.db
+      .transaction(() => {
+        const state = (this.s.blobState.get(sha256) as { state: string } | undefined)?.state;
+        if (state === 'deleting') {
+          throw new ConflictError(`blob ${sha256} is being deleted by GC; retry`, {
+            details: { reason: 'blobDeleting' },
+          });
+        }
+        const at = until.toISOString();
+        this.s.pinBlob.run(sha256, size, at, at);
+      })
+      .immediate();
+  }
+
   async recordScan(outcome: ScanOutcome): Promise<void> {
     this.db
       .transaction(() => {
@@ -282,7 +313,9 @@ export class SqliteIndex implements Index {
         if (!file || file.verdict) return; // unknown file, or a redelivery
         const at = outcome.at.toISOString();
         const scan = JSON.stringify(outcome.report);
-        if (outcome.verdict === 'verified') this.s.verifyBlob.run(outcome.sha256, outcome.size, scan, at, at);
+        const heldUntil = at > session.expiresAt ? at : session.expiresAt;
+        if (outcome.verdict === 'verified')
+          this.s.verifyBlob.run(outcome.sha256, outcome.size, scan, at, heldUntil);
         if (outcome.verdict === 'infected')
           this.s.quarantineBlob.run(outcome.sha256, outcome.size, scan, at, at);
         const rejected = outcome.verdict !== 'verified';

@@ -1,0 +1,436 @@
+import type Database from 'better-sqlite3';
+import {
+  ConflictError,
+  NotFoundError,
+  NotPromotableError,
+  StageImmutableError,
+  StageOrderViolationError,
+} from '../../core/errors.ts';
+import type { Lease, NamespacePolicy, Promotion } from '../../core/model.ts';
+import type {
+  AuditEvent,
+  LifecycleIndex,
+  Page,
+  PromoteInput,
+  Sha256,
+  StageView,
+  StoredSession,
+  VersionRef,
+  VersionSummary,
+} from '../../ports.ts';
+
+interface LeaseRow {
+  lease_id: string;
+  namespace: string;
+  package: string;
+  version: string;
+  holder: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+}
+
+const toLease = (r: LeaseRow): Lease => ({
+  leaseId: r.lease_id,
+  namespace: r.namespace,
+  package: r.package,
+  version: r.version,
+  holder: r.holder,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  expiresAt: r.expires_at,
+});
+
+interface PromotionRow {
+  stage: string;
+  version: string;
+  previous_version: string | null;
+  promoted_at: string;
+  promoted_by: string;
+}
+
+const toPromotion = (r: PromotionRow): Promotion => ({
+  stage: r.stage,
+  version: r.version,
+  previousVersion: r.previous_version,
+  promotedAt: r.promoted_at,
+  by: r.promoted_by,
+});
+
+const prepare = (db: Database.Database) => {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    audit: p(`INSERT INTO audit (at, actor, action, namespace, target, request_id, details)
+      VALUES (@at, @actor, @action, @namespace, @target, @requestId, @details)`),
+    versionState: p('SELECT state FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
+    promotedTo: p(
+      'SELECT 1 FROM promotions WHERE namespace = ? AND package = ? AND version = ? AND stage = ? LIMIT 1',
+    ),
+    pointer: p('SELECT * FROM stages WHERE namespace = ? AND package = ? AND stage = ?'),
+    setPointer: p(`INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, package, stage)
+      DO UPDATE SET version = excluded.version, promoted_at = excluded.promoted_at, promoted_by = excluded.promoted_by`),
+    addPromotion:
+      p(`INSERT INTO promotions (namespace, package, stage, version, previous_version, promoted_at, promoted_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    history: p(`SELECT stage, version, previous_version, promoted_at, promoted_by FROM promotions
+      WHERE namespace = ? AND package = ? AND stage = ? ORDER BY id DESC LIMIT ?`),
+    pointers: p('SELECT stage, version FROM stages WHERE namespace = ? AND package = ?'),
+    promotedVersions:
+      p(`SELECT stage, version, MAX(id) AS last FROM promotions WHERE namespace = ? AND package = ?
+      GROUP BY stage, version ORDER BY stage, last DESC`),
+    insertLease: p('INSERT INTO leases VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    getLease: p('SELECT * FROM leases WHERE lease_id = ?'),
+    renewLease: p('UPDATE leases SET expires_at = ? WHERE lease_id = ?'),
+    deleteLease: p('DELETE FROM leases WHERE lease_id = ?'),
+    activeLeases: p(
+      'SELECT * FROM leases WHERE namespace = ? AND package = ? AND expires_at > ? ORDER BY expires_at',
+    ),
+    getPolicy: p('SELECT policy FROM policies WHERE namespace = ?'),
+    putPolicy: p(
+      'INSERT INTO policies VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET policy = excluded.policy',
+    ),
+    audits:
+      p(`SELECT * FROM audit WHERE (@namespace IS NULL OR namespace = @namespace) AND at >= @since AND id > @after
+      ORDER BY id LIMIT @limit`),
+    packagesFirst: p('SELECT DISTINCT namespace, package FROM versions ORDER BY namespace, package LIMIT ?'),
+    packagesAfter: p(`SELECT DISTINCT namespace, package FROM versions WHERE (namespace, package) > (?, ?)
+      ORDER BY namespace, package LIMIT ?`),
+    summaries: p(`SELECT v.namespace, v.package, v.version, v.state, v.created_at, v.tombstoned_at,
+        group_concat(f.sha256) AS shas
+      FROM versions v LEFT JOIN files f USING (namespace, package, version)
+      WHERE v.namespace = ? AND v.package = ? GROUP BY v.seq ORDER BY v.seq DESC`),
+    tombstone: p(`UPDATE versions SET state = 'deleting', tombstoned_at = @now, tombstone_reason = @reason
+      WHERE namespace = @namespace AND package = @package AND version = @version AND state = 'live'
+        AND NOT EXISTS (SELECT 1 FROM stages s WHERE s.namespace = @namespace AND s.package = @package AND s.version = @version)
+        AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.namespace = @namespace AND l.package = @package
+          AND l.version = @version AND l.expires_at > @now)`),
+    restore: p(`UPDATE versions SET state = 'live', tombstoned_at = NULL, tombstone_reason = NULL
+      WHERE namespace = ? AND package = ? AND version = ? AND state = 'deleting'`),
+    tombstoned: p(`SELECT namespace, package, version, tombstoned_at FROM versions
+      WHERE state = 'deleting' AND tombstoned_at <= ? ORDER BY tombstoned_at LIMIT ?`),
+    deletable:
+      p(`SELECT 1 FROM versions WHERE namespace = ? AND package = ? AND version = ? AND state = 'deleting'
+      AND tombstoned_at <= ?`),
+    fileShas: p('SELECT sha256 FROM files WHERE namespace = ? AND package = ? AND version = ?'),
+    deleteFiles: p('DELETE FROM files WHERE namespace = ? AND package = ? AND version = ?'),
+    deleteVersion: p('DELETE FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
+    unref: p(`UPDATE blobs SET refcount = refcount - 1,
+      unreferenced_since = CASE WHEN refcount = 1 THEN MAX(COALESCE(unreferenced_since, ''), ?) ELSE unreferenced_since END
+      WHERE sha256 = ?`),
+    expiredSessions: p(
+      "SELECT * FROM sessions WHERE state = 'open' AND expires_at < ? ORDER BY expires_at LIMIT ?",
+    ),
+    expireSession: p(`UPDATE sessions SET state = 'aborted', revision = revision + 1
+      WHERE upload_id = ? AND state = 'open' AND expires_at < ?`),
+    deletableBlobs:
+      p(`SELECT sha256 FROM blobs WHERE refcount = 0 AND unreferenced_since <= ? AND state != 'deleting'
+      ORDER BY unreferenced_since LIMIT ?`),
+    markDeleting:
+      p(`UPDATE blobs SET state = 'deleting' WHERE sha256 = ? AND refcount = 0 AND unreferenced_since <= ?
+      AND state != 'deleting'`),
+    forgetBlob: p("DELETE FROM blobs WHERE sha256 = ? AND state = 'deleting' AND refcount = 0"),
+  };
+};
+
+/**
+ * Stages, leases, policies, audit and GC work lists on SQLite. Each conditional step is one
+ * statement or one `BEGIN IMMEDIATE` transaction, so its condition and its write see no other writer.
+ */
+export abstract class SqliteLifecycleIndex implements LifecycleIndex {
+  private readonly l;
+
+  constructor(protected readonly db: Database.Database) {
+    this.l = prepare(db);
+  }
+
+  protected writeAudit(e: AuditEvent): void {
+    this.l.audit.run({ ...e, details: e.details === undefined ? null : JSON.stringify(e.details) });
+  }
+
+  protected abstract readSessionRow(row: unknown): StoredSession;
+
+  async promote(input: PromoteInput, audit: AuditEvent): Promise<{ previousVersion: string | null }> {
+    const { namespace: ns, package: pkg, version, stage } = input;
+    return this.db
+      .transaction(() => {
+        const row = this.l.versionState.get(ns, pkg, version) as { state: string } | undefined;
+        if (!row) throw new NotFoundError(`version ${ns}/${pkg}@${version} not found`);
+        if (row.state !== 'live')
+          throw new NotPromotableError(`version ${ns}/${pkg}@${version} is being deleted`);
+        if (input.requirePriorStage && !this.l.promotedTo.get(ns, pkg, version, input.requirePriorStage)) {
+          throw new StageOrderViolationError(
+            `${version} must be promoted to ${input.requirePriorStage} before ${stage}`,
+            {
+              details: { requiredStage: input.requirePriorStage },
+            },
+          );
+        }
+        const current =
+          (this.l.pointer.get(ns, pkg, stage) as { version: string } | undefined)?.version ?? null;
+        if (current === version) return { previousVersion: current };
+        if (input.immutable && current !== null) {
+          throw new StageImmutableError(`stage ${stage} is immutable and already names ${current}`, {
+            details: { current },
+          });
+        }
+        const at = input.now.toISOString();
+        this.l.setPointer.run(ns, pkg, stage, version, at, input.by);
+        this.l.addPromotion.run(ns, pkg, stage, version, current, at, input.by);
+        this.writeAudit({ ...audit, details: { ...audit.details, previousVersion: current } });
+        return { previousVersion: current };
+      })
+      .immediate();
+  }
+
+  async getStage(
+    namespace: string,
+    pkg: string,
+    stage: string,
+    historyLimit: number,
+  ): Promise<StageView | null> {
+    const row = this.l.pointer.get(namespace, pkg, stage) as
+      | { version: string; promoted_at: string }
+      | undefined;
+    if (!row) return null;
+    const history = (this.l.history.all(namespace, pkg, stage, historyLimit) as PromotionRow[]).map(
+      toPromotion,
+    );
+    return { stage, version: row.version, promotedAt: row.promoted_at, history };
+  }
+
+  async getPackageStages(namespace: string, pkg: string, perStage: number) {
+    const pointers = new Map(
+      (this.l.pointers.all(namespace, pkg) as { stage: string; version: string }[]).map((r) => [
+        r.stage,
+        r.version,
+      ]),
+    );
+    const promoted = new Map<string, string[]>();
+    for (const r of this.l.promotedVersions.all(namespace, pkg) as { stage: string; version: string }[]) {
+      const list = promoted.get(r.stage) ?? [];
+      if (list.length < perStage) list.push(r.version);
+      promoted.set(r.stage, list);
+    }
+    return { pointers, promoted };
+  }
+
+  async acquireLease(lease: Lease, audit: AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        const row = this.l.versionState.get(lease.namespace, lease.package, lease.version) as
+          | { state: string }
+          | undefined;
+        if (!row)
+          throw new NotFoundError(`version ${lease.namespace}/${lease.package}@${lease.version} not found`);
+        if (row.state !== 'live')
+          throw new ConflictError(`version ${lease.version} is being deleted; restore it first`);
+        const l = lease;
+        this.l.insertLease.run(
+          l.leaseId,
+          l.namespace,
+          l.package,
+          l.version,
+          l.holder,
+          l.createdAt,
+          l.createdBy,
+          l.expiresAt,
+        );
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async getLease(leaseId: string): Promise<Lease | null> {
+    const row = this.l.getLease.get(leaseId) as LeaseRow | undefined;
+    return row ? toLease(row) : null;
+  }
+
+  async renewLease(leaseId: string, expiresAt: Date, now: Date, audit: AuditEvent): Promise<Lease> {
+    return this.db
+      .transaction(() => {
+        const row = this.l.getLease.get(leaseId) as LeaseRow | undefined;
+        if (!row) throw new NotFoundError(`lease ${leaseId} not found`);
+        if (row.expires_at <= now.toISOString())
+          throw new ConflictError(`lease ${leaseId} expired at ${row.expires_at}`);
+        this.l.renewLease.run(expiresAt.toISOString(), leaseId);
+        this.writeAudit(audit);
+        return toLease({ ...row, expires_at: expiresAt.toISOString() });
+      })
+      .immediate();
+  }
+
+  async releaseLease(leaseId: string, audit: AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        if (this.l.deleteLease.run(leaseId).changes === 0)
+          throw new NotFoundError(`lease ${leaseId} not found`);
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async activeLeases(namespace: string, pkg: string, now: Date): Promise<Lease[]> {
+    return (this.l.activeLeases.all(namespace, pkg, now.toISOString()) as LeaseRow[]).map(toLease);
+  }
+
+  async getPolicy(namespace: string): Promise<NamespacePolicy | null> {
+    const row = this.l.getPolicy.get(namespace) as { policy: string } | undefined;
+    return row ? JSON.parse(row.policy) : null;
+  }
+
+  async putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.l.putPolicy.run(namespace, JSON.stringify(policy));
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async listAudit(
+    filter: { namespace?: string; since?: string },
+    limit: number,
+    after?: string,
+  ): Promise<Page<AuditEvent>> {
+    const rows = this.l.audits.all({
+      namespace: filter.namespace ?? null,
+      since: filter.since ?? '',
+      after: after === undefined ? 0 : Number(after),
+      limit: limit + 1,
+    }) as {
+      id: number;
+      at: string;
+      actor: string;
+      action: string;
+      namespace: string;
+      target: string;
+      request_id: string;
+      details: string | null;
+    }[];
+    const items = rows.slice(0, limit).map((r) => ({
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      namespace: r.namespace,
+      target: r.target,
+      requestId: r.request_id,
+      ...(r.details === null ? {} : { details: JSON.parse(r.details) }),
+    }));
+    return { items, ...(rows.length > limit ? { next: String(rows[limit - 1]!.id) } : {}) };
+  }
+
+  async listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>> {
+    const from = after === undefined ? undefined : (JSON.parse(after) as [string, string]);
+    const rows = (
+      from ? this.l.packagesAfter.all(from[0], from[1], limit) : this.l.packagesFirst.all(limit)
+    ) as { namespace: string; package: string }[];
+    const last = rows.at(-1);
+    return {
+      items: rows,
+      ...(rows.length === limit && last ? { next: JSON.stringify([last.namespace, last.package]) } : {}),
+    };
+  }
+
+  async listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]> {
+    type Row = {
+      namespace: string;
+      package: string;
+      version: string;
+      state: 'live' | 'deleting';
+      created_at: string;
+      tombstoned_at: string | null;
+      shas: string | null;
+    };
+    return (this.l.summaries.all(namespace, pkg) as Row[]).map((r) => ({
+      namespace: r.namespace,
+      package: r.package,
+      version: r.version,
+      state: r.state,
+      createdAt: r.created_at,
+      ...(r.tombstoned_at ? { tombstonedAt: r.tombstoned_at } : {}),
+      sha256s: r.shas ? r.shas.split(',') : [],
+    }));
+  }
+
+  async tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.l.tombstone.run({ ...ref, now: now.toISOString(), reason }).changes === 0) return false;
+        this.writeAudit(audit);
+        return true;
+      })
+      .immediate();
+  }
+
+  async restoreVersion(ref: VersionRef, audit: AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        if (this.l.restore.run(ref.namespace, ref.package, ref.version).changes === 0) {
+          throw new NotFoundError(`no tombstoned version ${ref.namespace}/${ref.package}@${ref.version}`);
+        }
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async listTombstoned(cutoff: Date, limit: number) {
+    type Row = { namespace: string; package: string; version: string; tombstoned_at: string };
+    return (this.l.tombstoned.all(cutoff.toISOString(), limit) as Row[]).map((r) => ({
+      namespace: r.namespace,
+      package: r.package,
+      version: r.version,
+      tombstonedAt: r.tombstoned_at,
+    }));
+  }
+
+  async deleteVersion(ref: VersionRef, cutoff: Date, now: Date, audit: AuditEvent): Promise<boolean> {
+    const key = [ref.namespace, ref.package, ref.version] as const;
+    return this.db
+      .transaction(() => {
+        if (!this.l.deletable.get(...key, cutoff.toISOString())) return false;
+        const shas = (this.l.fileShas.all(...key) as { sha256: string }[]).map((r) => r.sha256);
+        this.l.deleteFiles.run(...key);
+        this.l.deleteVersion.run(...key);
+        for (const sha of shas) this.l.unref.run(now.toISOString(), sha);
+        this.writeAudit(audit);
+        return true;
+      })
+      .immediate();
+  }
+
+  async listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]> {
+    return this.l.expiredSessions.all(now.toISOString(), limit).map((r) => this.readSessionRow(r));
+  }
+
+  async expireSession(uploadId: string, now: Date, audit: AuditEvent): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.l.expireSession.run(uploadId, now.toISOString()).changes === 0) return false;
+        this.writeAudit(audit);
+        return true;
+      })
+      .immediate();
+  }
+
+  async listDeletableBlobs(cutoff: Date, limit: number): Promise<Sha256[]> {
+    return (this.l.deletableBlobs.all(cutoff.toISOString(), limit) as { sha256: string }[]).map(
+      (r) => r.sha256,
+    );
+  }
+
+  async markBlobsDeleting(sha256s: readonly Sha256[], cutoff: Date): Promise<Sha256[]> {
+    return this.db
+      .transaction(() =>
+        sha256s.filter((sha) => this.l.markDeleting.run(sha, cutoff.toISOString()).changes === 1),
+      )
+      .immediate();
+  }
+
+  async forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        for (const sha of sha256s) if (this.l.forgetBlob.run(sha).changes === 1) this.writeAudit(audit(sha));
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,305 @@
+import { authorizeAdmin } from './auth.ts';
+import type { Caller, CoreDeps } from './deps.ts';
+import { InvalidRequestError } from './errors.ts';
+import type { AuditEvent, NamespacePolicy, Version } from './model.ts';
+import { policyFor } from './policies.ts';
+import { protectionOf } from './protection.ts';
+import { getVersion, loadProtection, type VersionRef } from './versions.ts';
+
+export type GcActionKind = 'expireSession' | 'tombstoneVersion' | 'deleteVersion' | 'deleteBlob';
+
+export interface GcAction {
+  readonly action: GcActionKind;
+  readonly target: string;
+  readonly reason: string;
+}
+
+export interface GcCounts {
+  readonly expireSession: number;
+  readonly tombstoneVersion: number;
+  readonly deleteVersion: number;
+  readonly deleteBlob: number;
+}
+
+/** A phase yields what it would do; `apply` (absent in a dry run) does it and says whether it held. */
+interface Step extends GcAction {
+  apply(): Promise<boolean>;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const BLOB_BATCH = 1000;
+
+class Phases {
+  private readonly policies = new Map<string, Promise<NamespacePolicy>>();
+
+  constructor(
+    private readonly deps: CoreDeps,
+    private readonly caller: Caller,
+    private readonly now: Date,
+  ) {}
+
+  private policy(namespace: string): Promise<NamespacePolicy> {
+    let p = this.policies.get(namespace);
+    if (!p) this.policies.set(namespace, (p = policyFor(this.deps, namespace)));
+    return p;
+  }
+
+  private audit(action: string, namespace: string, target: string, reason: string): AuditEvent {
+    const { principal, requestId } = this.caller;
+    return {
+      at: this.now.toISOString(),
+      actor: principal.id,
+      action,
+      namespace,
+      target,
+      requestId,
+      details: { rule: reason },
+    };
+  }
+
+  /** Phase 1: sessions past their expiry, with their staged bytes and multipart uploads. */
+  async *expiredSessions(limit: number): AsyncGenerator<Step> {
+    const { index, blobs } = this.deps;
+    for (const s of await index.listExpiredSessions(this.now, limit)) {
+      const reason = `session expired at ${s.expiresAt}`;
+      yield {
+        action: 'expireSession',
+        target: s.uploadId,
+        reason,
+        apply: async () => {
+          if (
+            !(await index.expireSession(
+              s.uploadId,
+              this.now,
+              this.audit('gc.expireSession', s.namespace, s.uploadId, reason),
+            ))
+          )
+            return false;
+          const staged = s.files.filter((f) => f.stagingKey !== undefined);
+          await Promise.all(
+            staged
+              .filter((f) => f.multipartId)
+              .map((f) => blobs.abortMultipart(f.stagingKey!, f.multipartId!)),
+          );
+          await blobs.deleteStaged(staged.map((f) => f.stagingKey!));
+          return true;
+        },
+      };
+    }
+  }
+
+  /** Phase 2: retention. Unprotected, settled versions beyond keepLast and older than maxAgeDays. */
+  async *retention(afterPackage?: string): AsyncGenerator<Step & { readonly position: string }> {
+    const { index } = this.deps;
+    let after = afterPackage;
+    do {
+      const page = await index.listPackages(200, after);
+      for (const { namespace, package: pkg } of page.items) {
+        const position = JSON.stringify([namespace, pkg]);
+        for (const step of await this.retentionOf(namespace, pkg)) yield { ...step, position };
+      }
+      after = page.next;
+    } while (after !== undefined);
+  }
+
+  private async retentionOf(namespace: string, pkg: string): Promise<Step[]> {
+    const { index } = this.deps;
+    const { retention } = await this.policy(namespace);
+    const live = (await index.listVersionSummaries(namespace, pkg)).filter((v) => v.state === 'live');
+    const ageLimit = this.now.getTime() - retention.maxAgeDays * DAY;
+    const old = live.slice(retention.keepLast).filter((v) => Date.parse(v.createdAt) < ageLimit);
+    if (old.length === 0) return [];
+    const [protection, blobs] = await Promise.all([
+      loadProtection(this.deps, namespace, pkg),
+      index.getBlobs([...new Set(old.flatMap((v) => v.sha256s))]),
+    ]);
+    const reason = `retention: not among the newest ${retention.keepLast}, older than ${retention.maxAgeDays} days, not promoted or leased`;
+    return old
+      .filter((v) => protectionOf(protection, v.version).reasons.length === 0)
+      .filter((v) =>
+        v.sha256s.every((sha) => ['available', 'quarantined'].includes(blobs.get(sha)?.state ?? 'missing')),
+      )
+      .map((v) => {
+        const target = `${namespace}/${pkg}@${v.version}`;
+        return {
+          action: 'tombstoneVersion' as const,
+          target,
+          reason,
+          apply: () =>
+            index.tombstoneVersion(
+              v,
+              reason,
+              this.now,
+              this.audit('gc.tombstoneVersion', namespace, target, reason),
+            ),
+        };
+      });
+  }
+
+  /** Phase 3: tombstoned versions past their namespace's grace period; blob refs are dropped. */
+  async *tombstoned(limit: number): AsyncGenerator<Step> {
+    const { index } = this.deps;
+    for (const v of await index.listTombstoned(this.now, limit)) {
+      const { graceHours } = (await this.policy(v.namespace)).retention;
+      const cutoff = new Date(this.now.getTime() - graceHours * HOUR);
+      if (Date.parse(v.tombstonedAt) > cutoff.getTime()) continue;
+      const target = `${v.namespace}/${v.package}@${v.version}`;
+      const reason = `tombstoned at ${v.tombstonedAt}, grace of ${graceHours} h over`;
+      yield {
+        action: 'deleteVersion',
+        target,
+        reason,
+        apply: () =>
+          index.deleteVersion(
+            v,
+            cutoff,
+            this.now,
+            this.audit('gc.deleteVersion', v.namespace, target, reason),
+          ),
+      };
+    }
+  }
+
+  /** Phase 4: blobs unreferenced past the grace period, deleted in batches, conditioned on refcount 0. */
+  async *unreferencedBlobs(limit: number, dryRun: boolean): AsyncGenerator<Step[]> {
+    const { index, blobs, config } = this.deps;
+    const cutoff = new Date(this.now.getTime() - config.blobGraceHours * HOUR);
+    const reason = `unreferenced for more than ${config.blobGraceHours} h`;
+    let remaining = limit;
+    const seen = new Set<string>();
+    while (remaining > 0) {
+      const batch = (await index.listDeletableBlobs(cutoff, Math.min(BLOB_BATCH, remaining))).filter(
+        (s) => !seen.has(s),
+      );
+      if (batch.length === 0) return;
+      for (const s of batch) seen.add(s);
+      remaining -= batch.length;
+      const marked = dryRun ? batch : await index.markBlobsDeleting(batch, cutoff);
+      if (!dryRun && marked.length > 0) {
+        await blobs.deleteBlobs(marked);
+        await index.forgetBlobs(marked, (sha) => this.audit('gc.deleteBlob', '*', `sha256:${sha}`, reason));
+      }
+      yield marked.map((sha) => ({
+        action: 'deleteBlob',
+        target: `sha256:${sha}`,
+        reason,
+        apply: async () => true,
+      }));
+      if (dryRun && batch.length < BLOB_BATCH) return;
+    }
+  }
+}
+
+export interface GcPlan {
+  readonly actions: readonly GcAction[];
+  /** Totals over everything GC would do now; `actions` lists the first `limit`. */
+  readonly counts: GcCounts;
+}
+
+const zero = (): Record<GcActionKind, number> => ({
+  expireSession: 0,
+  tombstoneVersion: 0,
+  deleteVersion: 0,
+  deleteBlob: 0,
+});
+const strip = ({ action, target, reason }: GcAction): GcAction => ({ action, target, reason });
+
+/** The dry run: every action GC would take now, with its reason; changes nothing. Admin only. */
+export async function planGarbageCollection(
+  deps: CoreDeps,
+  caller: Caller,
+  options: { limit: number },
+): Promise<GcPlan> {
+  authorizeAdmin(caller.principal);
+  const phases = new Phases(deps, caller, deps.clock.now());
+  const actions: GcAction[] = [];
+  const counts = zero();
+  const note = (a: GcAction) => {
+    counts[a.action]++;
+    if (actions.length < options.limit) actions.push(strip(a));
+  };
+  for await (const s of phases.expiredSessions(100_000)) note(s);
+  for await (const s of phases.retention()) note(s);
+  for await (const s of phases.tombstoned(100_000)) note(s);
+  for await (const batch of phases.unreferencedBlobs(1_000_000, true)) batch.forEach(note);
+  return { actions, counts };
+}
+
+export interface GcReport {
+  readonly deleted: { readonly versions: number; readonly blobs: number; readonly sessions: number };
+  readonly tombstoned: number;
+  /** Steps whose condition failed at the last moment (a publisher, lease or promotion won the race). */
+  readonly skipped: number;
+  /** Null when this run finished every phase; else pass it back to continue where it stopped. */
+  readonly nextCursor: string | null;
+}
+
+const CURSOR_SCOPE = 'gc';
+
+/**
+ * Runs GC now, doing at most `maxActions` steps so one invocation stays bounded (a Lambda has 15
+ * minutes); `nextCursor` resumes retention from the package it reached. Admin only.
+ */
+export async function runGarbageCollection(
+  deps: CoreDeps,
+  caller: Caller,
+  options: { maxActions: number; cursor?: string },
+): Promise<GcReport> {
+  authorizeAdmin(caller.principal);
+  const resumeAfter =
+    options.cursor === undefined ? undefined : parseResume(deps.cursors.decode(CURSOR_SCOPE, options.cursor));
+  const phases = new Phases(deps, caller, deps.clock.now());
+  const done = zero();
+  let skipped = 0;
+  let budget = options.maxActions;
+  const apply = async (s: Step) => {
+    budget--;
+    if (await s.apply()) done[s.action]++;
+    else skipped++;
+  };
+  const report = (next: string | null): GcReport => ({
+    deleted: { versions: done.deleteVersion, blobs: done.deleteBlob, sessions: done.expireSession },
+    tombstoned: done.tombstoneVersion,
+    skipped,
+    nextCursor: next === null ? null : deps.cursors.encode(CURSOR_SCOPE, next),
+  });
+
+  for await (const s of phases.expiredSessions(budget)) await apply(s);
+  let last: string | undefined;
+  for await (const s of phases.retention(resumeAfter)) {
+    if (budget <= 0) return report(s.position === last ? last : (last ?? JSON.stringify(null)));
+    await apply(s);
+    last = s.position;
+  }
+  for await (const s of phases.tombstoned(Math.max(budget, 0))) await apply(s);
+  for await (const batch of phases.unreferencedBlobs(Math.max(budget, 0), false)) {
+    done.deleteBlob += batch.length;
+    budget -= batch.length;
+  }
+  return report(budget <= 0 ? JSON.stringify(null) : null);
+}
+
+/** The resume point: the last package whose retention was fully applied (JSON `[ns, pkg]`), or null. */
+function parseResume(raw: string): string | undefined {
+  const value: unknown = JSON.parse(raw);
+  if (value === null) return undefined;
+  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return raw;
+  throw new InvalidRequestError('invalid GC cursor', { details: { field: 'cursor' } });
+}
+
+/** Brings a tombstoned version back within its grace period (after it, the version is gone: 404). Admin only. */
+export async function restoreVersion(deps: CoreDeps, caller: Caller, ref: VersionRef): Promise<Version> {
+  authorizeAdmin(caller.principal);
+  const now = deps.clock.now();
+  const target = `${ref.namespace}/${ref.package}@${ref.version}`;
+  await deps.index.restoreVersion(ref, {
+    at: now.toISOString(),
+    actor: caller.principal.id,
+    action: 'version.restore',
+    namespace: ref.namespace,
+    target,
+    requestId: caller.requestId,
+  });
+  return getVersion(deps, caller, ref);
+}
