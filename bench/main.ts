@@ -1,16 +1,20 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commitToAvailable } from './cases/commitToAvailable.ts';
+import { fetchCase } from './cases/fetch.ts';
+import { largePublish } from './cases/largePublish.ts';
 import { smallPublish } from './cases/smallPublish.ts';
 import { commitRaces } from './lib/arcaClient.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
+import { cliAvailable } from './lib/cli.ts';
 import { type BenchContext, createRowSink, type PeakReading, type Tools } from './lib/context.ts';
 import { describeMachine } from './lib/machine.ts';
 import { REGISTRY_HINT, Registry, registryVersion } from './lib/registry.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { type Scale, scaleFrom } from './lib/scale.ts';
+import { createShared } from './lib/shared.ts';
 
 export const BENCH_COMMAND = 'npm run bench';
 
@@ -37,7 +41,12 @@ export interface BenchResults {
 }
 
 type Case = (ctx: BenchContext) => Promise<void>;
-const CASES: readonly [string, Case][] = [['1 small publish', smallPublish]];
+const CASES: readonly [string, Case][] = [
+  ['1 small publish', smallPublish],
+  ['2 large publish', largePublish],
+  ['3 commit → available', commitToAvailable],
+  ['4 fetch', fetchCase],
+];
 
 const repoRootOf = () => resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,7 +72,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       registry: registryVersion() !== undefined,
       moto: false,
       awsBackend: false,
-      cli: existsSync(join(repoRoot, 'cli/main.ts')),
+      cli: cliAvailable(repoRoot),
     };
     if (!tools.registry)
       notes.push(`docker-registry not found: the registry anchors are skipped (${REGISTRY_HINT}).`);
@@ -87,6 +96,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       rows,
       notes,
       peaks,
+      shared: createShared(),
       add: createRowSink(rows),
       note: (text) => notes.push(text),
       progress,

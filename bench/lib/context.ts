@@ -2,6 +2,7 @@ import type { ArcaServer } from './arcaServer.ts';
 import type { Registry } from './registry.ts';
 import { type Row, type RowInput, row } from './report.ts';
 import type { Scale } from './scale.ts';
+import type { SharedResults } from './shared.ts';
 
 /** What the host has: each anchor is optional and the bench says how to get a missing one. */
 export interface Tools {
@@ -32,6 +33,7 @@ export interface BenchContext {
   readonly rows: Row[];
   readonly notes: string[];
   readonly peaks: PeakReading[];
+  readonly shared: SharedResults;
   add(input: RowInput): void;
   note(text: string): void;
   progress(text: string): void;
