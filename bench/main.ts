@@ -2,9 +2,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coldStart } from './cases/coldStart.ts';
 import { commitToAvailable } from './cases/commitToAvailable.ts';
 import { fetchCase } from './cases/fetch.ts';
+import { gcCase } from './cases/gc.ts';
 import { largePublish } from './cases/largePublish.ts';
+import { memory } from './cases/memory.ts';
 import { smallPublish } from './cases/smallPublish.ts';
 import { commitRaces } from './lib/arcaClient.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
@@ -46,6 +49,9 @@ const CASES: readonly [string, Case][] = [
   ['2 large publish', largePublish],
   ['3 commit → available', commitToAvailable],
   ['4 fetch', fetchCase],
+  ['5 GC', gcCase],
+  ['6 Lambda cold-start proxy', (ctx) => coldStart(ctx)],
+  ['7 memory', memory],
 ];
 
 const repoRootOf = () => resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -112,14 +112,21 @@ export async function largePublish(ctx: BenchContext): Promise<void> {
   }
 
   ctx.peaks.push({
+    key: 'server',
     process: 'Arca server (API + storage endpoint + scan worker, one process)',
     during: CASE,
     bytes: vmField(ctx.arca.pid, 'VmHWM'),
   });
   if (registryPid) {
-    ctx.peaks.push({ process: 'docker-registry serve', during: CASE, bytes: vmField(registryPid, 'VmHWM') });
+    ctx.peaks.push({
+      key: 'registry',
+      process: 'docker-registry serve',
+      during: CASE,
+      bytes: vmField(registryPid, 'VmHWM'),
+    });
   }
   ctx.peaks.push({
+    key: 'cli',
     process: 'arca publish (CLI)',
     during: CASE,
     bytes: cliPeaks.length > 0 ? Math.max(...cliPeaks) : undefined,

@@ -15,6 +15,7 @@ export interface Tools {
 
 /** A peak RSS reading, in bytes, for the memory case. */
 export interface PeakReading {
+  readonly key: 'server' | 'registry' | 'cli' | 'registry-gc';
   readonly process: string;
   readonly during: string;
   readonly bytes: number | undefined;
