@@ -75,14 +75,18 @@ interface Interceptable {
 export function intercept(
   client: Interceptable,
   commandName: string,
-  hook: (send: () => Promise<{ output: unknown }>, call: number) => Promise<{ output: unknown }>,
+  hook: (
+    send: () => Promise<{ output: unknown }>,
+    call: number,
+    input: object,
+  ) => Promise<{ output: unknown }>,
 ): void {
   let calls = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== commandName) return next(args);
       calls++;
-      return hook(() => next(args), calls);
+      return hook(() => next(args), calls, args.input);
     },
     { step: 'initialize', name: `intercept-${commandName}-${Math.random()}` },
   );
