@@ -1,7 +1,7 @@
 import { publishBuffer, waitAvailable } from '../lib/arcaClient.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { deterministicBytes, sha256Hex } from '../lib/data.ts';
-import { percentile } from '../lib/stats.ts';
+import { formatSize, percentile } from '../lib/stats.ts';
 
 const CASE = '3 commit → available';
 const NO_ANCHOR = 'the registry serves a blob as soon as its push returns; it has no scan step to compare';
@@ -41,7 +41,7 @@ export async function commitToAvailable(ctx: BenchContext): Promise<void> {
 
   const size = ctx.scale.largeSizes[0]!;
   const large = ctx.shared.commitToAvailable.get(size) ?? [];
-  const name = `embedded ${size / 2 ** 20} MiB`;
+  const name = `embedded ${formatSize(size)}`;
   const status = large.length === 0 ? 'no samples (case 2 failed)' : undefined;
   const n = `over ${large.length} publishes`;
   ctx.add({

@@ -8,7 +8,7 @@ import {
 import type { BenchContext } from '../lib/context.ts';
 import { deterministicBytes, sha256Hex } from '../lib/data.ts';
 import { downloadHashing, jsonRequest } from '../lib/http.ts';
-import { mbPerSecond, median, percentile } from '../lib/stats.ts';
+import { formatSize, mbPerSecond, median, percentile } from '../lib/stats.ts';
 
 const CASE = '4 fetch';
 
@@ -119,7 +119,7 @@ export async function fetchCase(ctx: BenchContext): Promise<void> {
   const mb = (samples: number[]) => (samples.length > 0 ? mbPerSecond(largest.size, median(samples)) : null);
   ctx.add({
     case: CASE,
-    name: `embedded ${largest.size / 2 ** 20} MiB download + sha256 check`,
+    name: `embedded ${formatSize(largest.size)} download + sha256 check`,
     value: mb(runs),
     unit: 'MB/s',
     better: 'higher',

@@ -7,12 +7,9 @@ import { refText, runCli } from '../lib/cli.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { sha256File, stampFile, writeDeterministicFile } from '../lib/data.ts';
 import { resetPeakRss, vmField } from '../lib/processes.ts';
-import { mbPerSecond, median } from '../lib/stats.ts';
+import { formatSize, mbPerSecond, median } from '../lib/stats.ts';
 
 const CASE = '2 large publish';
-
-const label = (size: number) =>
-  size >= 2 ** 30 ? `${size / 2 ** 30} GiB` : size >= 2 ** 20 ? `${size / 2 ** 20} MiB` : `${size} B`;
 
 /** `cp` to the same disk, then fsync the copy: Arca fsyncs what it stores, so the bound must too. */
 async function copyAndSync(from: string, to: string): Promise<number> {
@@ -60,11 +57,11 @@ export async function largePublish(ctx: BenchContext): Promise<void> {
 
   for (const size of ctx.scale.largeSizes) {
     const path = join(dataDir, `large-${size}.bin`);
-    ctx.progress(`large publish: generating ${label(size)}`);
+    ctx.progress(`large publish: generating ${formatSize(size)}`);
     await writeDeterministicFile(path, size, `large-${size}`);
     const runs: SizeRuns = { sha256: [], raw: [], cli: [], registry: [], cp: [] };
     for (let r = 0; r < ctx.scale.repeats; r++) {
-      ctx.progress(`large publish: ${label(size)}, repeat ${r + 1}/${ctx.scale.repeats}`);
+      ctx.progress(`large publish: ${formatSize(size)}, repeat ${r + 1}/${ctx.scale.repeats}`);
       await stampFile(path, `raw-${r}`);
       const hashed = await timed(() => sha256File(path));
       runs.sha256.push(hashed.ms);
@@ -137,7 +134,7 @@ export async function largePublish(ctx: BenchContext): Promise<void> {
 function report(ctx: BenchContext, size: number, runs: SizeRuns): void {
   const mb = (samples: number[]) => (samples.length > 0 ? mbPerSecond(size, median(samples)) : null);
   const ours = mb(runs.raw);
-  const name = `embedded ${label(size)}: publish`;
+  const name = `embedded ${formatSize(size)}: publish`;
   const base = { case: CASE, unit: 'MB/s', better: 'higher' } as const;
   ctx.add({
     ...base,

@@ -4,7 +4,7 @@ import type { ArcaServer } from '../lib/arcaServer.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { sha256File, stampFile, writeDeterministicFile } from '../lib/data.ts';
 import type { S3Anchor } from '../lib/s3Anchor.ts';
-import { MiB, mbPerSecond, median } from '../lib/stats.ts';
+import { formatSize, MiB, mbPerSecond, median } from '../lib/stats.ts';
 import { measure } from './smallPublish.ts';
 
 /** The AWS backend under test: an Arca server with `ARCA_BACKEND=aws` and the raw S3 anchor, both on moto. */
@@ -81,7 +81,7 @@ export async function publishOnMoto(ctx: BenchContext, moto: OnMoto): Promise<vo
     const ours: number[] = [];
     const theirs: number[] = [];
     for (let r = 0; r < scale.repeats; r++) {
-      ctx.progress(`moto large publish: ${bytes / MiB} MiB, repeat ${r + 1}/${scale.repeats}`);
+      ctx.progress(`moto large publish: ${formatSize(bytes)}, repeat ${r + 1}/${scale.repeats}`);
       await stampFile(path, `moto-${r}`);
       const sha256 = await sha256File(path);
       const ref = { namespace: 'bench', package: `moto-large-${bytes}`, version: `r.${r}` };
@@ -95,7 +95,7 @@ export async function publishOnMoto(ctx: BenchContext, moto: OnMoto): Promise<vo
     }
     ctx.add({
       case: '2 large publish',
-      name: `moto ${bytes / MiB} MiB: publish (bench client)`,
+      name: `moto ${formatSize(bytes)}: publish (bench client)`,
       value: mbPerSecond(bytes, median(ours)),
       unit: 'MB/s',
       better: 'higher',
