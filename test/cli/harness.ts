@@ -9,9 +9,16 @@ import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth
 import { createEmbeddedBackend } from '../../functions/local/embeddedBackend.ts';
 import { startLocalServer } from '../../functions/local/server.ts';
 import type { StorageFaults } from '../../functions/local/storageEndpoint.ts';
+import { startMotoBackend } from './awsBackend.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/arca.js', import.meta.url));
 const MiB = 1024 * 1024;
+
+/** `ARCA_CLI_TEST_BACKEND=aws` runs the suite on the AWS adapters against moto; default embedded. */
+export const BACKEND: 'embedded' | 'aws' =
+  process.env['ARCA_CLI_TEST_BACKEND'] === 'aws' ? 'aws' : 'embedded';
+/** One multipart part: 1 MiB on embedded (set below), the S3 store's 16 MiB minimum on aws. */
+export const PART_SIZE = BACKEND === 'aws' ? 16 * MiB : MiB;
 
 /** A token that may only read the `demo` namespace: publishing with it is forbidden. */
 export const READER_TOKEN = 'reader-token';
@@ -21,7 +28,7 @@ export interface TestStore {
   readonly url: string;
   readonly token: string;
   readonly dataDir: string;
-  /** Status of every PUT the storage endpoint answered, in order. */
+  /** Status of every PUT the embedded storage endpoint answered, in order (empty on aws). */
   readonly storagePuts: number[];
   close(): Promise<void>;
 }
@@ -38,6 +45,7 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
   const dataDir = await mkdtemp(join(tmpdir(), 'arca-cli-'));
   const token = `admin-${randomBytes(8).toString('hex')}`;
   const storagePuts: number[] = [];
+  const moto = BACKEND === 'aws' ? await startMotoBackend(PART_SIZE) : undefined;
   const server = await startLocalServer({
     port: 0,
     authenticate: bearerAuthenticator(
@@ -51,14 +59,16 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
         storagePuts.push(line['status'] as number);
       }
     },
-    backend: (publicUrl) =>
-      createEmbeddedBackend({
-        dataDir,
-        publicUrl,
-        multipartThreshold: MiB,
-        partSize: MiB,
-        faults: options.faults,
-      }),
+    backend: async (publicUrl) =>
+      moto
+        ? moto.backend()
+        : createEmbeddedBackend({
+            dataDir,
+            publicUrl,
+            multipartThreshold: MiB,
+            partSize: MiB,
+            faults: options.faults,
+          }),
   });
   return {
     url: server.url,
@@ -67,6 +77,7 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
     storagePuts,
     close: async () => {
       await server.close();
+      moto?.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Workdir, workdir } from './files.ts';
-import { arca, EICAR, MiB, startStore, type TestStore } from './harness.ts';
+import { arca, BACKEND, EICAR, PART_SIZE, startStore, type TestStore } from './harness.ts';
 
 describe('arca publish', () => {
   let store: TestStore;
@@ -53,19 +53,23 @@ describe('arca publish', () => {
 
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('shared.bin: the store already has it');
-    expect(store.storagePuts.length - putsBefore).toBe(1);
+    expect(result.stderr).not.toContain('shared.bin: uploaded');
+    expect(store.storagePuts.length - putsBefore).toBe(BACKEND === 'embedded' ? 1 : 0);
     expect(JSON.parse(result.stdout).state).toBe('available');
   });
 
   it('uploads a file above the multipart threshold in parallel parts', async () => {
-    const big = await input.file('big.bin', 3 * MiB + 12_345);
+    const big = await input.file('big.bin', 2 * PART_SIZE + 12_345);
     const putsBefore = store.storagePuts.length;
 
     const result = await arca(store, ['publish', 'demo/big@1.0.0', big, '--wait', '--json']);
 
     expect(result.code).toBe(0);
-    expect(store.storagePuts.slice(putsBefore)).toEqual([200, 200, 200, 200]);
-    expect(JSON.parse(result.stdout).files[0]).toMatchObject({ size: 3 * MiB + 12_345, state: 'available' });
+    expect(store.storagePuts.slice(putsBefore)).toEqual(BACKEND === 'embedded' ? [200, 200, 200] : []);
+    expect(JSON.parse(result.stdout).files[0]).toMatchObject({
+      size: 2 * PART_SIZE + 12_345,
+      state: 'available',
+    });
   });
 
   it('waits for the scan with --wait and exits 4 with the findings when it quarantines', async () => {
@@ -89,7 +93,8 @@ describe('arca publish', () => {
   });
 });
 
-describe('arca publish against flaky storage', () => {
+// Faults are injected by the embedded storage endpoint; S3 (moto) has no such hook.
+describe.skipIf(BACKEND !== 'embedded')('arca publish against flaky storage', () => {
   let store: TestStore;
   let input: Workdir;
 
@@ -104,7 +109,7 @@ describe('arca publish against flaky storage', () => {
   });
 
   it('retries a failed part on its own, not the whole file', async () => {
-    const big = await input.file('flaky.bin', 4 * MiB);
+    const big = await input.file('flaky.bin', 4 * PART_SIZE);
 
     const result = await arca(store, ['publish', 'demo/flaky@1.0.0', big, '--wait']);
 
