@@ -1,16 +1,26 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coldStart } from './cases/coldStart.ts';
+import { commitToAvailable } from './cases/commitToAvailable.ts';
+import { fetchCase } from './cases/fetch.ts';
+import { gcCase } from './cases/gc.ts';
+import { largePublish } from './cases/largePublish.ts';
+import { memory } from './cases/memory.ts';
+import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
 import { smallPublish } from './cases/smallPublish.ts';
 import { commitRaces } from './lib/arcaClient.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
+import { cliAvailable } from './lib/cli.ts';
 import { type BenchContext, createRowSink, type PeakReading, type Tools } from './lib/context.ts';
 import { describeMachine } from './lib/machine.ts';
+import { MOTO_HINT, motoCommand, startMoto } from './lib/moto.ts';
 import { REGISTRY_HINT, Registry, registryVersion } from './lib/registry.ts';
 import { formatTable, type Row } from './lib/report.ts';
+import { S3Anchor } from './lib/s3Anchor.ts';
 import { type Scale, scaleFrom } from './lib/scale.ts';
+import { createShared } from './lib/shared.ts';
 
 export const BENCH_COMMAND = 'npm run bench';
 
@@ -36,8 +46,82 @@ export interface BenchResults {
   readonly durationSeconds: number;
 }
 
-type Case = (ctx: BenchContext) => Promise<void>;
-const CASES: readonly [string, Case][] = [['1 small publish', smallPublish]];
+type Case = (ctx: BenchContext, onMoto: OnMoto | undefined) => Promise<void>;
+const CASES: readonly [string, Case][] = [
+  ['1 small publish', smallPublish],
+  ['2 large publish', largePublish],
+  ['1, 2 on moto', (ctx, onMoto) => (onMoto ? publishOnMoto(ctx, onMoto) : skipMoto(ctx))],
+  ['3 commit → available', commitToAvailable],
+  ['4 fetch', fetchCase],
+  ['5 GC', gcCase],
+  ['6 Lambda cold-start proxy', (ctx) => coldStart(ctx)],
+  ['7 memory', memory],
+];
+
+function skipMoto(ctx: BenchContext): Promise<void> {
+  const status = ctx.tools.moto ? 'AWS backend not built yet' : 'moto not installed';
+  const base = { value: null, status } as const;
+  ctx.add({
+    ...base,
+    case: '1 small publish',
+    name: 'moto 1 KiB publish',
+    unit: 'ms',
+    better: 'lower',
+    anchor: { name: 'raw S3 PutObject (moto)', value: null },
+  });
+  ctx.add({
+    ...base,
+    case: '2 large publish',
+    name: 'moto large publish',
+    unit: 'MB/s',
+    better: 'higher',
+    anchor: { name: 'raw SDK multipart (moto)', value: null },
+    target: { op: '≥', value: 0, text: '≥ 0.9× raw multipart' },
+  });
+  return Promise.resolve();
+}
+
+/**
+ * The AWS backend on moto, when both exist: a server started with `ARCA_BACKEND=aws` must report
+ * `backend: aws` in its "listening" line, else the backend is not wired in yet.
+ */
+async function detectAwsBackend(
+  repoRoot: string,
+  tmp: string,
+  notes: string[],
+  cleanups: (() => Promise<void> | void)[],
+): Promise<{ moto: boolean; onMoto: OnMoto | undefined }> {
+  const command = motoCommand();
+  if (!command) {
+    notes.push(`moto not found: the AWS-backend rows are skipped (${MOTO_HINT}).`);
+    return { moto: false, onMoto: undefined };
+  }
+  const moto = await startMoto(command, tmp);
+  cleanups.push(() => moto.child.stop());
+  try {
+    const arca = await startArcaServer({
+      repoRoot,
+      dataDir: join(tmp, 'arca-aws', 'data'),
+      env: { ...moto.env, ARCA_BACKEND: 'aws' },
+    });
+    cleanups.push(() => arca.stop());
+    if (arca.backend === 'aws') {
+      const s3 = await S3Anchor.create(moto);
+      cleanups.push(() => s3.close());
+      return { moto: true, onMoto: { arca, s3 } };
+    }
+    notes.push(
+      `ARCA_BACKEND=aws still serves the ${arca.backend} backend: the moto rows wait for the AWS adapters.`,
+    );
+    await arca.stop();
+  } catch (error) {
+    notes.push(
+      `ARCA_BACKEND=aws did not start (${String(error).split('\n')[0]}): the moto rows are skipped.`,
+    );
+  }
+  await moto.child.stop();
+  return { moto: true, onMoto: undefined };
+}
 
 const repoRootOf = () => resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,16 +143,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   const tmp = await mkdtemp(join(tmpdir(), 'arca-bench-'));
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
   try {
+    progress(`scale ${scale.name}; temp dir ${tmp}`);
+    await mkdir(join(tmp, 'arca'), { recursive: true });
+    const { moto, onMoto } = await detectAwsBackend(repoRoot, tmp, notes, cleanups);
     const tools: Tools = {
       registry: registryVersion() !== undefined,
-      moto: false,
-      awsBackend: false,
-      cli: existsSync(join(repoRoot, 'cli/main.ts')),
+      moto,
+      awsBackend: onMoto !== undefined,
+      cli: cliAvailable(repoRoot),
     };
     if (!tools.registry)
       notes.push(`docker-registry not found: the registry anchors are skipped (${REGISTRY_HINT}).`);
-    progress(`scale ${scale.name}; temp dir ${tmp}`);
-    await mkdir(join(tmp, 'arca'), { recursive: true });
+    if (!tools.cli) notes.push('cli/main.ts not found: large publishes use only the bench client.');
     const arca: ArcaServer = await startArcaServer({
       repoRoot,
       dataDir: join(tmp, 'arca', 'data'),
@@ -87,6 +173,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       rows,
       notes,
       peaks,
+      shared: createShared(),
       add: createRowSink(rows),
       note: (text) => notes.push(text),
       progress,
@@ -94,10 +181,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     };
     for (const [name, run] of CASES) {
       try {
-        await run(ctx);
+        await run(ctx, onMoto);
       } catch (error) {
         const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
         errors.push(`${name}: ${message}`);
+        ctx.add({
+          case: name,
+          name: 'case failed',
+          value: null,
+          unit: '',
+          better: 'lower',
+          status: `failed: ${String(error).split('\n')[0]!.slice(0, 80)}`,
+        });
         progress(`case ${name} failed: ${message}`);
       }
     }
@@ -113,7 +208,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       machine: describeMachine(),
       scale,
       tools,
-      rows,
+      rows: sortByCase(rows),
       peaks,
       notes,
       errors,
@@ -133,6 +228,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   }
 }
 
+/** Rows grouped by case number, keeping each case's own order. */
+const sortByCase = (rows: Row[]): Row[] =>
+  rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.case.localeCompare(b.r.case, 'en', { numeric: true }) || a.i - b.i)
+    .map(({ r }) => r);
+
 /** The table and notes as `npm run bench` prints them. */
 export function renderResults(results: BenchResults): string {
   const m = results.machine;
@@ -141,6 +243,9 @@ export function renderResults(results: BenchResults): string {
     '',
     formatTable(results.rows),
     '',
+    ...[...new Set(results.rows.flatMap((r) => (r.note ? [`${r.case}: ${r.note}`] : [])))].map(
+      (n) => `note: ${n}`,
+    ),
     ...results.notes.map((n) => `note: ${n}`),
     ...results.errors.map((e) => `ERROR: ${e.split('\n')[0]}`),
   ].join('\n');

@@ -1,5 +1,6 @@
 import type { AuditEvent, Version } from '../functions/core/model.ts';
 import { isStage } from '../functions/core/names.ts';
+import type { Authorizer } from './auth.ts';
 import { CliError, EXIT, HttpError } from './errors.ts';
 import { sendJson } from './http.ts';
 import { formatRef, type PackageRef, type VersionRef } from './refs.ts';
@@ -57,7 +58,7 @@ export interface Lease {
 
 export interface ClientConfig {
   readonly url: string;
-  readonly token?: string;
+  readonly authorize: Authorizer;
   readonly retry: RetryPolicy;
   readonly onRetry?: (what: string, error: unknown, attempt: number, delayMs: number) => void;
 }
@@ -71,17 +72,20 @@ export class ArcaClient {
   constructor(readonly config: ClientConfig) {}
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.config.token) headers['authorization'] = `Bearer ${this.config.token}`;
+    const base: Record<string, string> = { accept: 'application/json' };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(payload));
+      base['content-type'] = 'application/json';
+      base['content-length'] = String(Buffer.byteLength(payload));
     }
-    const url = new URL(path, this.config.url).toString();
+    const url = new URL(path, this.config.url);
     return withRetry(
       this.config.retry,
-      () => sendJson<T>({ method, url, headers, body: payload }),
+      // Authorised per attempt: a SigV4 signature is only valid for a few minutes.
+      async () => {
+        const headers = await this.config.authorize(method, url, base, payload ?? '');
+        return sendJson<T>({ method, url: url.toString(), headers, body: payload });
+      },
       (error, attempt, delayMs) => this.config.onRetry?.(`${method} ${path}`, error, attempt, delayMs),
     );
   }

@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { resolveAuthorizer } from './auth.ts';
 import { ArcaClient } from './client.ts';
 import { UsageError } from './errors.ts';
 import { createProgress, type Progress } from './progress.ts';
@@ -20,6 +21,7 @@ export interface Command {
 export const COMMON_OPTIONS: Options = {
   url: { type: 'string' },
   token: { type: 'string' },
+  auth: { type: 'string' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
   retries: { type: 'string' },
@@ -29,6 +31,8 @@ export const COMMON_OPTIONS: Options = {
 export const COMMON_HELP = `Common options:
   --url <url>       the Arca API (default: $ARCA_URL, else http://127.0.0.1:7070)
   --token <token>   bearer token (default: $ARCA_TOKEN)
+  --auth <mode>     auto | bearer | sigv4 (default: $ARCA_AUTH, else auto: the token if
+                    given, else SigV4 with the environment's AWS credentials when there are some)
   --json            machine-readable output on stdout
   -q, --quiet       no progress output
   --retries <n>     retries of a transient failure (default: $ARCA_RETRIES, else 5)
@@ -112,9 +116,11 @@ export function createContext(command: Command, argv: readonly string[], env: No
     client: () => {
       const url = stringOption(values, 'url') || env['ARCA_URL'] || 'http://127.0.0.1:7070';
       if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL, got ${url}`);
+      const token = stringOption(values, 'token') || env['ARCA_TOKEN'] || undefined;
+      const mode = stringOption(values, 'auth') || env['ARCA_AUTH'] || 'auto';
       client ??= new ArcaClient({
         url,
-        token: stringOption(values, 'token') || env['ARCA_TOKEN'] || undefined,
+        authorize: resolveAuthorizer(mode, new URL(url), token, env),
         retry,
         onRetry: (what, error, attempt, delayMs) =>
           info(`retrying ${what} (attempt ${attempt + 1}) in ${delayMs} ms: ${describe(error)}`),

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isFileName } from '../functions/core/names.ts';
 import { CliError, EXIT, UsageError } from './errors.ts';
 
-/** Reads in large chunks: fewer syscalls and hash calls, still a few MiB of memory at most. */
-export const READ_CHUNK = 4 * 1024 * 1024;
+/** Chunk size of part uploads: large enough for few syscalls, small enough that 4 parts stay light. */
+export const READ_CHUNK = 1024 * 1024;
 
 export interface LocalFile {
   readonly path: string;
@@ -42,11 +41,25 @@ export async function hashFile(path: string, onBytes: (n: number) => void): Prom
   });
   if (!before.isFile()) throw new UsageError(`${path}: not a regular file`);
   const hash = createHash('sha256');
+  // Two reused buffers: the next read fills one while the hash consumes the other, and no garbage
+  // per chunk keeps memory flat whatever the file size.
+  const buffers: readonly Buffer[] = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
+  const handle = await open(path, 'r');
   let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-    onBytes(chunk.length);
+  try {
+    let turn = 0;
+    let reading = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
+    for (;;) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      turn ^= 1;
+      reading = handle.read(buffers[turn]!, 0, READ_CHUNK, size);
+      hash.update(buffer.subarray(0, bytesRead));
+      onBytes(bytesRead);
+    }
+  } finally {
+    await handle.close();
   }
   const after = await stat(path);
   if (size !== before.size || after.size !== size || after.mtimeMs !== before.mtimeMs) {

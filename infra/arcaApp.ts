@@ -74,7 +74,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
     },
   });
   // The replication rule and the CloudFront failover origin name the replica bucket: create it first.
-  primary.addDependency(replica);
+  primary.addStackDependency(replica, 'replication and CloudFront failover name the replica bucket');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, primary, replica };
 }

@@ -6,7 +6,7 @@ import { median, percentile, runConcurrently } from '../lib/stats.ts';
 const CASE = '1 small publish';
 
 /** One contender's way of publishing blob `i` of a prepared batch. */
-type Publish = (blob: { data: Buffer; sha256: string }, id: string) => Promise<unknown>;
+export type Publish = (blob: { data: Buffer; sha256: string }, id: string) => Promise<unknown>;
 
 interface Run {
   readonly p50: number;
@@ -22,7 +22,7 @@ function prepare(seed: string, count: number, size: number) {
 }
 
 /** Publishes `count` distinct blobs, `inFlight` at a time; latency per publish and overall rate. */
-async function measure(publish: Publish, seed: string, count: number, inFlight: number, size: number) {
+export async function measure(publish: Publish, seed: string, count: number, inFlight: number, size: number) {
   const blobs = prepare(seed, count, size);
   const started = performance.now();
   const latencies = await runConcurrently(count, inFlight, async (i) => {

@@ -80,13 +80,20 @@ async function commit(t: ArcaTarget, uploadId: string, parts?: { partNumber: num
 }
 
 /** Publishes one in-memory file: create → PUT → commit. Resolves when the commit answered. */
-export async function publishBuffer(t: ArcaTarget, ref: VersionRef, data: Buffer, sha256: string) {
+export async function publishBuffer(
+  t: ArcaTarget,
+  ref: VersionRef,
+  data: Buffer,
+  sha256: string,
+  onCommitStart?: () => void,
+) {
   const created = await createUpload(t, ref, 'artifact.bin', data.length, sha256);
   const file = created.files[0]!;
   if (file.action === 'upload') {
     if (!file.upload) throw new Error('a small file was offered multipart; raise the threshold');
     await put(file.upload, data);
   }
+  onCommitStart?.();
   return commit(t, created.uploadId);
 }
 

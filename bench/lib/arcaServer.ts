@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArcaTarget } from './arcaClient.ts';
 import { type Child, findScriptProcess, freePort, startChild, waitUntilAnswering } from './processes.ts';
@@ -28,6 +28,7 @@ export async function startArcaServer(options: ArcaServerOptions): Promise<ArcaS
   const port = await freePort();
   const token = `bench_${process.pid}_${port}`;
   const logPath = join(options.dataDir, '..', `server-${port}.log`);
+  mkdirSync(options.dataDir, { recursive: true });
   const log = openSync(logPath, 'a');
   const child = startChild('npx', ['tsx', SERVER_SCRIPT], {
     cwd: options.repoRoot,

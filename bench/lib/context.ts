@@ -2,6 +2,7 @@ import type { ArcaServer } from './arcaServer.ts';
 import type { Registry } from './registry.ts';
 import { type Row, type RowInput, row } from './report.ts';
 import type { Scale } from './scale.ts';
+import type { SharedResults } from './shared.ts';
 
 /** What the host has: each anchor is optional and the bench says how to get a missing one. */
 export interface Tools {
@@ -14,6 +15,7 @@ export interface Tools {
 
 /** A peak RSS reading, in bytes, for the memory case. */
 export interface PeakReading {
+  readonly key: 'server' | 'registry' | 'cli' | 'registry-gc';
   readonly process: string;
   readonly during: string;
   readonly bytes: number | undefined;
@@ -32,6 +34,7 @@ export interface BenchContext {
   readonly rows: Row[];
   readonly notes: string[];
   readonly peaks: PeakReading[];
+  readonly shared: SharedResults;
   add(input: RowInput): void;
   note(text: string): void;
   progress(text: string): void;

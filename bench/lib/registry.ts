@@ -31,6 +31,13 @@ export class Registry {
 
   /** Writes the config (temporary root, delete enabled, a free port) and starts the registry. */
   static async start(dir: string): Promise<Registry> {
+    const registry = await Registry.create(dir);
+    await registry.resume();
+    return registry;
+  }
+
+  /** Writes the config and root but leaves the registry stopped (for `garbage-collect`). */
+  static async create(dir: string): Promise<Registry> {
     await mkdir(join(dir, 'root'), { recursive: true });
     const port = await freePort();
     const configPath = join(dir, 'config.yml');
@@ -54,7 +61,6 @@ export class Registry {
     );
     const registry = new Registry(join(dir, 'root'), configPath, join(dir, 'registry.log'));
     registry.url = `http://127.0.0.1:${port}`;
-    await registry.resume();
     return registry;
   }
 

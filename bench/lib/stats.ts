@@ -53,3 +53,13 @@ export const GiB = 1024 * MiB;
 
 /** Megabytes (10^6 bytes) per second, the unit disk and network figures are usually quoted in. */
 export const mbPerSecond = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
+
+/** `256 MiB`, `1 GiB`, `1 KiB`: sizes as the table names them. */
+export const formatSize = (bytes: number): string =>
+  bytes >= GiB && bytes % GiB === 0
+    ? `${bytes / GiB} GiB`
+    : bytes >= MiB
+      ? `${bytes / MiB} MiB`
+      : bytes >= 1024
+        ? `${bytes / 1024} KiB`
+        : `${bytes} B`;

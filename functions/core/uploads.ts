@@ -229,10 +229,14 @@ async function checkStagedFiles(
       }
       if (f.multipartId) await completeParts(deps, f, parts?.get(f.name));
       const staged = await deps.blobs.statStaged(f.stagingKey);
-      if (!staged)
+      if (!staged) {
+        // The scan may have moved these verified bytes into CAS a moment ago and not recorded it
+        // yet: the file is then as good as uploaded, and the scan's record makes it available.
+        if (await deps.blobs.hasBlob(f.sha256)) return { ...record, stagingKey: f.stagingKey };
         throw new UploadIncompleteError(`no bytes were uploaded for ${f.name}`, {
           details: { file: f.name },
         });
+      }
       if (staged.size !== f.size) {
         throw new SizeMismatchError(`${f.name}: uploaded ${staged.size} bytes, declared ${f.size}`, {
           details: { file: f.name, declared: f.size, uploaded: staged.size },

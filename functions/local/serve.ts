@@ -17,18 +17,20 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
 
   const server = await startLocalServer({
     host: env[ENV.host] || '127.0.0.1',
-    port: intEnv(ENV.port, 7070),
+    port: intEnv(ENV.port, 7070, env),
     authenticate: bearerAuthenticator(new Map([[token, ADMIN_PRINCIPAL]])),
     log,
     backend: async (url) => {
       const backend = await createEmbeddedBackend({
         dataDir,
         publicUrl: env[ENV.publicUrl] || url,
-        multipartThreshold: env[ENV.multipartThreshold] ? intEnv(ENV.multipartThreshold, 0) : undefined,
+        multipartThreshold: env[ENV.multipartThreshold] ? intEnv(ENV.multipartThreshold, 0, env) : undefined,
         config: {
-          ...(env[ENV.maxFileSize] ? { maxFileSize: intEnv(ENV.maxFileSize, 0) } : {}),
-          ...(env[ENV.sessionTtlSeconds] ? { sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, 0) } : {}),
-          ...(env[ENV.downloadTtlSeconds] ? { downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, 0) } : {}),
+          ...(env[ENV.maxFileSize] ? { maxFileSize: intEnv(ENV.maxFileSize, 0, env) } : {}),
+          ...(env[ENV.sessionTtlSeconds] ? { sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, 0, env) } : {}),
+          ...(env[ENV.downloadTtlSeconds]
+            ? { downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, 0, env) }
+            : {}),
         },
         onScanError: (stagingKey, error) =>
           log({

@@ -4,6 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { IAM_ROLES_ENV } from '../../functions/adapters/aws/lambdaPrincipal.ts';
 import { ENV } from '../../functions/config/env.ts';
 import { ArtifactApi } from './api.ts';
 import { BlobCdn } from './cdn.ts';
@@ -64,6 +65,12 @@ export interface ArtifactStoreProps {
    * @default - no CI role
    */
   readonly githubRepository?: string;
+  /**
+   * Arca roles of IAM callers, keyed by principal ARN (format: functions/adapters/aws/lambdaPrincipal.ts).
+   * Without it every principal allowed `execute-api:Invoke` is an Arca admin.
+   * @default - every IAM caller is an admin
+   */
+  readonly iamRoles?: Readonly<Record<string, unknown>>;
   /** Bucket, table, keys and secrets. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -118,6 +125,8 @@ export class ArtifactStore extends Construct {
       description: 'Arca API: uploads, versions, stages, downloads, leases',
       reservedConcurrentExecutions: props.apiReservedConcurrency,
     });
+    if (props.iamRoles !== undefined)
+      this.apiFunction.addEnvironment(IAM_ROLES_ENV, Stack.of(this).toJsonString(props.iamRoles));
     this.storage.grantPublish(this.apiFunction);
     this.index.grantIndexReadWrite(this.apiFunction);
     this.cursorSecret = this.createCursorSecret(props.removalPolicy);

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,32 +8,20 @@ import { ENV } from '../../functions/config/env.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import { type BlobLifecycleOptions, lifecycleRules } from './lifecycle.ts';
 import { acknowledgeLifecycleSizeCoercion, acknowledgeResourceWildcards } from './nag.ts';
+import {
+  type BlobReplicationOptions,
+  blobReplicationRules,
+  grantBlobReplication,
+} from './replicationRule.ts';
 
 /** How blob bytes are encrypted at rest, in both regions. */
+export type { BlobReplicationOptions } from './replicationRule.ts';
+
 export enum BlobEncryption {
   /** SSE-S3: free, no key to manage. */
   S3_MANAGED = 'S3_MANAGED',
   /** SSE-KMS with a customer managed key per region (≈ $1/month each), S3 Bucket Keys on. */
   KMS = 'KMS',
-}
-
-/** Where `blobs/` is copied to, named deterministically so no cross-region stack reference is needed. */
-export interface BlobReplicationOptions {
-  /** Name of the replica bucket (see `replicaBucketName`). */
-  readonly bucketName: string;
-  /** Region of the replica bucket. */
-  readonly region: string;
-  /**
-   * Alias (`alias/…`) of the replica region's KMS key; required with `BlobEncryption.KMS`. An alias,
-   * not a key id, because the key lives in another stack and region and its id is not known here.
-   * @default - none (SSE-S3)
-   */
-  readonly kmsKeyAlias?: string;
-  /**
-   * S3 Replication Time Control: 99.99 % of objects within 15 minutes, billed per GB replicated.
-   * @default false
-   */
-  readonly replicationTimeControl?: boolean;
 }
 
 export interface BlobStorageProps {
@@ -112,10 +100,11 @@ export class BlobStorage extends Construct {
       lifecycleRules: lifecycleRules(props.lifecycle ?? {}),
       removalPolicy,
       replicationRole: this.replicationRole,
-      replicationRules: replication && this.replicationRules(replication),
+      replicationRules: replication && blobReplicationRules(this, replication),
     });
     acknowledgeLifecycleSizeCoercion(this.bucket);
-    if (replication && this.replicationRole) this.grantReplication(this.replicationRole, replication);
+    if (replication && this.replicationRole)
+      grantBlobReplication(this.replicationRole, this.bucket, this.encryptionKey, replication);
   }
 
   /**
@@ -165,87 +154,5 @@ export class BlobStorage extends Construct {
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
     );
-  }
-
-  private replicationRules(replication: BlobReplicationOptions): s3.ReplicationRule[] {
-    const destination = s3.Bucket.fromBucketAttributes(this, 'Replica', {
-      bucketName: replication.bucketName,
-      region: replication.region,
-    });
-    const rtc = replication.replicationTimeControl === true;
-    return [
-      {
-        id: 'blobs-to-replica',
-        destination,
-        // Only verified content: staging/ is scratch and would double the replicated bytes.
-        filter: { prefix: BUCKET_LAYOUT.blobPrefix },
-        priority: 1,
-        // GC deletes must reach the replica too, or it keeps every blob forever.
-        deleteMarkerReplication: true,
-        replicationTimeControl: rtc ? s3.ReplicationTimeValue.FIFTEEN_MINUTES : undefined,
-        metrics: rtc ? s3.ReplicationTimeValue.FIFTEEN_MINUTES : undefined,
-        kmsKey: replication.kmsKeyAlias
-          ? kms.Key.fromKeyArn(this, 'ReplicaKey', this.aliasArn(replication))
-          : undefined,
-        sseKmsEncryptedObjects: replication.kmsKeyAlias !== undefined ? true : undefined,
-      },
-    ];
-  }
-
-  /** Least privilege: read versions of blobs/ here, write replicas of blobs/ there, nothing else. */
-  private grantReplication(role: iam.Role, replication: BlobReplicationOptions): void {
-    const destinationArn = `arn:${Stack.of(this).partition}:s3:::${replication.bucketName}`;
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          's3:GetObjectVersionForReplication',
-          's3:GetObjectVersionAcl',
-          's3:GetObjectVersionTagging',
-        ],
-        resources: [this.bucket.arnForObjects(`${BUCKET_LAYOUT.blobPrefix}*`)],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
-        resources: [`${destinationArn}/${BUCKET_LAYOUT.blobPrefix}*`],
-      }),
-    );
-    acknowledgeResourceWildcards(
-      role,
-      [
-        this.bucket.arnForObjects(`${BUCKET_LAYOUT.blobPrefix}*`),
-        `${destinationArn}/${BUCKET_LAYOUT.blobPrefix}*`,
-      ],
-      'Replication reads and writes every object under blobs/ by definition; actions are named.',
-    );
-    this.encryptionKey?.grant(role, 'kms:Decrypt');
-    if (replication.kmsKeyAlias !== undefined) {
-      const { partition, account } = Stack.of(this);
-      // IAM authorises KMS calls on the key ARN, never the alias, so match keys by the alias they carry.
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
-          resources: [`arn:${partition}:kms:${replication.region}:${account}:key/*`],
-          conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': replication.kmsKeyAlias } },
-        }),
-      );
-      acknowledgeResourceWildcards(
-        role,
-        [`arn:${partition}:kms:${replication.region}:${account}:key/*`],
-        'The replica key is known only by its alias (another region and stack); kms:ResourceAliases pins it.',
-      );
-    }
-  }
-
-  private aliasArn(replication: BlobReplicationOptions): string {
-    const { partition, account } = Stack.of(this);
-    return `arn:${partition}:kms:${replication.region}:${account}:${replication.kmsKeyAlias}`;
   }
 }

@@ -1,7 +1,9 @@
 import { type AwsClients, createAwsClients } from '../../functions/adapters/aws/clients.ts';
+import { awsDeps } from '../../functions/adapters/aws/deps.ts';
 import { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import { type ProvisionedResources, provision } from '../../functions/adapters/aws/provision.ts';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../functions/adapters/aws/s3BlobStore.ts';
+import type { CoreDeps } from '../../functions/core/deps.ts';
 
 let counter = 0;
 
@@ -40,4 +42,57 @@ export function storeOn(
     minPartSize: 5 * 1024 * 1024,
     ...options,
   });
+}
+
+/** The whole AWS backend as the Lambda handlers wire it, on this test's own resources. */
+export function coreOn(clients: AwsClients, resources: ProvisionedResources): CoreDeps {
+  return awsDeps(
+    {
+      ...process.env,
+      ARCA_BUCKET: resources.bucket,
+      ARCA_TABLE: resources.table,
+      ARCA_CURSOR_SECRET: 'integration-test-cursor-secret',
+    },
+    { clients },
+  );
+}
+
+type Send = (args: { input: object }) => Promise<{ output: unknown }>;
+/** What fault injection needs of an SDK client: to add an initialize-step middleware. */
+interface Interceptable {
+  readonly middlewareStack: {
+    add(
+      middleware: (next: Send, context: { commandName?: string }) => Send,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Fault injection with SDK middleware: `hook` runs around each `commandName` request the client
+ * sends, before the SDK's own retries (initialize step), and decides what happens to it.
+ */
+export function intercept(
+  client: Interceptable,
+  commandName: string,
+  hook: (
+    send: () => Promise<{ output: unknown }>,
+    call: number,
+    input: object,
+  ) => Promise<{ output: unknown }>,
+): void {
+  let calls = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== commandName) return next(args);
+      calls++;
+      return hook(() => next(args), calls, args.input);
+    },
+    { step: 'initialize', name: `intercept-${commandName}-${Math.random()}` },
+  );
+}
+
+/** An error shaped like the SDK's for a service exception called `name`. */
+export function awsError(name: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(`injected ${name}`), { name, $metadata: {}, ...extra });
 }

@@ -114,6 +114,19 @@ describe('upload use cases', () => {
       });
     });
 
+    it('commits bytes the scan has moved into storage but not yet recorded', async () => {
+      const data = content('racing-scan');
+      const created = await createUpload(h.deps, admin, input('1.0.0', { a: data }));
+      const key = (await h.deps.index.getSession(created.uploadId))!.files[0]!.stagingKey!;
+      h.blobs.stage(key, data);
+      await h.blobs.moveToBlob(key, sha256(data)); // the scan's move, before its record
+      expect((await commitUpload(h.deps, admin, { uploadId: created.uploadId })).state).toBe('pending');
+      expect(await scanStagedObject(h.deps, key)).toBe('verified');
+      expect(
+        (await getVersion(h.deps, admin, { namespace: 'demo', package: 'app', version: '1.0.0' })).state,
+      ).toBe('available');
+    });
+
     it('answers UploadExpired after the session expired', async () => {
       const created = await createUpload(h.deps, admin, input('1.0.0', { a: content() }));
       h.clock.advance(3600);

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
+  GetBucketNotificationConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketVersioningCommand,
   type S3Client,
@@ -83,6 +84,14 @@ async function provisionBucket(s3: S3Client, bucket: string, queueArn: string): 
   await s3.send(
     new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
   );
+  // Setting the notification again would make S3 send another test event to the queue.
+  const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  const configured = current.QueueConfigurations?.some(
+    (q) =>
+      q.QueueArn === queueArn &&
+      q.Filter?.Key?.FilterRules?.some((r) => r.Value === BUCKET_LAYOUT.stagingPrefix) === true,
+  );
+  if (configured) return;
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
       Bucket: bucket,

@@ -6,11 +6,8 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  PutObjectCommand,
   type S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BUCKET_LAYOUT } from '../../config/resources.ts';
 import { UploadIncompleteError } from '../../core/errors.ts';
 import type {
@@ -23,6 +20,7 @@ import type {
 } from '../../ports.ts';
 import { copyInParts, MAX_COPY_OBJECT_BYTES } from './s3MultipartCopy.ts';
 import { choosePartSize, copySourceOf, isMissing, MIB, partRanges } from './s3Parts.ts';
+import { expiresInSeconds, presignGet, presignPart, presignPut } from './s3Presign.ts';
 
 export interface S3BlobStoreOptions {
   readonly s3: S3Client;
@@ -36,8 +34,6 @@ export interface S3BlobStoreOptions {
   readonly now?: () => Date;
 }
 
-/** Longest presigned URL lifetime SigV4 allows. */
-const MAX_EXPIRY_SECONDS = 7 * 24 * 3600;
 /** S3's per-request key limit for DeleteObjects. */
 const DELETE_BATCH = 1000;
 
@@ -69,28 +65,8 @@ export class S3BlobStore implements BlobStore {
     this.now = options.now ?? (() => new Date());
   }
 
-  async signUpload(
-    stagingKey: string,
-    size: number,
-    sha256: Sha256,
-    expiresAt: Date,
-  ): Promise<SignedRequest> {
-    const checksum = Buffer.from(sha256, 'hex').toString('base64');
-    const command = new PutObjectCommand({
-      Bucket: this.bucket,
-      Key: stagingKey,
-      ContentLength: size,
-      ChecksumSHA256: checksum,
-    });
-    // Both headers stay headers (not query parameters) and are signed: a client that sends other
-    // bytes, or drops the checksum, gets S3's own 400/403 instead of a staged object.
-    const headers = { 'content-length': String(size), 'x-amz-checksum-sha256': checksum };
-    const url = await getSignedUrl(this.s3, command, {
-      expiresIn: this.expiresIn(expiresAt),
-      signableHeaders: new Set(Object.keys(headers)),
-      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
-    });
-    return { method: 'PUT', url, headers };
+  signUpload(stagingKey: string, size: number, sha256: Sha256, expiresAt: Date): Promise<SignedRequest> {
+    return presignPut(this.s3, this.bucket, stagingKey, size, sha256, this.expiresIn(expiresAt));
   }
 
   /**
@@ -110,21 +86,9 @@ export class S3BlobStore implements BlobStore {
     const partSize = choosePartSize(size, this.minPartSize);
     const expiresIn = this.expiresIn(expiresAt);
     const parts = await Promise.all(
-      partRanges(size, partSize).map(async ({ partNumber, length }) => {
-        const command = new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: stagingKey,
-          UploadId: multipartId,
-          PartNumber: partNumber,
-          ContentLength: length,
-        });
-        const headers = { 'content-length': String(length) };
-        const url = await getSignedUrl(this.s3, command, {
-          expiresIn,
-          signableHeaders: new Set(['content-length']),
-        });
-        return { partNumber, method: 'PUT' as const, url, headers };
-      }),
+      partRanges(size, partSize).map((part) =>
+        presignPart(this.s3, this.bucket, stagingKey, multipartId, part, expiresIn),
+      ),
     );
     return { multipartId, partSize, parts };
   }
@@ -220,15 +184,9 @@ export class S3BlobStore implements BlobStore {
     return this.deleteKeys(sha256s.map(blobKeyOf));
   }
 
-  async signDownload(sha256: Sha256, fileName: string, mediaType: string, expiresAt: Date): Promise<string> {
-    const command = new GetObjectCommand({
-      Bucket: this.bucket,
-      Key: blobKeyOf(sha256),
-      // File names are restricted to [A-Za-z0-9._+-], so quoting them needs no escaping.
-      ResponseContentDisposition: `attachment; filename="${fileName}"`,
-      ResponseContentType: mediaType,
-    });
-    return getSignedUrl(this.s3, command, { expiresIn: this.expiresIn(expiresAt) });
+  signDownload(sha256: Sha256, fileName: string, mediaType: string, expiresAt: Date): Promise<string> {
+    const expiresIn = this.expiresIn(expiresAt);
+    return presignGet(this.s3, this.bucket, blobKeyOf(sha256), fileName, mediaType, expiresIn);
   }
 
   private async deleteKeys(keys: readonly string[]): Promise<void> {
@@ -266,8 +224,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private expiresIn(expiresAt: Date): number {
-    const seconds = Math.ceil((expiresAt.getTime() - this.now().getTime()) / 1000);
-    return Math.min(Math.max(seconds, 1), MAX_EXPIRY_SECONDS);
+    return expiresInSeconds(expiresAt, this.now());
   }
 }
 

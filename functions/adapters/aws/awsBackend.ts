@@ -1,0 +1,71 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { ENV } from '../../config/env.ts';
+import type { CoreDeps } from '../../core/deps.ts';
+import { createHandler as createScanHandler } from '../../handlers/scan.ts';
+import type { Clock } from '../../ports.ts';
+import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
+import { awsDeps } from './deps.ts';
+import { type ProvisionedResources, provision, resourceNames } from './provision.ts';
+import { SqsPoller } from './sqsPoller.ts';
+
+export interface AwsBackendOptions {
+  readonly clients?: AwsClients;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Long-poll wait of the scan poller, seconds (default 5). */
+  readonly pollWaitSeconds?: number;
+  /** Leave the poller stopped (tests drive it with `poller.pollOnce`). */
+  readonly startPoller?: boolean;
+}
+
+/** The AWS backend as the local server hosts it (its `HostedBackend`): S3 serves the signed URLs. */
+export interface AwsBackend {
+  readonly deps: CoreDeps;
+  readonly resources: ProvisionedResources;
+  readonly poller: SqsPoller;
+  close(): Promise<void>;
+}
+
+/**
+ * `ARCA_BACKEND=aws` on one machine: the same adapters as the Lambdas, resources provisioned first
+ * when asked (`ARCA_PROVISION`, implied by `AWS_ENDPOINT_URL`), and the scan Lambda's handler fed by
+ * an in-process SQS poller, since no emulator here runs Lambda without Docker.
+ */
+export async function createAwsBackend(
+  env: NodeJS.ProcessEnv = process.env,
+  options: AwsBackendOptions = {},
+): Promise<AwsBackend> {
+  const clients = options.clients ?? (env === process.env ? awsClients() : createAwsClients(env));
+  const names = resourceNames(env);
+  const wantsProvision = env[ENV.provision]
+    ? env[ENV.provision] !== 'false'
+    : Boolean(env[ENV.awsEndpointUrl]);
+  const resources = wantsProvision ? await provision(clients, names) : await locate(clients, names);
+  const deps = awsDeps(env, { clients, ...(options.clock ? { clock: options.clock } : {}) });
+  const logger = options.logger ?? new Logger({ serviceName: 'arca-scan' });
+  const scan = createScanHandler(deps, { logger });
+  const poller = new SqsPoller({
+    sqs: clients.sqs,
+    queueUrl: resources.scanQueueUrl,
+    queueArn: resources.scanQueueArn,
+    handle: (event) => scan(event, {} as Context),
+    waitTimeSeconds: options.pollWaitSeconds ?? 5,
+    onError: (error) => logger.error('scan queue poll failed', { error }),
+  });
+  if (options.startPoller !== false) poller.start();
+  return { deps, resources, poller, close: () => poller.stop() };
+}
+
+/** Finds the queue of resources someone else provisioned (the CDK stack, or an earlier run). */
+async function locate(
+  clients: AwsClients,
+  names: ReturnType<typeof resourceNames>,
+): Promise<ProvisionedResources> {
+  const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: names.scanQueue }));
+  const { Attributes } = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return { ...names, scanQueueUrl: QueueUrl!, scanQueueArn: Attributes!.QueueArn! };
+}

@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Principal } from '../../functions/core/model.ts';
+import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth.ts';
+import { createEmbeddedBackend } from '../../functions/local/embeddedBackend.ts';
+import { startLocalServer } from '../../functions/local/server.ts';
+import type { StorageFaults } from '../../functions/local/storageEndpoint.ts';
+import { startMotoBackend } from './awsBackend.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/arca.js', import.meta.url));
+const MiB = 1024 * 1024;
+
+/** `ARCA_CLI_TEST_BACKEND=aws` runs the suite on the AWS adapters against moto; default embedded. */
+export const BACKEND: 'embedded' | 'aws' =
+  process.env['ARCA_CLI_TEST_BACKEND'] === 'aws' ? 'aws' : 'embedded';
+/** One multipart part: 1 MiB on embedded (set below), the S3 store's 16 MiB minimum on aws. */
+export const PART_SIZE = BACKEND === 'aws' ? 16 * MiB : MiB;
+
+/** A token that may only read the `demo` namespace: publishing with it is forbidden. */
+export const READER_TOKEN = 'reader-token';
+const READER: Principal = { id: 'reader', admin: false, roles: { demo: ['read'] } };
+
+export interface TestStore {
+  readonly url: string;
+  readonly token: string;
+  readonly dataDir: string;
+  /** Status of every PUT the embedded storage endpoint answered, in order (empty on aws). */
+  readonly storagePuts: number[];
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  readonly faults?: StorageFaults;
+}
+
+/**
+ * Starts Arca in-process on a free port with a temp data dir and a small multipart threshold
+ * (1 MiB, so a few-MiB file goes up in 1 MiB parts).
+ */
+export async function startStore(options: StoreOptions = {}): Promise<TestStore> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'arca-cli-'));
+  const token = `admin-${randomBytes(8).toString('hex')}`;
+  const storagePuts: number[] = [];
+  const moto = BACKEND === 'aws' ? await startMotoBackend(PART_SIZE) : undefined;
+  const server = await startLocalServer({
+    port: 0,
+    authenticate: bearerAuthenticator(
+      new Map([
+        [token, ADMIN_PRINCIPAL],
+        [READER_TOKEN, READER],
+      ]),
+    ),
+    log: (line) => {
+      if (line['method'] === 'PUT' && String(line['path']).startsWith('/storage/upload')) {
+        storagePuts.push(line['status'] as number);
+      }
+    },
+    backend: async (publicUrl) =>
+      moto
+        ? moto.backend()
+        : createEmbeddedBackend({
+            dataDir,
+            publicUrl,
+            multipartThreshold: MiB,
+            partSize: MiB,
+            faults: options.faults,
+          }),
+  });
+  return {
+    url: server.url,
+    token,
+    dataDir,
+    storagePuts,
+    close: async () => {
+      await server.close();
+      moto?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `bin/arca.js` as a child process against `store`, with fast retries. */
+export function arca(
+  store: Pick<TestStore, 'url' | 'token'>,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        ARCA_URL: store.url,
+        ARCA_TOKEN: store.token,
+        ARCA_RETRY_DELAY_MS: '20',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Publishes and waits for the scan; throws with the CLI's output unless it exits 0. */
+export async function publishOk(store: TestStore, ref: string, paths: readonly string[]): Promise<void> {
+  const result = await arca(store, ['publish', ref, ...paths, '--wait']);
+  if (result.code !== 0) throw new Error(`publish ${ref} exited ${result.code}: ${result.stderr}`);
+}
+
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+export { MiB };

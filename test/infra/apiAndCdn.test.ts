@@ -1,0 +1,159 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CDN_ENV } from '../../infra/constructs/cdn.ts';
+import { functionEnvironment, resourcesOf, type SynthesizedArca, synthArca } from './support.ts';
+
+let arca: SynthesizedArca;
+beforeAll(() => {
+  arca = synthArca();
+});
+
+describe('HTTP API', () => {
+  const routes = () =>
+    Object.fromEntries(
+      resourcesOf(arca.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => [
+        r.Properties.RouteKey as string,
+        r.Properties.AuthorizationType as string,
+      ]),
+    );
+
+  it('leaves only GET /v1/health unauthenticated and signs everything else with IAM', () => {
+    expect(routes()).toEqual({
+      'GET /v1/health': 'NONE',
+      'ANY /v1/{proxy+}': 'AWS_IAM',
+      'POST /v1/uploads/{uploadId}/commit': 'AWS_IAM',
+      'GET /v1/packages/{ns}/{pkg}/versions/{version}/files/{name}': 'AWS_IAM',
+    });
+  });
+
+  it('throttles the default stage, keeps per-route metrics and writes access logs', () => {
+    arca.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
+        DetailedMetricsEnabled: true,
+      },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('lets the GitHub OIDC role invoke the API and nothing else', () => {
+    arca.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: {
+              StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
+              StringLike: {
+                'token.actions.githubusercontent.com:sub': ['repo:acme/widgets:ref:refs/heads/main'],
+              },
+            },
+          }),
+        ],
+      },
+    });
+    arca.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('GitHubCiRole') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke' })] },
+    });
+  });
+});
+
+describe('CloudFront', () => {
+  it('reaches the bucket through an S3 origin access control that signs every request', () => {
+    arca.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: {
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      },
+    });
+    const { Origins } = distributionConfig();
+    expect(Origins).toHaveLength(2);
+    for (const origin of Origins as { OriginAccessControlId: unknown; S3OriginConfig: unknown }[]) {
+      expect(origin.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/Cdn/), 'Id'] });
+      expect(origin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    }
+  });
+
+  it('admits CloudFront to blobs/ of the primary bucket only, for this distribution', () => {
+    arca.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudfront.amazonaws.com' },
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [Match.anyValue(), '/blobs/sha256/*']] },
+            Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+    arca.replicaTemplate.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' }),
+        ]),
+      },
+    });
+  });
+
+  it('fails over from the primary bucket to the replica on 5xx', () => {
+    const config = distributionConfig();
+    const group = (config.OriginGroups as { Items: Record<string, unknown>[] }).Items[0];
+    expect(group).toMatchObject({
+      FailoverCriteria: { StatusCodes: { Items: [500, 502, 503, 504], Quantity: 4 } },
+      Members: { Quantity: 2 },
+    });
+    const domains = (config.Origins as { DomainName: unknown }[]).map((o) => JSON.stringify(o.DomainName));
+    expect(domains.some((d) => d.includes('StoreStorageBucket'))).toBe(true);
+    expect(domains).toContain(
+      JSON.stringify('arca-replica-111111111111-us-west-2.s3.us-west-2.amazonaws.com'),
+    );
+  });
+
+  it('serves HTTPS only, GET/HEAD only, to signed URLs of the key group', () => {
+    expect(distributionConfig().DefaultCacheBehavior).toMatchObject({
+      ViewerProtocolPolicy: 'https-only',
+      AllowedMethods: ['GET', 'HEAD'],
+      TrustedKeyGroups: [{ Ref: expect.stringMatching(/SigningKeyGroup/) }],
+    });
+    arca.template.hasResourceProperties('AWS::CloudFront::KeyGroup', {
+      KeyGroupConfig: { Items: [{ Ref: Match.stringLikeRegexp('SigningPublicKey') }] },
+    });
+    arca.template.hasResourceProperties('AWS::CloudFront::PublicKey', {
+      PublicKeyConfig: { EncodedKey: Match.stringLikeRegexp('BEGIN PUBLIC KEY') },
+    });
+  });
+
+  it('caches content-addressed blobs as immutable for a year', () => {
+    const year = 365 * 24 * 3600;
+    arca.template.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: { DefaultTTL: year, MinTTL: year, MaxTTL: year },
+    });
+  });
+
+  it('lets api read the signing private key and tells it where to sign', () => {
+    const env = functionEnvironment(arca.template, /^Arca API/);
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(Object.values(CDN_ENV)));
+    arca.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('ApiFunctionServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Resource: { Ref: Match.stringLikeRegexp('SigningPrivateKey') },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+function distributionConfig(): Record<string, unknown> {
+  const [distribution] = resourcesOf(arca.template, 'AWS::CloudFront::Distribution');
+  return distribution?.[1].Properties.DistributionConfig as Record<string, unknown>;
+}

@@ -1,0 +1,121 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/config/env.ts';
+import { QUEUE_SETTINGS, TABLE_SCHEMA } from '../../functions/config/resources.ts';
+import { functionEnvironment, resourcesOf, type SynthesizedArca, synthArca } from './support.ts';
+
+let arca: SynthesizedArca;
+beforeAll(() => {
+  arca = synthArca({ apiReservedConcurrency: 20, scanReservedConcurrency: 5 });
+});
+
+const functionEnv = (description: RegExp) => functionEnvironment(arca.template, description);
+
+describe('index table', () => {
+  it('is an on-demand TableV2 with PITR, deletion protection, TTL and the keys of TABLE_SCHEMA', () => {
+    arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
+      Replicas: [
+        Match.objectLike({
+          Region: 'us-east-1',
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+  });
+
+  it('has every GSI of TABLE_SCHEMA', () => {
+    arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((index) =>
+        Match.objectLike({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
+      ),
+    });
+  });
+
+  it('is kept when the stack is deleted', () => {
+    arca.template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
+  });
+});
+
+describe('functions', () => {
+  it('run Node 22 on arm64 with X-Ray, JSON logs and reserved concurrency from props', () => {
+    for (const reserved of [20, 5])
+      arca.template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+        ReservedConcurrentExecutions: reserved,
+      });
+  });
+
+  it('configure Powertools and the AWS backend, with source maps on', () => {
+    for (const description of [/^Arca API/, /^Arca scan/])
+      expect(functionEnv(description)).toMatchObject({
+        [ENV.backend]: 'aws',
+        POWERTOOLS_SERVICE_NAME: 'arca',
+        POWERTOOLS_METRICS_NAMESPACE: 'Arca',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+  });
+
+  it('get the bucket, table and cursor secret through their grants', () => {
+    for (const description of [/^Arca API/, /^Arca scan/]) {
+      const env = functionEnv(description);
+      expect(env[ENV.bucket]).toEqual({ Ref: expect.stringMatching(/StoreStorageBucket/) });
+      expect(env[ENV.table]).toEqual({ Ref: expect.stringMatching(/StoreIndexTable/) });
+      expect(JSON.stringify(env[ENV.cursorSecret])).toMatch(/resolve:secretsmanager/);
+    }
+  });
+
+  it('has no GC function yet (its handler is a later issue)', () => {
+    const descriptions = resourcesOf(arca.template, 'AWS::Lambda::Function').map(
+      ([, r]) => r.Properties.Description,
+    );
+    expect(descriptions.filter((d) => /gc|garbage/i.test(String(d)))).toEqual([]);
+  });
+});
+
+describe('scan pipeline', () => {
+  it('reads the queue with ReportBatchItemFailures', () => {
+    arca.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreScanQueue'), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 5,
+    });
+  });
+
+  it('hides messages for ≥ 6× the scan timeout and dead-letters after maxReceiveCount', () => {
+    const timeout = QUEUE_SETTINGS.scanFunctionTimeoutSeconds;
+    arca.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Arca scan'),
+      Timeout: timeout,
+    });
+    arca.template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: QUEUE_SETTINGS.visibilityTimeoutSeconds,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] },
+        maxReceiveCount: QUEUE_SETTINGS.maxReceiveCount,
+      },
+    });
+    expect(QUEUE_SETTINGS.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * timeout);
+    arca.template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: QUEUE_SETTINGS.dlqRetentionDays * 86400,
+    });
+  });
+});

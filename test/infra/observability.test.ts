@@ -1,0 +1,83 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resourcesOf, type SynthesizedArca, synthArca } from './support.ts';
+
+let arca: SynthesizedArca;
+beforeAll(() => {
+  arca = synthArca();
+});
+
+describe('alarms', () => {
+  it('fires when anything sits in the scan DLQ', () => {
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'QueueName'] },
+        },
+      ],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('fires on an API 5xx rate above 1 %', () => {
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: '100 * errors / MAX([requests, 1])' }),
+        Match.objectLike({
+          Id: 'errors',
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5xx' }) }),
+        }),
+        Match.objectLike({
+          Id: 'requests',
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Count' }) }),
+        }),
+      ]),
+    });
+  });
+
+  it('fires on scan function errors', () => {
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('ScanFunction') } }],
+      Threshold: 0,
+    });
+  });
+
+  it('stays green when the store is idle', () => {
+    for (const [, alarm] of resourcesOf(arca.template, 'AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    expect(resourcesOf(arca.template, 'AWS::CloudWatch::Alarm')).toHaveLength(3);
+  });
+});
+
+describe('dashboard', () => {
+  const body = () => {
+    const [[, dashboard] = []] = resourcesOf(arca.template, 'AWS::CloudWatch::Dashboard');
+    return JSON.stringify(dashboard?.Properties.DashboardBody);
+  };
+
+  it('charts the SLIs: publish and fetch success, fetch p95, scan backlog, bytes by tier', () => {
+    const text = body();
+    for (const title of [
+      'Publish success rate',
+      'Fetch success rate',
+      'Fetch latency p95',
+      'Scan backlog',
+      'Bytes stored by tier',
+    ])
+      expect(text).toContain(title);
+    expect(text).toContain('POST /v1/uploads/{uploadId}/commit');
+    expect(text).toContain('GET /v1/packages/{ns}/{pkg}/versions/{version}/files/{name}');
+    expect(text).toContain('\\"stat\\":\\"p95\\"');
+    for (const storageType of ['StandardStorage', 'StandardIAStorage', 'GlacierInstantRetrievalStorage'])
+      expect(text).toContain(storageType);
+    expect(text).toContain('BucketSizeBytes');
+  });
+});

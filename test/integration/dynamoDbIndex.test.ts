@@ -1,0 +1,218 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
+import { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
+import type { ProvisionedResources } from '../../functions/adapters/aws/provision.ts';
+import { ThrottledError, VersionExistsError } from '../../functions/core/errors.ts';
+import type { ScanOutcome, UploadSession } from '../../functions/ports.ts';
+import { audit, content, session, sha256, versionOf } from '../support/fixtures.ts';
+import { awsError, freshResources, indexOn, intercept, motoClients, noWait } from './awsFixtures.ts';
+import { useMoto } from './moto.ts';
+
+useMoto();
+
+async function setup() {
+  const clients = motoClients();
+  const resources = await freshResources(clients);
+  return { clients, resources, index: indexOn(clients, resources) };
+}
+
+async function commit(index: DynamoDbIndex, s: UploadSession, now = new Date()) {
+  const stored = await index.getSession(s.uploadId);
+  await index.commitSession(
+    { uploadId: s.uploadId, sessionRevision: stored!.revision, now, version: versionOf(s, now) },
+    audit('commit'),
+  );
+}
+
+const outcome = (s: UploadSession, verdict: ScanOutcome['verdict']): ScanOutcome => ({
+  uploadId: s.uploadId,
+  fileIndex: 0,
+  sha256: s.files[0]!.sha256,
+  size: s.files[0]!.size,
+  verdict,
+  report: { status: verdict === 'verified' ? 'clean' : 'infected', findings: [] },
+  at: new Date(),
+});
+
+function fileOf(i: number, sha = sha256(`file-${i}`)) {
+  return {
+    name: `f${i}.bin`,
+    size: i,
+    sha256: sha,
+    mediaType: 'application/octet-stream',
+    action: 'upload' as const,
+  };
+}
+
+/** A second index on its own client: writes it makes are "another process" to the first. */
+function otherIndex(resources: ProvisionedResources): DynamoDbIndex {
+  return indexOn(motoClients(), resources);
+}
+
+async function markBlobDeleting(clients: AwsClients, table: string, sha: string) {
+  await clients.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: `BLOB#${sha}` }, sk: { S: 'BLOB' } },
+      UpdateExpression: 'SET #s = :d',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':d': { S: 'deleting' } },
+    }),
+  );
+}
+
+describe('DynamoDbIndex', () => {
+  it('lets exactly one of five sessions racing for one version commit it; the others get VersionExists', async () => {
+    const { index } = await setup();
+    const racers = Array.from({ length: 5 }, () => session({ version: '3.0.0' }));
+    for (const s of racers) await index.createSession(s, audit());
+
+    const results = await Promise.allSettled(racers.map((s) => commit(index, s)));
+
+    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [racers[i]!.uploadId] : []));
+    expect(winners).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(VersionExistsError);
+    expect((await index.getVersion('ns', 'pkg', '3.0.0'))!.uploadId).toBe(winners[0]);
+  });
+
+  it('lists versions newest commit first at every page size, each exactly once, even when commits share a timestamp', async () => {
+    const { index } = await setup();
+    const sameInstant = new Date('2026-01-01T00:00:00Z');
+    const committed: string[] = [];
+    for (let i = 0; i < 23; i++) {
+      const s = session({ version: `1.${i}.0` });
+      await index.createSession(s, audit());
+      await commit(index, s, i % 2 === 0 ? sameInstant : new Date(sameInstant.getTime() - i));
+      committed.push(s.version);
+    }
+
+    for (const limit of [1, 4, 10, 23, 100]) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await index.listVersions('ns', 'pkg', limit, after);
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((v) => v.version));
+        after = page.next;
+      } while (after !== undefined);
+      expect(seen).toEqual([...committed].reverse());
+    }
+  });
+
+  it('refuses a commit whose blob GC is deleting with a blobDeleting Conflict, and changes nothing', async () => {
+    const { clients, resources, index } = await setup();
+    const earlier = session();
+    await index.createSession(earlier, audit());
+    await commit(index, earlier);
+    await markBlobDeleting(clients, resources.table, earlier.files[0]!.sha256);
+    const s = session({ files: earlier.files });
+    await index.createSession(s, audit());
+
+    const attempt = commit(index, s);
+
+    await expect(attempt).rejects.toMatchObject({
+      code: 'Conflict',
+      details: { reason: 'blobDeleting', blobs: [earlier.files[0]!.sha256] },
+    });
+    expect(await index.getVersion(s.namespace, s.package, s.version)).toBeNull();
+    expect((await index.getSession(s.uploadId))!.state).toBe('open');
+    expect((await index.getBlobs([earlier.files[0]!.sha256])).get(earlier.files[0]!.sha256)!.refcount).toBe(
+      1,
+    );
+  });
+
+  it('commits 50 files in one transaction, counting one reference per file on shared blobs', async () => {
+    const { index } = await setup();
+    const shared = sha256(content('shared'));
+    const files = Array.from({ length: 50 }, (_, i) => fileOf(i, i < 25 ? sha256(`distinct-${i}`) : shared));
+    const s = session({ files });
+    await index.createSession(s, audit());
+
+    await commit(index, s);
+
+    const blobs = await index.getBlobs(files.map((f) => f.sha256));
+    expect(blobs.size).toBe(26);
+    expect(blobs.get(shared)!.refcount).toBe(25);
+    expect((await index.getVersion(s.namespace, s.package, s.version))!.files).toHaveLength(50);
+  });
+
+  it('retries throttled requests and transaction conflicts until they go through', async () => {
+    const { clients, resources } = await setup();
+    const index = indexOn(clients, resources);
+    const conflict = awsError('TransactionCanceledException', {
+      CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+    });
+    const injected = [
+      awsError('ProvisionedThroughputExceededException'),
+      conflict,
+      awsError('ThrottlingException'),
+    ];
+    intercept(clients.dynamodb, 'TransactWriteItemsCommand', async (send, call) => {
+      if (call <= injected.length) throw injected[call - 1];
+      return send();
+    });
+    intercept(clients.dynamodb, 'GetItemCommand', async (send, call) => {
+      if (call === 1) throw awsError('ProvisionedThroughputExceededException');
+      return send();
+    });
+    const s = session();
+
+    await index.createSession(s, audit());
+
+    expect((await index.getSession(s.uploadId))!.state).toBe('open');
+  });
+
+  it('answers ThrottledError when DynamoDB keeps throttling past the last attempt', async () => {
+    const { clients, resources } = await setup();
+    const index = new DynamoDbIndex({
+      dynamodb: clients.dynamodb,
+      table: resources.table,
+      retry: { ...noWait, maxAttempts: 3 },
+    });
+    intercept(clients.dynamodb, 'GetItemCommand', async () => {
+      throw awsError('ThrottlingException');
+    });
+
+    await expect(index.getSession(session().uploadId)).rejects.toBeInstanceOf(ThrottledError);
+  });
+
+  it('records a scan that lands between a commit read and its write: the commit fails sessionChanged, nothing is lost', async () => {
+    const { clients, resources, index } = await setup();
+    const s = session();
+    await index.createSession(s, audit());
+    const scanner = otherIndex(resources);
+    intercept(clients.dynamodb, 'TransactWriteItemsCommand', async (send, call) => {
+      if (call === 1) await scanner.recordScan(outcome(s, 'verified'));
+      return send();
+    });
+
+    await expect(commit(index, s)).rejects.toMatchObject({ details: { reason: 'sessionChanged' } });
+    await commit(index, s);
+
+    const stored = await index.getSession(s.uploadId);
+    expect(stored).toMatchObject({ state: 'committed' });
+    expect(stored!.files[0]!.verdict).toBe('verified');
+    expect((await index.getBlobs([s.files[0]!.sha256])).get(s.files[0]!.sha256)).toMatchObject({
+      state: 'available',
+      refcount: 1,
+    });
+  });
+
+  it('records a rejection whose session was committed after it was read onto the committed version', async () => {
+    const { clients, resources, index } = await setup();
+    const s = session();
+    await index.createSession(s, audit());
+    const committer = otherIndex(resources);
+    intercept(clients.dynamodb, 'TransactWriteItemsCommand', async (send, call) => {
+      if (call === 1) await commit(committer, s);
+      return send();
+    });
+
+    await index.recordScan(outcome(s, 'rejected'));
+
+    const version = await index.getVersion(s.namespace, s.package, s.version);
+    expect(version!.files[0]!.rejection).toMatchObject({ status: 'infected' });
+    expect((await index.getSession(s.uploadId))!.files[0]!.verdict).toBe('rejected');
+  });
+});

@@ -1,0 +1,184 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { SqsPoller } from '../../functions/adapters/aws/sqsPoller.ts';
+import type { Caller, CoreDeps } from '../../functions/core/deps.ts';
+import { resolveDownload } from '../../functions/core/downloads.ts';
+import { ConflictError } from '../../functions/core/errors.ts';
+import { commitUpload, createUpload } from '../../functions/core/uploads.ts';
+import { getVersion } from '../../functions/core/versions.ts';
+import { createHandler } from '../../functions/handlers/scan.ts';
+import { content, sha256 } from '../support/fixtures.ts';
+import { coreOn, freshResources, intercept, motoClients } from './awsFixtures.ts';
+import { useMoto } from './moto.ts';
+import { hashDownload } from './streams.ts';
+
+useMoto();
+
+const caller: Caller = { principal: { id: 'ci', admin: true, roles: {} }, requestId: 'req-scan' };
+const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+let versions = 0;
+
+/** The AWS backend with its scan Lambda fed by an in-process poller, recording every batch. */
+async function setup() {
+  const clients = motoClients();
+  const resources = await freshResources(clients);
+  const deps = coreOn(clients, resources);
+  const handler = createHandler(deps, { logger: new Logger({ logLevel: 'SILENT' }) });
+  const batches: { event: SQSEvent; response: SQSBatchResponse }[] = [];
+  const invoke = async (event: SQSEvent) => {
+    const response = await handler(event, {} as Context);
+    batches.push({ event, response });
+    return response;
+  };
+  const poller = new SqsPoller({
+    sqs: clients.sqs,
+    queueUrl: resources.scanQueueUrl,
+    handle: invoke,
+    waitTimeSeconds: 0,
+    retryAfterSeconds: 0,
+  });
+  /** Delivers until the queue is empty, failed messages coming straight back (bounded). */
+  const drain = async () => {
+    for (let round = 0; round < 20; round++) if ((await poller.pollOnce(0)) === 0) return;
+    throw new Error('the scan queue did not drain');
+  };
+  return { clients, resources, deps, invoke, batches, drain };
+}
+
+/** Opens a session for `declared` and PUTs `sent` through its presigned URL with the listed headers. */
+async function upload(deps: CoreDeps, declared: Buffer, sent: Buffer = declared) {
+  const version = `1.0.${versions++}`;
+  const created = await createUpload(deps, caller, {
+    namespace: 'team',
+    package: 'app',
+    version,
+    files: [
+      {
+        name: 'app.bin',
+        size: declared.length,
+        sha256: sha256(declared),
+        mediaType: 'application/octet-stream',
+      },
+    ],
+    metadata: {},
+  });
+  const signed = created.files[0]!.upload!;
+  const put = await fetch(signed.url, { method: 'PUT', headers: signed.headers, body: sent });
+  expect(put.status).toBe(200);
+  return { uploadId: created.uploadId, ref: { namespace: 'team', package: 'app', version } };
+}
+
+describe('scan handler on SQS', () => {
+  it('makes a clean upload available: verified, moved to blobs/, served byte-identical', async () => {
+    const { deps, drain } = await setup();
+    const data = content('clean', 70_000);
+    const { uploadId, ref } = await upload(deps, data);
+    expect((await commitUpload(deps, caller, { uploadId })).state).toBe('pending');
+
+    await drain();
+
+    expect((await getVersion(deps, caller, ref)).state).toBe('available');
+    const download = await resolveDownload(deps, caller, { ...ref, file: 'app.bin' });
+    expect(await hashDownload(download.url)).toMatchObject({
+      status: 200,
+      sha256: sha256(data),
+      size: data.length,
+    });
+  });
+
+  it('quarantines wrong bytes that moto accepted on the presigned PUT, by recomputing the digest', async () => {
+    const { deps, drain } = await setup();
+    const declared = content('declared', 4096);
+    const sent = Buffer.from(declared).fill(0x41, 0, 16);
+    const { uploadId, ref } = await upload(deps, declared, sent);
+    await commitUpload(deps, caller, { uploadId });
+
+    await drain();
+
+    const version = await getVersion(deps, caller, ref);
+    expect(version.state).toBe('quarantined');
+    expect(version.files[0]!.scan.findings[0]).toMatchObject({ scanner: 'digest', rule: 'digest-mismatch' });
+    await expect(resolveDownload(deps, caller, { ...ref, file: 'app.bin' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    expect(await deps.blobs.hasBlob(sha256(declared))).toBe(false);
+    expect(await deps.blobs.hasBlob(sha256(sent))).toBe(false);
+  });
+
+  it('quarantines the blob of infected content', async () => {
+    const { deps, drain } = await setup();
+    const { uploadId, ref } = await upload(deps, Buffer.from(`${EICAR}-${versions}`));
+    await drain();
+
+    const version = await commitUpload(deps, caller, { uploadId });
+
+    expect(version.state).toBe('quarantined');
+    expect((await getVersion(deps, caller, ref)).files[0]!.scan.findings[0]).toMatchObject({
+      rule: 'EICAR-Test-File',
+    });
+  });
+
+  it('treats a redelivered message as a no-op', async () => {
+    const { deps, drain, invoke, batches } = await setup();
+    const { uploadId, ref } = await upload(deps, content('redelivered', 2048));
+    await drain();
+    const before = await deps.index.getSession(uploadId);
+    const delivered = batches.find((b) => b.event.Records.some((r) => r.body.includes('ObjectCreated')))!;
+
+    const again = await invoke(delivered.event);
+
+    expect(again.batchItemFailures).toEqual([]);
+    expect(await deps.index.getSession(uploadId)).toEqual(before);
+    expect((await commitUpload(deps, caller, { uploadId })).state).toBe('available');
+    expect((await getVersion(deps, caller, ref)).state).toBe('available');
+  });
+
+  it('recovers on redelivery when the handler died mid-copy', async () => {
+    const { clients, deps, drain, batches } = await setup();
+    intercept(clients.s3, 'CopyObjectCommand', async (send, call) => {
+      if (call === 1) throw new Error('injected: the function timed out mid-copy');
+      return send();
+    });
+    const { uploadId } = await upload(deps, content('midcopy', 9000));
+
+    await drain();
+
+    expect(batches.filter((b) => b.response.batchItemFailures.length > 0)).toHaveLength(1);
+    expect((await commitUpload(deps, caller, { uploadId })).state).toBe('available');
+  });
+
+  it('recovers on redelivery when the handler died after the copy, before recording the verdict', async () => {
+    const { clients, deps, drain, batches } = await setup();
+    intercept(clients.s3, 'DeleteObjectsCommand', async (send, call) => {
+      const result = await send();
+      if (call === 1) throw new Error('injected: died after the copy');
+      return result;
+    });
+    const { uploadId } = await upload(deps, content('aftercopy', 9000));
+
+    await drain();
+
+    expect(batches.filter((b) => b.response.batchItemFailures.length > 0)).toHaveLength(1);
+    expect((await commitUpload(deps, caller, { uploadId })).state).toBe('available');
+  });
+
+  it('reports only the failing message of a batch and ignores S3 test events', async () => {
+    const { invoke } = await setup();
+    const record = (messageId: string, body: string) => ({ messageId, body }) as SQSEvent['Records'][number];
+    const event = {
+      Records: [
+        record('test-event', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' })),
+        record(
+          'unknown-key',
+          JSON.stringify({ Records: [{ s3: { object: { key: 'staging%2Fnot-an-upload%2F0' } } }] }),
+        ),
+        record('garbled', '{not json'),
+      ],
+    };
+
+    const response = await invoke(event);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'garbled' }]);
+  });
+});
