@@ -19,6 +19,8 @@ export const ENV = {
   maxFileSize: 'ARCA_MAX_FILE_SIZE',
   sessionTtlSeconds: 'ARCA_SESSION_TTL_SECONDS',
   downloadTtlSeconds: 'ARCA_DOWNLOAD_TTL_SECONDS',
+  /** Hours an unreferenced blob is kept before GC deletes its bytes (default 24). */
+  blobGraceHours: 'ARCA_BLOB_GRACE_HOURS',
   /** Local server: seconds between scheduled GC runs; 0 turns the schedule off. */
   gcIntervalSeconds: 'ARCA_GC_INTERVAL_SECONDS',
   multipartThreshold: 'ARCA_MULTIPART_THRESHOLD',

@@ -266,11 +266,14 @@ export async function runGarbageCollection(
   });
 
   for await (const s of phases.expiredSessions(budget)) await apply(s);
-  let last: string | undefined;
+  // Resume point: the last package whose retention finished. A package cut short is redone next
+  // time, which is safe: what was tombstoned is no longer a candidate.
+  let finished: string | undefined;
+  let current: string | undefined;
   for await (const s of phases.retention(resumeAfter)) {
-    if (budget <= 0) return report(s.position === last ? last : (last ?? JSON.stringify(null)));
+    if (s.position !== current) [finished, current] = [current, s.position];
+    if (budget <= 0) return report(finished ?? JSON.stringify(null));
     await apply(s);
-    last = s.position;
   }
   for await (const s of phases.tombstoned(Math.max(budget, 0))) await apply(s);
   for await (const batch of phases.unreferencedBlobs(Math.max(budget, 0), false)) {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { coreConfigFromEnv } from '../config/coreConfig.ts';
 import { ENV, intEnv } from '../config/env.ts';
 import { ADMIN_PRINCIPAL, bearerAuthenticator, resolveAdminToken } from './auth.ts';
 import { createEmbeddedBackend } from './embeddedBackend.ts';
@@ -25,13 +26,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
         dataDir,
         publicUrl: env[ENV.publicUrl] || url,
         multipartThreshold: env[ENV.multipartThreshold] ? intEnv(ENV.multipartThreshold, 0, env) : undefined,
-        config: {
-          ...(env[ENV.maxFileSize] ? { maxFileSize: intEnv(ENV.maxFileSize, 0, env) } : {}),
-          ...(env[ENV.sessionTtlSeconds] ? { sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, 0, env) } : {}),
-          ...(env[ENV.downloadTtlSeconds]
-            ? { downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, 0, env) }
-            : {}),
-        },
+        config: coreConfigFromEnv(env),
         onScanError: (stagingKey, error) =>
           log({
             level: 'error',

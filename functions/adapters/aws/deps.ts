@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { coreConfigFromEnv } from '../../config/coreConfig.ts';
 import { ENV, intEnv } from '../../config/env.ts';
 import { CursorCodec } from '../../core/cursor.ts';
-import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../../core/deps.ts';
+import type { CoreDeps } from '../../core/deps.ts';
 import { defaultScanners } from '../../core/scanners.ts';
 import { type Clock, systemClock } from '../../ports.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
@@ -32,15 +33,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     clock: options.clock ?? systemClock,
     cursors: new CursorCodec(cursorKey(env)),
     scanners: defaultScanners,
-    config: coreConfig(env),
-  };
-}
-
-export function coreConfig(env: NodeJS.ProcessEnv): CoreConfig {
-  return {
-    maxFileSize: intEnv(ENV.maxFileSize, DEFAULT_CORE_CONFIG.maxFileSize, env),
-    sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, DEFAULT_CORE_CONFIG.sessionTtlSeconds, env),
-    downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, DEFAULT_CORE_CONFIG.downloadTtlSeconds, env),
+    config: coreConfigFromEnv(env),
   };
 }
 

@@ -1,0 +1,72 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { awsDeps } from '../adapters/aws/deps.ts';
+import { ENV, requireEnv } from '../config/env.ts';
+import type { Caller, CoreDeps } from '../core/deps.ts';
+import { type GcReport, runGarbageCollection } from '../core/gc.ts';
+
+/** The schedule's identity in audit events. */
+const SCHEDULE: Caller = {
+  principal: { id: 'gc-schedule', admin: true, roles: {} },
+  requestId: 'gc-schedule',
+};
+
+/** Stop starting new runs when less than this is left of the invocation. */
+const SAFETY_MS = 60_000;
+
+export interface GcHandlerOptions {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Steps per run; each run is one bounded slice of the work. */
+  readonly maxActions?: number;
+}
+
+/**
+ * EventBridge schedule → GC. Runs bounded slices, following `nextCursor`, until every phase is done
+ * or the invocation is about to run out of time; the next schedule resumes from the start, which
+ * is cheap because finished work is gone. Publishes deletion counts as metrics.
+ */
+export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHandlerOptions = {}) {
+  const logger = options.logger ?? new Logger({ serviceName: 'arca-gc' });
+  const metrics = options.metrics ?? new Metrics({ namespace: 'Arca', serviceName: 'arca-gc' });
+  const gc = async (_event: unknown, context: Context): Promise<GcReport[]> => {
+    const resolved = typeof deps === 'function' ? deps() : deps;
+    const reports: GcReport[] = [];
+    let cursor: string | undefined;
+    do {
+      const caller = { ...SCHEDULE, requestId: context.awsRequestId };
+      const report = await runGarbageCollection(resolved, caller, {
+        maxActions: options.maxActions ?? 50_000,
+        ...(cursor ? { cursor } : {}),
+      });
+      logger.info('gc run', { ...report });
+      metrics.addMetric('DeletedVersions', MetricUnit.Count, report.deleted.versions);
+      metrics.addMetric('DeletedBlobs', MetricUnit.Count, report.deleted.blobs);
+      metrics.addMetric('ExpiredSessions', MetricUnit.Count, report.deleted.sessions);
+      metrics.addMetric('Tombstoned', MetricUnit.Count, report.tombstoned);
+      reports.push(report);
+      cursor = report.nextCursor ?? undefined;
+    } while (cursor && context.getRemainingTimeInMillis() > SAFETY_MS);
+    metrics.publishStoredMetrics();
+    return reports;
+  };
+  return middy(gc).use(injectLambdaContext(logger));
+}
+
+/** Built on first invocation from the stack's variables. */
+export function defaultDeps(): () => CoreDeps {
+  let deps: CoreDeps | undefined;
+  return () => {
+    if (!deps) {
+      requireEnv(ENV.bucket);
+      requireEnv(ENV.table);
+      deps = awsDeps(process.env);
+    }
+    return deps;
+  };
+}
+
+export const handler = createHandler(defaultDeps());
