@@ -40,9 +40,11 @@ class Phases {
   ) {}
 
   private policy(namespace: string): Promise<NamespacePolicy> {
-    let p = this.policies.get(namespace);
-    if (!p) this.policies.set(namespace, (p = policyFor(this.deps, namespace)));
-    return p;
+    const cached = this.policies.get(namespace);
+    if (cached) return cached;
+    const loading = policyFor(this.deps, namespace);
+    this.policies.set(namespace, loading);
+    return loading;
   }
 
   private audit(action: string, namespace: string, target: string, reason: string): AuditEvent {

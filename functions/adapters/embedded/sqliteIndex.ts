@@ -313,7 +313,7 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
         if (!file || file.verdict) return; // unknown file, or a redelivery
         const at = outcome.at.toISOString();
         const scan = JSON.stringify(outcome.report);
-        const heldUntil = at > session.expiresAt ? at : session.expiresAt;
+        const heldUntil = [at, session.expiresAt].sort().at(-1)!; // ISO times: the later one
         if (outcome.verdict === 'verified')
           this.s.verifyBlob.run(outcome.sha256, outcome.size, scan, at, heldUntil);
         if (outcome.verdict === 'infected')
