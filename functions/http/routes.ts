@@ -14,7 +14,6 @@ import {
   uploadParams,
   versionParams,
 } from './schemas.ts';
-import type { HttpResponse } from './types.ts';
 
 /** Publishing and fetching. */
 const publishingRoutes: readonly Route[] = [
