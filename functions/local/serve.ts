@@ -1,19 +1,64 @@
 import { resolve } from 'node:path';
+import { createAwsBackend } from '../adapters/aws/awsBackend.ts';
 import { coreConfigFromEnv } from '../config/coreConfig.ts';
 import { ENV, intEnv } from '../config/env.ts';
 import { ADMIN_PRINCIPAL, bearerAuthenticator, resolveAdminToken } from './auth.ts';
 import { createEmbeddedBackend } from './embeddedBackend.ts';
 import { startGcSchedule } from './gcSchedule.ts';
-import { type LocalServer, startLocalServer } from './server.ts';
+import { type HostedBackend, type LocalServer, startLocalServer } from './server.ts';
+
+type Log = (line: Record<string, unknown>) => void;
+
+const backendKind = (env: NodeJS.ProcessEnv) => (env[ENV.backend] === 'aws' ? 'aws' : 'embedded');
+
+/** The embedded backend (recovering unfinished scans), or with `ARCA_BACKEND=aws` the AWS adapters. */
+async function hostBackend(
+  env: NodeJS.ProcessEnv,
+  url: string,
+  dataDir: string,
+  log: Log,
+): Promise<HostedBackend> {
+  if (backendKind(env) === 'aws') return createAwsBackend(env);
+  const backend = await createEmbeddedBackend({
+    dataDir,
+    publicUrl: env[ENV.publicUrl] || url,
+    multipartThreshold: env[ENV.multipartThreshold] ? intEnv(ENV.multipartThreshold, 0, env) : undefined,
+    config: coreConfigFromEnv(env),
+    onScanError: (stagingKey, error) =>
+      log({
+        level: 'error',
+        msg: 'scan failed',
+        stagingKey,
+        error: error instanceof Error ? error.stack : String(error),
+      }),
+  });
+  const recovered = await backend.recover();
+  if (recovered > 0) log({ level: 'info', msg: 'recovered pending scans', count: recovered });
+  return backend;
+}
+
+/** The in-process stand-in for the EventBridge GC schedule (`ARCA_GC_INTERVAL_SECONDS`, 0 = off). */
+function withGcSchedule(backend: HostedBackend, env: NodeJS.ProcessEnv, log: Log): HostedBackend {
+  const every = intEnv(ENV.gcIntervalSeconds, 3600, env);
+  if (every === 0) return backend;
+  const gc = startGcSchedule(backend.deps, every * 1000, log);
+  return {
+    ...backend,
+    close: async () => {
+      await gc.stop();
+      await backend.close();
+    },
+  };
+}
 
 /**
- * `npm start` / `arca serve`: the local Arca on 127.0.0.1 with the embedded backend. Prints the admin
+ * `npm start` / `arca serve`: the local Arca on 127.0.0.1, embedded backend by default. Prints the admin
  * token and a curl example, and on SIGTERM/SIGINT finishes in-flight requests before exiting.
  */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<LocalServer> {
   const dataDir = resolve(env[ENV.dataDir] || '.arca');
   const { token, generated } = resolveAdminToken(dataDir, env[ENV.adminToken]);
-  const log = (line: Record<string, unknown>) =>
+  const log: Log = (line) =>
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
 
   const server = await startLocalServer({
@@ -21,36 +66,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
     port: intEnv(ENV.port, 7070, env),
     authenticate: bearerAuthenticator(new Map([[token, ADMIN_PRINCIPAL]])),
     log,
-    backend: async (url) => {
-      const backend = await createEmbeddedBackend({
-        dataDir,
-        publicUrl: env[ENV.publicUrl] || url,
-        multipartThreshold: env[ENV.multipartThreshold] ? intEnv(ENV.multipartThreshold, 0, env) : undefined,
-        config: coreConfigFromEnv(env),
-        onScanError: (stagingKey, error) =>
-          log({
-            level: 'error',
-            msg: 'scan failed',
-            stagingKey,
-            error: error instanceof Error ? error.stack : String(error),
-          }),
-      });
-      const recovered = await backend.recover();
-      if (recovered > 0) log({ level: 'info', msg: 'recovered pending scans', count: recovered });
-      const gcEvery = intEnv(ENV.gcIntervalSeconds, 3600);
-      if (gcEvery === 0) return backend;
-      const gc = startGcSchedule(backend.deps, gcEvery * 1000, log);
-      return {
-        ...backend,
-        close: async () => {
-          await gc.stop();
-          await backend.close();
-        },
-      };
-    },
+    backend: async (url) => withGcSchedule(await hostBackend(env, url, dataDir, log), env, log),
   });
 
-  log({ level: 'info', msg: 'arca listening', url: server.url, dataDir, backend: 'embedded' });
+  log({ level: 'info', msg: 'arca listening', url: server.url, dataDir, backend: backendKind(env) });
   if (generated || !env[ENV.adminToken]) {
     process.stderr.write(
       [
