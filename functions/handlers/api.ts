@@ -75,8 +75,12 @@ export function createHandler(
   deps: ApiHandlerDeps | (() => ApiHandlerDeps),
   options: ApiHandlerOptions = {},
 ) {
-  const logger = options.logger ?? new Logger({ serviceName: 'arca-api' });
-  const metrics = options.metrics ?? new Metrics({ namespace: 'Arca', serviceName: 'arca-api' });
+  // The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are local defaults.
+  const service = process.env.POWERTOOLS_SERVICE_NAME || 'arca-api';
+  const logger = options.logger ?? new Logger({ serviceName: service });
+  const metrics =
+    options.metrics ??
+    new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'Arca', serviceName: service });
   const principals = new WeakMap<HttpRequest, Principal>();
   let api: ReturnType<typeof createApi> | undefined;
   let roles: ApiHandlerDeps['roles'];

@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { awsDeps } from '../adapters/aws/deps.ts';
@@ -20,6 +22,7 @@ export function stagedKeysOf(record: SQSRecord): string[] {
 
 export interface ScanHandlerOptions {
   readonly logger?: Logger;
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -28,7 +31,11 @@ export interface ScanHandlerOptions {
  * the queue's maxReceiveCount). Redelivery is safe: the scan step is idempotent.
  */
 export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHandlerOptions = {}) {
-  const logger = options.logger ?? new Logger({ serviceName: 'arca-scan' });
+  const service = process.env.POWERTOOLS_SERVICE_NAME || 'arca-scan';
+  const logger = options.logger ?? new Logger({ serviceName: service });
+  const metrics =
+    options.metrics ??
+    new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'Arca', serviceName: service });
   const scan = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const resolved = typeof deps === 'function' ? deps() : deps;
     const failures: SQSBatchItemFailure[] = [];
@@ -38,6 +45,10 @@ export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHa
           for (const stagingKey of stagedKeysOf(record)) {
             const result = await scanStagedObject(resolved, stagingKey);
             logger.info('scanned', { stagingKey, result });
+            // Quarantines are the signal worth alarming on: bad uploads or malware reaching the store.
+            if (result !== 'skipped') metrics.addMetric('ScannedObjects', MetricUnit.Count, 1);
+            if (result === 'rejected' || result === 'infected')
+              metrics.addMetric('QuarantinedObjects', MetricUnit.Count, 1);
           }
         } catch (error) {
           logger.error('scan failed; the message will be redelivered', {
@@ -45,12 +56,13 @@ export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHa
             error,
           });
           failures.push({ itemIdentifier: record.messageId });
+          metrics.addMetric('ScanFailures', MetricUnit.Count, 1);
         }
       }),
     );
     return { batchItemFailures: failures };
   };
-  return middy(scan).use(injectLambdaContext(logger));
+  return middy(scan).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
 /** The Lambda's dependencies, built on first invocation (not at import) from the stack's variables. */

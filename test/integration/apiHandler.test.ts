@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AwsBackend, createAwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
 import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
 import {
@@ -117,10 +117,6 @@ async function publish(call: (e: ApiEvent) => Promise<Answer>, version: string, 
   }
   return created.json.uploadId as string;
 }
-
-beforeAll(() => {
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-});
 
 describe('API handler on API Gateway v2 events', () => {
   it('answers health without credentials, with the request id', async () => {

@@ -7,8 +7,38 @@ import type { CoreDeps } from '../../functions/core/deps.ts';
 
 let counter = 0;
 
+// Powertools Metrics would print an EMF document per invocation into the test output.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
 /** Fresh clients, built after useMoto() pointed the environment at the emulator. */
-export const motoClients = (): AwsClients => createAwsClients(process.env);
+export function motoClients(): AwsClients {
+  const clients = createAwsClients(process.env);
+  isolateTransactions(clients.dynamodb);
+  return clients;
+}
+
+let transactionQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * moto runs requests on threads and its TransactWriteItems is not isolated: it checks and writes item
+ * by item, and a cancelled transaction restores a snapshot of the whole table taken when it began,
+ * undoing whatever another transaction committed meanwhile. DynamoDB's transactions are serializable,
+ * so the tests restore that one guarantee: transactions from this process reach moto one at a time.
+ * Everything else still interleaves, so the races the conditions must decide (read, then another
+ * writer, then this write) still happen. The lock sits at the build step, inside the fault-injection
+ * hooks of `intercept`, which may run another client's transaction themselves.
+ */
+function isolateTransactions(client: AwsClients['dynamodb']): void {
+  stackOf(client).add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+      const turn = transactionQueue.then(() => next(args));
+      transactionQueue = turn.catch(() => undefined);
+      return turn;
+    },
+    { step: 'build', name: 'isolateTransactions' },
+  );
+}
 
 /**
  * A bucket, table and queue of their own for one test, provisioned exactly as the local server
@@ -58,22 +88,21 @@ export function coreOn(clients: AwsClients, resources: ProvisionedResources): Co
 }
 
 type Send = (args: { input: object }) => Promise<{ output: unknown }>;
-/** What fault injection needs of an SDK client: to add an initialize-step middleware. */
-interface Interceptable {
-  readonly middlewareStack: {
-    add(
-      middleware: (next: Send, context: { commandName?: string }) => Send,
-      options: { step: 'initialize'; name: string },
-    ): void;
-  };
+/** The part of an SDK client's middleware stack fault injection uses, in terms these tests need. */
+interface Stack {
+  add(
+    middleware: (next: Send, context: { commandName?: string }) => Send,
+    options: { step: 'initialize' | 'build'; name: string },
+  ): void;
 }
+const stackOf = (client: AwsClients[keyof AwsClients]) => client.middlewareStack as unknown as Stack;
 
 /**
  * Fault injection with SDK middleware: `hook` runs around each `commandName` request the client
  * sends, before the SDK's own retries (initialize step), and decides what happens to it.
  */
 export function intercept(
-  client: Interceptable,
+  client: AwsClients[keyof AwsClients],
   commandName: string,
   hook: (
     send: () => Promise<{ output: unknown }>,
@@ -82,7 +111,7 @@ export function intercept(
   ) => Promise<{ output: unknown }>,
 ): void {
   let calls = 0;
-  client.middlewareStack.add(
+  stackOf(client).add(
     (next, context) => async (args) => {
       if (context.commandName !== commandName) return next(args);
       calls++;

@@ -76,8 +76,12 @@ export async function settled(base: string, path: string): Promise<ApiAnswer> {
   throw new Error(`${path} stayed pending`);
 }
 
-/** Everything a request could change: index rows and the files under the data dir. */
+/**
+ * Everything a request could change: index rows and the files under the data dir. Waits for the
+ * scans earlier requests queued, so only the request under test can make two snapshots differ.
+ */
 export async function snapshot(s: EmbeddedServer): Promise<unknown> {
+  await s.backend.scanQueue.whenIdle();
   const db = new Database(join(s.dataDir, 'index.sqlite'), { readonly: true });
   try {
     const tables = ['sessions', 'versions', 'files', 'blobs', 'audit'];

@@ -215,7 +215,10 @@ export class FsBlobStore implements BlobStore {
 
   async readStaged(stagingKey: string): Promise<AsyncIterable<Uint8Array> | null> {
     const handle = await open(this.path(stagingKey), 'r').catch(() => null);
-    return handle ? handle.createReadStream({ highWaterMark: MiB }) : null;
+    if (!handle) return null;
+    // A ReadStream allocates a whole highWaterMark per read: size it to the file for small uploads.
+    const { size } = await handle.stat();
+    return handle.createReadStream({ highWaterMark: Math.min(MiB, Math.max(16 * 1024, size)) });
   }
 
   async hasBlob(sha256: Sha256): Promise<boolean> {
