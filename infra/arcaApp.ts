@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { BlobEncryption } from './constructs/storage.ts';
 import { ArcaPrimaryStack } from './stacks/primaryStack.ts';
@@ -25,6 +26,12 @@ export interface ArcaContext {
   githubRepository?: string;
   apiReservedConcurrency?: string | number;
   scanReservedConcurrency?: string | number;
+  /** Minutes between GC runs. @default 60 */
+  gcIntervalMinutes?: string | number;
+  /** @default 1 */
+  gcReservedConcurrency?: string | number;
+  /** Hours an unreferenced blob is kept before GC deletes it. @default 24 */
+  blobGraceHours?: string | number;
 }
 
 export interface ArcaApp {
@@ -49,6 +56,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
   const region = ctx('region') ?? 'us-east-1';
   const replicaRegion = ctx('replicaRegion') ?? 'us-west-2';
   const encryption = parseEncryption(ctx('encryption'));
+  const gcInterval = int('gcIntervalMinutes');
   const keyFile = ctx('signingPublicKeyFile');
   const signingPublicKeyPem = ctx('signingPublicKeyPem') ?? (keyFile && readFileSync(keyFile, 'utf8'));
 
@@ -71,6 +79,9 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
       githubRepository: ctx('githubRepository'),
       apiReservedConcurrency: int('apiReservedConcurrency'),
       scanReservedConcurrency: int('scanReservedConcurrency'),
+      gcSchedule: gcInterval === undefined ? undefined : events.Schedule.rate(Duration.minutes(gcInterval)),
+      gcReservedConcurrency: int('gcReservedConcurrency'),
+      blobGraceHours: int('blobGraceHours'),
     },
   });
   // The replication rule and the CloudFront failover origin name the replica bucket: create it first.

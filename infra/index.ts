@@ -10,6 +10,13 @@ export {
 export { BlobCdn, type BlobCdnProps, CDN_ENV } from './constructs/cdn.ts';
 export { GitHubCiRole, type GitHubCiRoleProps } from './constructs/ciRole.ts';
 export { ArcaFunction, type ArcaFunctionProps, handlerEntry, POWERTOOLS } from './constructs/functions.ts';
+export {
+  GarbageCollector,
+  type GarbageCollectorProps,
+  GC_METRIC_NAMES,
+  GC_METRICS_SERVICE,
+  type GcMetricName,
+} from './constructs/garbageCollector.ts';
 export { IndexTable, type IndexTableProps } from './constructs/indexTable.ts';
 export {
   type BlobLifecycleOptions,

@@ -1,4 +1,5 @@
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -10,6 +11,7 @@ import { ArtifactApi } from './api.ts';
 import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
 import { ArcaFunction, handlerEntry } from './functions.ts';
+import { GarbageCollector } from './garbageCollector.ts';
 import { IndexTable } from './indexTable.ts';
 import type { BlobLifecycleOptions } from './lifecycle.ts';
 import { StoreObservability } from './observability.ts';
@@ -54,6 +56,26 @@ export interface ArtifactStoreProps {
   readonly apiReservedConcurrency?: number;
   /** @default - unreserved */
   readonly scanReservedConcurrency?: number;
+  /**
+   * How often GC runs (EventBridge). Each run works in bounded slices for up to 15 minutes and the
+   * next one resumes the rest, so keep the interval above 15 minutes.
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly gcSchedule?: events.Schedule;
+  /**
+   * Concurrency reserved for `gc`; 1 keeps runs from ever overlapping. Reserving needs the account's
+   * unreserved pool to stay ≥ 10 (new accounts with a limit of 10 must raise it first).
+   * @default 1
+   */
+  readonly gcReservedConcurrency?: number;
+  /** @default 512 */
+  readonly gcMemorySize?: number;
+  /**
+   * Hours a blob stays unreferenced before GC deletes its bytes (`ARCA_BLOB_GRACE_HOURS`). The grace
+   * of tombstoned versions is per namespace (retention policy `graceHours`), not this.
+   * @default 24
+   */
+  readonly blobGraceHours?: number;
   /** Steady-state API requests per second. @default 50 */
   readonly throttlingRateLimit?: number;
   /** @default 100 */
@@ -77,8 +99,8 @@ export interface ArtifactStoreProps {
 
 /**
  * Arca: a serverless artifact store. A blob bucket with tiers and replication, a DynamoDB index,
- * the `api` function behind an IAM-authorised HTTP API, the `scan` pipeline, CloudFront signed
- * downloads, alarms and a dashboard.
+ * the `api` function behind an IAM-authorised HTTP API, the `scan` pipeline, scheduled `gc`,
+ * CloudFront signed downloads, alarms and a dashboard.
  */
 export class ArtifactStore extends Construct {
   public readonly storage: BlobStorage;
@@ -86,6 +108,7 @@ export class ArtifactStore extends Construct {
   public readonly apiFunction: lambda.Function;
   public readonly api: ArtifactApi;
   public readonly scan: ScanPipeline;
+  public readonly gc: GarbageCollector;
   public readonly cdn?: BlobCdn;
   public readonly observability: StoreObservability;
   public readonly ciRole?: GitHubCiRole;
@@ -139,8 +162,17 @@ export class ArtifactStore extends Construct {
     });
     // The AWS wiring (adapters/aws/deps.ts) builds the cursor codec for every function, scan included.
     this.grantCursorSecret(this.scan.function);
-    // GC (functions/handlers/gc.ts, EventBridge schedule, failure alarm) is a later issue: no
-    // function is deployed for it until its handler exists.
+
+    this.gc = new GarbageCollector(this, 'Gc', {
+      storage: this.storage,
+      index: this.index,
+      schedule: props.gcSchedule,
+      blobGraceHours: props.blobGraceHours,
+      reservedConcurrentExecutions: props.gcReservedConcurrency,
+      memorySize: props.gcMemorySize,
+    });
+    // GC signs the cursor it follows from one bounded slice to the next.
+    this.grantCursorSecret(this.gc.function);
 
     this.api = new ArtifactApi(this, 'Api', {
       handler: this.apiFunction,
@@ -167,6 +199,7 @@ export class ArtifactStore extends Construct {
     this.observability = new StoreObservability(this, 'Observability', {
       api: this.api,
       scan: this.scan,
+      gc: this.gc,
       storage: this.storage,
       alarmTopic: props.alarmTopic,
     });

@@ -5,12 +5,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ArtifactApi } from './api.ts';
 import { SLI_ROUTES } from './api.ts';
+import { type GarbageCollector, GC_METRIC_NAMES } from './garbageCollector.ts';
 import type { ScanPipeline } from './scanPipeline.ts';
 import type { BlobStorage } from './storage.ts';
 
 export interface StoreObservabilityProps {
   readonly api: ArtifactApi;
   readonly scan: ScanPipeline;
+  readonly gc: GarbageCollector;
   readonly storage: BlobStorage;
   /**
    * Where alarms notify.
@@ -31,14 +33,14 @@ const STORAGE_TYPES = {
   GLACIER_IR: 'GlacierInstantRetrievalStorage',
 } as const;
 
-/** Alarms on what needs a human, and a dashboard of the SLIs. GC failure alarms come with GC. */
+/** Alarms on what needs a human, and a dashboard of the SLIs and of what GC deletes. */
 export class StoreObservability extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: StoreObservabilityProps) {
     super(scope, id);
-    const { api, scan, storage } = props;
+    const { api, scan, gc, storage } = props;
     const fiveMinutes = Duration.minutes(5);
 
     this.addAlarm('DeadLetters', {
@@ -67,6 +69,20 @@ export class StoreObservability extends Construct {
       metric: scan.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.addAlarm('GcErrors', {
+      alarmDescription: 'A GC run failed (or timed out): staged bytes and unreferenced blobs pile up.',
+      metric: gc.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    // The handler runs slices until a minute is left, so one long run only means a backlog; most of a
+    // day's runs using ≥ 90 % of the timeout means GC is not keeping up.
+    this.addAlarm('GcNearTimeout', {
+      alarmDescription: 'Most GC runs of the last day used ≥ 90 % of their 15 minutes: GC is falling behind.',
+      metric: gc.function.metricDuration({ period: Duration.days(1), statistic: 'p50' }),
+      threshold: 0.9 * gc.timeout.toMilliseconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     if (props.alarmTopic) {
       const action = new actions.SnsAction(props.alarmTopic);
@@ -107,6 +123,25 @@ export class StoreObservability extends Construct {
         ),
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'GC deletions (per hour)',
+        left: GC_METRIC_NAMES.map((name) => gc.metric(name)),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'GC failures',
+        left: [
+          gc.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum', label: 'failed runs' }),
+        ],
+        right: [
+          gc.function.metricDuration({
+            period: Duration.hours(1),
+            statistic: 'Maximum',
+            label: 'longest run (ms)',
+          }),
+        ],
+      }),
     );
   }
 

@@ -139,6 +139,19 @@ export class BlobStorage extends Construct {
     this.encryptionKey?.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 
+  /**
+   * What `gc` needs: delete the staged bytes (and abort the multipart uploads) of expired sessions,
+   * delete unreferenced blobs. Nothing else: GC never reads, writes or lists objects — the index says
+   * what exists, and each session records its multipart upload ids. Sets `ARCA_BUCKET`.
+   */
+  public grantCollect(fn: lambda.Function): void {
+    fn.addEnvironment(ENV.bucket, this.bucket.bucketName);
+    this.grantObjects(fn, BUCKET_LAYOUT.stagingPrefix, ['s3:DeleteObject', 's3:AbortMultipartUpload']);
+    // A delete adds a delete marker (the bucket is versioned); the noncurrent-versions lifecycle rule
+    // removes the bytes later, so no s3:DeleteObjectVersion.
+    this.grantObjects(fn, BUCKET_LAYOUT.blobPrefix, ['s3:DeleteObject']);
+  }
+
   private grantObjects(fn: lambda.Function, prefix: string, actions: string[]): void {
     const objects = this.bucket.arnForObjects(`${prefix}*`);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects] }));

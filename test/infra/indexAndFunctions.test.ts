@@ -63,7 +63,7 @@ describe('functions', () => {
   });
 
   it('configure Powertools and the AWS backend, with source maps on', () => {
-    for (const description of [/^Arca API/, /^Arca scan/])
+    for (const description of [/^Arca API/, /^Arca scan/, /^Arca GC/])
       expect(functionEnv(description)).toMatchObject({
         [ENV.backend]: 'aws',
         POWERTOOLS_SERVICE_NAME: 'arca',
@@ -74,7 +74,7 @@ describe('functions', () => {
   });
 
   it('get the bucket, table and cursor secret through their grants', () => {
-    for (const description of [/^Arca API/, /^Arca scan/]) {
+    for (const description of [/^Arca API/, /^Arca scan/, /^Arca GC/]) {
       const env = functionEnv(description);
       expect(env[ENV.bucket]).toEqual({ Ref: expect.stringMatching(/StoreStorageBucket/) });
       expect(env[ENV.table]).toEqual({ Ref: expect.stringMatching(/StoreIndexTable/) });
@@ -82,11 +82,12 @@ describe('functions', () => {
     }
   });
 
-  it('has no GC function yet (its handler is a later issue)', () => {
-    const descriptions = resourcesOf(arca.template, 'AWS::Lambda::Function').map(
-      ([, r]) => r.Properties.Description,
+  it('are api, scan and gc, each with its own handler', () => {
+    const descriptions = resourcesOf(arca.template, 'AWS::Lambda::Function').map(([, r]) =>
+      String(r.Properties.Description),
     );
-    expect(descriptions.filter((d) => /gc|garbage/i.test(String(d)))).toEqual([]);
+    for (const name of [/^Arca API/, /^Arca scan/, /^Arca GC/])
+      expect(descriptions.filter((d) => name.test(d))).toHaveLength(1);
   });
 });
 

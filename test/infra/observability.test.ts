@@ -50,10 +50,33 @@ describe('alarms', () => {
     });
   });
 
+  it('fires on GC function errors, timeouts included', () => {
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('GcFunction') } }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('fires when most GC runs of a day come within 10 % of the 15-minute timeout', () => {
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Duration',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('GcFunction') } }],
+      ExtendedStatistic: 'p50',
+      Period: 86400,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 0.9 * 900_000,
+    });
+  });
+
   it('stays green when the store is idle', () => {
     for (const [, alarm] of resourcesOf(arca.template, 'AWS::CloudWatch::Alarm'))
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
-    expect(resourcesOf(arca.template, 'AWS::CloudWatch::Alarm')).toHaveLength(3);
+    expect(resourcesOf(arca.template, 'AWS::CloudWatch::Alarm')).toHaveLength(5);
   });
 });
 
@@ -62,6 +85,13 @@ describe('dashboard', () => {
     const [[, dashboard] = []] = resourcesOf(arca.template, 'AWS::CloudWatch::Dashboard');
     return JSON.stringify(dashboard?.Properties.DashboardBody);
   };
+
+  it('charts GC deletions and GC failures', () => {
+    const text = body();
+    for (const title of ['GC deletions', 'GC failures']) expect(text).toContain(title);
+    for (const metric of ['DeletedBlobs', 'DeletedVersions', 'Tombstoned', 'ExpiredSessions'])
+      expect(text).toContain(`\\"${metric}\\",\\"service\\",\\"arca-gc\\"`);
+  });
 
   it('charts the SLIs: publish and fetch success, fetch p95, scan backlog, bytes by tier', () => {
     const text = body();
