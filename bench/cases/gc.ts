@@ -1,18 +1,21 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishBuffer, routeExists } from '../lib/arcaClient.ts';
+import { routeExists } from '../lib/arcaClient.ts';
+import { type ArcaServer, startArcaServer } from '../lib/arcaServer.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { deterministicBytes, sha256Hex } from '../lib/data.ts';
-import { httpRequest, jsonRequest } from '../lib/http.ts';
+import { seedOldVersions, seedUnreferencedBlobs } from '../lib/gcSeed.ts';
+import { httpRequest } from '../lib/http.ts';
 import { resetPeakRss, vmField } from '../lib/processes.ts';
 import { Registry } from '../lib/registry.ts';
-import { runConcurrently } from '../lib/stats.ts';
 
 const CASE = '5 GC';
 
 interface Figures {
   planMs: number | null;
   deletedPerSecond: number | null;
+  /** Peak RSS of the Arca server across the GC measurements. */
+  peakRss?: number;
 }
 
 async function countBlobs(root: string): Promise<number> {
@@ -47,41 +50,78 @@ async function registryGc(ctx: BenchContext, count: number): Promise<Figures> {
 }
 
 /**
- * Arca's GC over `count` versions once the GC routes exist: versions published through the API into
- * a namespace whose policy keeps almost nothing, then `POST /v1/gc/plan` and `POST /v1/gc/run` timed.
+ * Arca's GC, measured on two embedded data dirs seeded directly (publishing 100,000 versions through
+ * the API would take minutes and measure publishing): `POST /v1/gc/plan` over `count` old versions in
+ * `count / 100` packages (the documented default policy: keep the newest 10 of each), then
+ * `POST /v1/gc/run` over `count` blobs unreferenced past their grace.
  */
 async function arcaGc(ctx: BenchContext, count: number): Promise<Figures> {
-  const auth = { authorization: `Bearer ${ctx.arca.token}` };
-  const policy = { retention: { keepLast: 1, maxAgeDays: 0, keepPromotedPerStage: 0, graceHours: 0 } };
-  await jsonRequest(`${ctx.arca.url}/v1/namespaces/gc/policy`, 'PUT', auth, policy, [200, 201, 204]);
-  ctx.progress(`gc: publishing ${count.toLocaleString('en-US')} versions to collect`);
-  await runConcurrently(count, 16, async (i) => {
-    const data = deterministicBytes(`arca-gc-${i}`, 1024);
-    await publishBuffer(
-      ctx.arca,
-      { namespace: 'gc', package: 'old', version: `v${i}` },
-      data,
-      sha256Hex(data),
-    );
+  const packages = Math.max(1, Math.floor(count / 100));
+  const plan = await withSeededServer(
+    ctx,
+    'gc-plan',
+    (dir) => seedOldVersions(dir, count, packages),
+    async (server, auth) => {
+      const started = performance.now();
+      const res = await httpRequest(`${server.url}/v1/gc/plan`, {
+        method: 'POST',
+        headers: auth,
+        body: '{"limit":10}',
+      });
+      const ms = performance.now() - started;
+      const body = JSON.parse(res.body.toString('utf8')) as { counts?: { tombstoneVersion?: number } };
+      ctx.note(
+        `Arca GC plan: ${body.counts?.tombstoneVersion ?? 0} of ${count} versions to tombstone (keep the newest 10 per package)`,
+      );
+      return ms;
+    },
+  );
+  const run = await withSeededServer(
+    ctx,
+    'gc-run',
+    (dir) => seedUnreferencedBlobs(dir, count),
+    async (server, auth) => {
+      const started = performance.now();
+      const res = await httpRequest(`${server.url}/v1/gc/run`, { method: 'POST', headers: auth, body: '{}' });
+      const seconds = (performance.now() - started) / 1000;
+      const blobs =
+        (JSON.parse(res.body.toString('utf8')) as { deleted?: { blobs?: number } }).deleted?.blobs ?? 0;
+      if (blobs !== count) ctx.note(`Arca GC run deleted ${blobs} of ${count} seeded blobs`);
+      return blobs / seconds;
+    },
+  );
+  const peaks = [plan.peakRss, run.peakRss].filter((b): b is number => b !== undefined);
+  return {
+    planMs: plan.result,
+    deletedPerSecond: run.result,
+    ...(peaks.length ? { peakRss: Math.max(...peaks) } : {}),
+  };
+}
+
+async function withSeededServer<T>(
+  ctx: BenchContext,
+  name: string,
+  seed: (dataDir: string) => Promise<void>,
+  measure: (server: ArcaServer, auth: Record<string, string>) => Promise<T>,
+): Promise<{ result: T; peakRss: number | undefined }> {
+  const dataDir = join(ctx.tmp, name);
+  ctx.progress(`gc: seeding ${name}`);
+  await seed(dataDir);
+  const server = await startArcaServer({
+    repoRoot: ctx.repoRoot,
+    dataDir,
+    env: { ARCA_GC_INTERVAL_SECONDS: '0' },
   });
-  const planStarted = performance.now();
-  await jsonRequest(`${ctx.arca.url}/v1/gc/plan`, 'POST', auth, {});
-  const planMs = performance.now() - planStarted;
-  const runStarted = performance.now();
-  const res = await httpRequest(`${ctx.arca.url}/v1/gc/run`, {
-    method: 'POST',
-    headers: { ...auth, 'content-type': 'application/json' },
-    body: '{}',
-  });
-  const runMs = performance.now() - runStarted;
-  const ran = JSON.parse(res.body.toString('utf8')) as { deleted?: { blobs?: number } };
-  const blobs = ran.deleted?.blobs ?? 0;
-  if (res.status !== 200 || blobs === 0) {
-    ctx.note(
-      `Arca GC run answered ${res.status} and deleted ${blobs} blobs (policy grace may defer deletions)`,
-    );
+  try {
+    resetPeakRss(server.pid);
+    const result = await measure(server, {
+      authorization: `Bearer ${server.token}`,
+      'content-type': 'application/json',
+    });
+    return { result, peakRss: vmField(server.pid, 'VmHWM') };
+  } finally {
+    await server.stop();
   }
-  return { planMs, deletedPerSecond: blobs > 0 ? blobs / (runMs / 1000) : null };
 }
 
 /**
@@ -128,7 +168,7 @@ export async function gcCase(ctx: BenchContext): Promise<void> {
     key: 'server',
     process: 'Arca server (API + storage endpoint + scan worker, one process)',
     during: CASE,
-    bytes: vmField(ctx.arca.pid, 'VmHWM'),
+    bytes: built ? ours.peakRss : vmField(ctx.arca.pid, 'VmHWM'),
     ...(built ? {} : { note: 'GC not built yet: the server idles through this case' }),
   });
 }
