@@ -1,15 +1,20 @@
 import { describeBlobStoreContract } from '../contract/blobStoreContract.ts';
 import { describeIndexContract } from '../contract/indexContract.ts';
+import { describeLifecycleIndexContract } from '../contract/lifecycleIndexContract.ts';
 import { freshResources, indexOn, motoClients, storeOn } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
 
 useMoto();
 
-describeIndexContract('DynamoDbIndex on moto', async () => {
+const dynamoDbIndex = async () => {
   const clients = motoClients();
   const index = indexOn(clients, await freshResources(clients));
   return { index, close: async () => undefined };
-});
+};
+
+describeIndexContract('DynamoDbIndex on moto', dynamoDbIndex);
+
+describeLifecycleIndexContract('DynamoDbIndex on moto', dynamoDbIndex);
 
 describeBlobStoreContract('S3BlobStore on moto', async () => {
   const clients = motoClients();

@@ -20,7 +20,13 @@ async function setup() {
 async function commit(index: DynamoDbIndex, s: UploadSession, now = new Date()) {
   const stored = await index.getSession(s.uploadId);
   await index.commitSession(
-    { uploadId: s.uploadId, sessionRevision: stored!.revision, now, version: versionOf(s, now) },
+    {
+      uploadId: s.uploadId,
+      sessionRevision: stored!.revision,
+      now,
+      version: versionOf(s, now),
+      availableBlobs: [],
+    },
     audit('commit'),
   );
 }

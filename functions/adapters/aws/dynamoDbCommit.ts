@@ -1,7 +1,7 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
 import type { AuditEvent, CommitInput, Sha256 } from '../../ports.ts';
-import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
+import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { auditItem, keys, sessionOf, versionItem, workLists } from './dynamoDbItems.ts';
 import type { CancellationReason } from './dynamoDbTable.ts';
 
@@ -12,10 +12,12 @@ const COUNTER = 2;
 const FIRST_BLOB = 4;
 
 /**
- * The commit as one transaction of 4 + (distinct blobs ≤ 50) items, within DynamoDB's 100:
- * session → committed, version put, the package's commit counter, the audit event, and a reference
- * on every blob (created `pending` when absent). `previousSeq` is the counter as read before:
- * its condition makes two commits to one package take distinct, increasing positions.
+ * The commit as one transaction of 4 + (distinct blobs ≤ 50) (+ 1 on a package's first commit)
+ * items, within DynamoDB's 100: session → committed, version put, the package's commit counter, the
+ * audit event, and a reference on every blob (created `pending` when absent). `previousSeq` is the
+ * counter as read before: its condition makes two commits to one package take distinct, increasing
+ * positions. A blob the commit relies on being stored (`availableBlobs`) carries "still available"
+ * in its own reference's condition: a transaction may not touch one item twice.
  */
 export function commitTransaction(
   table: string,
@@ -28,7 +30,10 @@ export function commitTransaction(
   for (const f of v.files) {
     refs.set(f.sha256, { size: f.size, count: (refs.get(f.sha256)?.count ?? 0) + 1 });
   }
+  const available = new Set(input.availableBlobs);
   const blobs = [...refs.keys()];
+  // Blobs relied on that no file points at (core never sends them, but the port allows it).
+  const checkedOnly = [...available].filter((sha) => !refs.has(sha));
   const items: TransactWriteItem[] = [
     {
       Update: {
@@ -67,9 +72,33 @@ export function commitTransaction(
       },
     },
     { Put: { TableName: table, Item: toAttributes(auditItem(audit)) } },
-    ...blobs.map((sha) => blobReference(table, sha, refs.get(sha)!, v.createdAt)),
+    ...blobs.map((sha) => blobReference(table, sha, refs.get(sha)!, v.createdAt, available.has(sha))),
+    ...checkedOnly.map(
+      (sha): TransactWriteItem => ({
+        ConditionCheck: {
+          TableName: table,
+          Key: toAttributes(keys.blob(sha)),
+          ...conditionExpression({ condition: '#state = :available', values: { ':available': 'available' } }),
+        },
+      }),
+    ),
+    ...(previousSeq === undefined ? [listedPut(table, v.namespace, v.package)] : []),
   ];
-  return { items, blobs };
+  return { items, blobs: [...blobs, ...checkedOnly] };
+}
+
+/** The package's entry on the `PACKAGES` work list (GC's retention walks it), sorted by (ns, pkg). */
+function listedPut(table: string, namespace: string, pkg: string): TransactWriteItem {
+  // '#' sorts before every character a name may hold, so the string order is the (ns, pkg) order.
+  const item = {
+    ...keys.listed(namespace, pkg),
+    kind: 'package',
+    namespace,
+    package: pkg,
+    gsi2pk: workLists.packages,
+    gsi2sk: `${namespace}#${pkg}`,
+  };
+  return { Put: { TableName: table, Item: toAttributes(item) } };
 }
 
 function blobReference(
@@ -77,6 +106,7 @@ function blobReference(
   sha256: Sha256,
   ref: { size: number; count: number },
   at: string,
+  mustBeAvailable: boolean,
 ): TransactWriteItem {
   return {
     Update: {
@@ -85,18 +115,21 @@ function blobReference(
       ...updateExpression({
         update:
           'SET #kind = :blob, #sha256 = :sha, #size = if_not_exists(#size, :size), ' +
-          '#state = if_not_exists(#state, :pending), #gsi2pk = if_not_exists(#gsi2pk, :list), #gsi2sk = :sha, ' +
-          '#createdAt = if_not_exists(#createdAt, :at) ADD #refcount :count REMOVE #unreferencedSince',
-        condition: 'attribute_not_exists(#pk) OR #state <> :deleting',
+          '#state = if_not_exists(#state, :pending), #createdAt = if_not_exists(#createdAt, :at) ' +
+          // Referenced now: off GC's deletable list (holds end here too, as in the embedded index).
+          'ADD #refcount :count REMOVE #unreferencedSince, #gsi2pk, #gsi2sk',
+        condition: mustBeAvailable
+          ? '#state = :available'
+          : 'attribute_not_exists(#pk) OR #state <> :deleting',
         values: {
           ':blob': 'blob',
           ':sha': sha256,
           ':size': ref.size,
           ':pending': 'pending',
-          ':list': workLists.blobs('pending'),
           ':at': at,
           ':count': ref.count,
           ':deleting': 'deleting',
+          ':available': 'available',
         },
       }),
     },
@@ -128,7 +161,14 @@ export function commitFailure(
   if (failed(VERSION)) {
     return new VersionExistsError(`version ${v.namespace}/${v.package}@${v.version} already exists`);
   }
-  const deleting = blobs.filter((_, i) => failed(FIRST_BLOB + i));
+  const failedBlobs = blobs.filter((_, i) => failed(FIRST_BLOB + i));
+  const gone = failedBlobs.filter((sha) => input.availableBlobs.includes(sha));
+  if (gone.length > 0) {
+    return new ConflictError('content this version relies on is no longer stored; upload it again', {
+      details: { reason: 'blobGone', blobs: gone },
+    });
+  }
+  const deleting = failedBlobs;
   if (deleting.length > 0) {
     return new ConflictError('content is being deleted by GC; upload it again', {
       details: { reason: 'blobDeleting', blobs: deleting },

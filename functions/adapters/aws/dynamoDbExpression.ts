@@ -35,3 +35,11 @@ export function updateExpression(parts: {
 /** Marshals a record, dropping `undefined` fields (optional fields of the domain records). */
 export const toAttributes = (value: Record<string, unknown>): Record<string, AttributeValue> =>
   marshall(value, { removeUndefinedValues: true });
+
+/** `expression` for a ConditionCheck, whose ConditionExpression is required. */
+export function conditionExpression(parts: {
+  readonly condition: string;
+  readonly values?: Record<string, unknown>;
+}) {
+  return { ...expression(parts), ConditionExpression: parts.condition };
+}

@@ -12,6 +12,7 @@ import type {
   VersionPage,
   VersionRecord,
 } from '../../ports.ts';
+import { blobChange, blobFactsOf, holdChange } from './dynamoDbBlobs.ts';
 import { commitFailure, commitTransaction } from './dynamoDbCommit.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import {
@@ -23,6 +24,7 @@ import {
   versionOf,
   versionSortKey,
 } from './dynamoDbItems.ts';
+import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
 import type { RetryOptions } from './dynamoDbRetry.ts';
 import { scanTransaction } from './dynamoDbScan.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
@@ -39,27 +41,62 @@ const MAX_REBUILDS = 10;
 /**
  * The index on one DynamoDB table (docs/table-design.md). Every multi-item change is one
  * TransactWriteItems whose conditions re-check what was read; a cancelled transaction is mapped to
- * the domain error of the item that failed, by its position.
+ * the domain error of the item that failed, by its position. Stages, leases, retention and GC live
+ * in the parts `DynamoDbLifecycleIndex` composes.
  */
-export class DynamoDbIndex implements Index {
-  private readonly table: DynamoTable;
-
+export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   constructor(options: DynamoDbIndexOptions) {
-    this.table = new DynamoTable(options.dynamodb, options.table, options.retry);
+    super(new DynamoTable(options.dynamodb, options.table, options.retry));
   }
 
+  /** Session + audit + a hold on each `exists` blob (its grace then runs from the session's expiry). */
   async createSession(session: UploadSession, audit: AuditEvent): Promise<void> {
-    const failed = await this.table.transact([
-      {
-        Put: {
-          TableName: this.table.name,
-          Item: toAttributes(sessionItem(session)),
-          ...expression({ condition: 'attribute_not_exists(#pk)' }),
+    const held = [...new Set(session.files.filter((f) => f.action === 'exists').map((f) => f.sha256))];
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const blobs = held.length > 0 ? await this.table.getMany(held.map(keys.blob)) : [];
+      const holds = blobs.flatMap(
+        (b) => holdChange(this.table.name, blobFactsOf(b), session.expiresAt) ?? [],
+      );
+      const failed = await this.table.transact([
+        {
+          Put: {
+            TableName: this.table.name,
+            Item: toAttributes(sessionItem(session)),
+            ...expression({ condition: 'attribute_not_exists(#pk)' }),
+          },
         },
-      },
-      { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
-    ]);
-    if (failed) throw new ConflictError(`upload ${session.uploadId} already exists`);
+        { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+        ...holds,
+      ]);
+      if (!failed) return;
+      if (failed[0]?.code === 'ConditionalCheckFailed')
+        throw new ConflictError(`upload ${session.uploadId} already exists`);
+      // A held blob changed since it was read (a commit, scan or GC step): read it again.
+    }
+    throw new ConflictError(`the content of upload ${session.uploadId} kept changing; try again`);
+  }
+
+  async pinBlob(sha256: Sha256, size: number, until: Date): Promise<void> {
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const read = blobFactsOf(await this.table.get(keys.blob(sha256)));
+      if (read?.state === 'deleting') {
+        throw new ConflictError(`blob ${sha256} is being deleted by GC; retry`, {
+          details: { reason: 'blobDeleting' },
+        });
+      }
+      const at = until.toISOString();
+      const change = read
+        ? holdChange(this.table.name, read, at)
+        : blobChange(this.table.name, null, {
+            sha256,
+            size,
+            state: 'pending',
+            refcount: 0,
+            unreferencedSince: at,
+          });
+      if (!change || (await this.table.update(change.Update!))) return;
+    }
+    throw new ConflictError(`blob ${sha256} kept changing while it was pinned; try again`);
   }
 
   async getSession(uploadId: string): Promise<StoredSession | null> {
@@ -157,12 +194,12 @@ export class DynamoDbIndex implements Index {
       const file = session?.files[outcome.fileIndex];
       if (!session || !file || file.verdict) return;
       const [blob, version] = await Promise.all([
-        outcome.verdict === 'verified' ? this.getBlobs([outcome.sha256]) : undefined,
+        outcome.verdict !== 'rejected' ? this.table.get(keys.blob(outcome.sha256)) : null,
         outcome.verdict !== 'verified' && session.state === 'committed'
           ? this.getVersion(session.namespace, session.package, session.version)
           : null,
       ]);
-      const snapshot = { session, blob: blob?.get(outcome.sha256) ?? null, version };
+      const snapshot = { session, blob: blobFactsOf(blob), version };
       if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) return;
     }
     throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);

@@ -29,14 +29,48 @@ export const keys = {
   }),
   /** Holds the package's commit counter, which orders its versions newest first. */
   package: (namespace: string, pkg: string) => ({ pk: packageKey(namespace, pkg), sk: 'PACKAGE' }),
+  /** Puts the package on the `PACKAGES` work list; written by its first commit only. */
+  listed: (namespace: string, pkg: string) => ({ pk: packageKey(namespace, pkg), sk: 'LISTED' }),
   blob: (sha256: Sha256) => ({ pk: `BLOB#${sha256}`, sk: 'BLOB' }),
+  stage: (namespace: string, pkg: string, stage: string) => ({
+    pk: packageKey(namespace, pkg),
+    sk: `STAGE#${stage}`,
+  }),
+  promotion: (namespace: string, pkg: string, stage: string, seq: number) => ({
+    pk: packageKey(namespace, pkg),
+    sk: `${promotionPrefix(stage)}${seqKey(seq)}`,
+  }),
+  /** "This version was promoted to this stage": what an enforced stage order checks in a transaction. */
+  promoted: (namespace: string, pkg: string, version: string, stage: string) => ({
+    pk: packageKey(namespace, pkg),
+    sk: `PROMOTED#${version}#${stage}`,
+  }),
+  lease: (leaseId: string) => ({ pk: `LEASE#${leaseId}`, sk: 'LEASE' }),
+  policy: (namespace: string) => ({ pk: `POLICY#${namespace}`, sk: 'POLICY' }),
 };
 
-/** gsi2 work lists, read by GC. */
+/** History items of one stage sort by promotion number under this prefix. */
+export const promotionPrefix = (stage: string) => `PROMOTION#${stage}#`;
+
+/** Blobs on the unreferenced list spread over 16 gsi2 partitions by their first hex digit. */
+export const BLOB_SHARDS = [...'0123456789abcdef'];
+
+/**
+ * gsi2 work lists, read by GC. Sort keys start with an ISO time, so "at or before T" is
+ * `gsi2sk < T + '$'` ('$' sorts right after the '#' that ends the time).
+ */
 export const workLists = {
   openSessions: 'SESSIONS#open',
-  blobs: (state: BlobRecord['state']) => `BLOBS#${state}`,
+  unreferencedBlobs: (sha256: Sha256) => `BLOBS#unreferenced#${sha256[0]}`,
+  tombstoned: 'VERSIONS#deleting',
+  packages: 'PACKAGES',
 };
+
+/** The gsi2sk bound of "at or before `time`" on a list whose sort keys are `<ISO time>#…`. */
+export const atOrBefore = (time: Date): string => `${time.toISOString()}$`;
+
+/** gsi1 list of a package's leases, by expiry. */
+export const leaseList = (namespace: string, pkg: string) => `LEASES#${namespace}/${pkg}`;
 
 /** The commit counter as a fixed-width string, so gsi1's string sort is numeric order. */
 export const seqKey = (seq: number): string => String(seq).padStart(15, '0');
@@ -111,6 +145,8 @@ export function versionOf(item: Item): VersionRecord {
     uploadId: item.uploadId as string,
     metadata: item.metadata as VersionRecord['metadata'],
     files: item.files as VersionRecord['files'],
+    ...(item.tombstonedAt === undefined ? {} : { tombstonedAt: item.tombstonedAt as string }),
+    ...(item.tombstoneReason === undefined ? {} : { tombstoneReason: item.tombstoneReason as string }),
   };
 }
 
@@ -124,12 +160,33 @@ export function blobOf(item: Item): BlobRecord {
   };
 }
 
-/** Audit events of a namespace sort by time; the random tail keeps two events of one instant apart. */
+/** Distinguishes this process's audit events from another's written in the same instant. */
+const processTag = randomBytes(4).toString('hex');
+let auditCounter = 0;
+
+/**
+ * Audit events of a namespace sort by time. Within one instant, a per-process counter keeps this
+ * process's events in the order they were written (so "policy.put" after "commit" reads back so), and
+ * the process tag keeps two processes' events apart.
+ */
 export function auditItem(event: AuditEvent): Item {
+  auditCounter = (auditCounter + 1) % 1e12;
   return {
     pk: `AUDIT#${event.namespace}`,
-    sk: `${event.at}#${randomBytes(6).toString('hex')}`,
+    sk: `${event.at}#${String(auditCounter).padStart(12, '0')}${processTag}`,
     kind: 'audit',
     ...event,
+  };
+}
+
+export function auditOf(item: Item): AuditEvent {
+  return {
+    at: item.at as string,
+    actor: item.actor as string,
+    action: item.action as string,
+    namespace: item.namespace as string,
+    target: item.target as string,
+    requestId: item.requestId as string,
+    ...(item.details === undefined ? {} : { details: item.details as AuditEvent['details'] }),
   };
 }

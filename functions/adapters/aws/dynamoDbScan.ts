@@ -1,13 +1,14 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { SessionFile } from '../../core/model.ts';
-import type { BlobRecord, ScanOutcome, StoredSession, VersionRecord } from '../../ports.ts';
+import type { ScanOutcome, StoredSession, VersionRecord } from '../../ports.ts';
+import { type BlobFacts, blobChange, later } from './dynamoDbBlobs.ts';
 import { toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { keys, workLists } from './dynamoDbItems.ts';
+import { keys } from './dynamoDbItems.ts';
 
 /** What recordScan read before writing; every write is conditioned on it still holding. */
 export interface ScanSnapshot {
   readonly session: StoredSession;
-  readonly blob: BlobRecord | null;
+  readonly blob: BlobFacts | null;
   /** The committed version, read only when a rejection must be copied onto its file. */
   readonly version: VersionRecord | null;
 }
@@ -45,7 +46,7 @@ export function scanTransaction(
       },
     },
   ];
-  if (outcome.verdict !== 'rejected') items.push(blobUpdate(table, outcome, read.blob));
+  if (outcome.verdict !== 'rejected') items.push(blobUpdate(table, outcome, read.blob, session.expiresAt));
   const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
   if (rejected && read.version && position >= 0) {
     items.push({
@@ -64,48 +65,31 @@ export function scanTransaction(
 }
 
 /**
- * Verified bytes make a pending (or new) blob available; a blob in any other state keeps it and only
- * takes the report. Infected content quarantines the blob whatever its state.
+ * Verified bytes make a pending (or new) blob available, and hold it until the later of now and the
+ * session's expiry (a blob verified before any commit references it must outlive the session); a
+ * blob in any other state keeps it and only takes the report. Infected content quarantines the blob
+ * whatever its state; a new quarantined blob is unreferenced from now on. Same as the embedded index.
  */
-function blobUpdate(table: string, outcome: ScanOutcome, blob: BlobRecord | null): TransactWriteItem {
-  const Key = toAttributes(keys.blob(outcome.sha256));
-  const scan = outcome.report;
-  if (outcome.verdict === 'verified' && blob && blob.state !== 'pending') {
-    return {
-      Update: {
-        TableName: table,
-        Key,
-        ...updateExpression({
-          update: 'SET #scan = :scan',
-          condition: '#state = :seen',
-          values: { ':scan': scan, ':seen': blob.state },
-        }),
-      },
-    };
-  }
-  const state = outcome.verdict === 'verified' ? 'available' : 'quarantined';
-  return {
-    Update: {
-      TableName: table,
-      Key,
-      ...updateExpression({
-        update:
-          'SET #kind = :blob, #sha256 = :sha, #size = if_not_exists(#size, :size), #state = :state, ' +
-          '#scan = :scan, #gsi2pk = :list, #gsi2sk = :sha, #createdAt = if_not_exists(#createdAt, :at) ' +
-          'ADD #refcount :zero',
-        condition: state === 'available' ? 'attribute_not_exists(#pk) OR #state = :pending' : undefined,
-        values: {
-          ':blob': 'blob',
-          ':sha': outcome.sha256,
-          ':size': outcome.size,
-          ':state': state,
-          ':scan': scan,
-          ':list': workLists.blobs(state),
-          ':at': outcome.at.toISOString(),
-          ':zero': 0,
-          ':pending': 'pending',
-        },
-      }),
-    },
+function blobUpdate(
+  table: string,
+  outcome: ScanOutcome,
+  read: BlobFacts | null,
+  sessionExpiresAt: string,
+): TransactWriteItem {
+  const at = outcome.at.toISOString();
+  const base: BlobFacts = read ?? {
+    sha256: outcome.sha256,
+    size: outcome.size,
+    state: 'pending',
+    refcount: 0,
   };
+  const next: BlobFacts =
+    outcome.verdict === 'verified'
+      ? {
+          ...base,
+          state: base.state === 'pending' ? 'available' : base.state,
+          unreferencedSince: later(base.unreferencedSince, later(sessionExpiresAt, at)),
+        }
+      : { ...base, state: 'quarantined', unreferencedSince: read ? read.unreferencedSince : at };
+  return blobChange(table, read, next, { scan: outcome.report, at });
 }

@@ -4,8 +4,11 @@ import {
   GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
   type TransactWriteItem,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { toAttributes } from './dynamoDbExpression.ts';
@@ -77,6 +80,88 @@ export class DynamoTable {
       items: (res.Items ?? []).map((i) => unmarshall(i)),
       lastKey: res.LastEvaluatedKey ? unmarshall(res.LastEvaluatedKey) : undefined,
     };
+  }
+
+  /** Every item a query matches, following its pages. */
+  async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.query({
+        ...input,
+        ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+      });
+      items.push(...page.items);
+      start = page.lastKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * The first `limit` entries of a gsi2 work list whose sort key is below `below`, in sort-key order.
+   * gsi2 is eventually consistent: callers re-check each entry or write conditionally.
+   */
+  async workList(list: string, below: string, limit: number): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    while (items.length < limit) {
+      const page = await this.query({
+        IndexName: 'gsi2',
+        KeyConditionExpression: '#gsi2pk = :list AND #gsi2sk < :below',
+        ExpressionAttributeNames: { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' },
+        ExpressionAttributeValues: toAttributes({ ':list': list, ':below': below }),
+        Limit: limit - items.length,
+        ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+      });
+      items.push(...page.items);
+      start = page.lastKey;
+      if (!start) break;
+    }
+    return items;
+  }
+
+  /**
+   * A full walk of the table in `segments` parallel Scan segments, each followed to its last page:
+   * the one read that must see everything (an audit log across namespaces) spreads over partitions.
+   */
+  async scanAll(input: Omit<ScanCommandInput, 'TableName'>, segments = 4): Promise<Item[]> {
+    const walk = async (segment: number) => {
+      const items: Item[] = [];
+      let start: ScanCommandInput['ExclusiveStartKey'];
+      do {
+        const res = await withRetry(
+          () =>
+            this.db.send(
+              new ScanCommand({
+                ...input,
+                TableName: this.name,
+                Segment: segment,
+                TotalSegments: segments,
+                ...(start ? { ExclusiveStartKey: start } : {}),
+              }),
+            ),
+          this.retry,
+        );
+        items.push(...(res.Items ?? []).map((i) => unmarshall(i)));
+        start = res.LastEvaluatedKey;
+      } while (start);
+      return items;
+    };
+    return (await Promise.all(Array.from({ length: segments }, (_, s) => walk(s)))).flat();
+  }
+
+  /**
+   * One conditional UpdateItem outside any transaction (half the cost of a one-item transaction);
+   * false when its condition failed.
+   */
+  async update(update: NonNullable<TransactWriteItem['Update']>): Promise<boolean> {
+    try {
+      await withRetry(() => this.db.send(new UpdateItemCommand(update)), this.retry);
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   /**

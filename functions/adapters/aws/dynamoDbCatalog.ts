@@ -1,0 +1,165 @@
+import { InvalidRequestError } from '../../core/errors.ts';
+import type { AuditEvent, NamespacePolicy, Page, VersionRecord, VersionSummary } from '../../ports.ts';
+import { later } from './dynamoDbBlobs.ts';
+import { toAttributes } from './dynamoDbExpression.ts';
+import { auditItem, auditOf, type Item, keys, workLists } from './dynamoDbItems.ts';
+import type { DynamoTable } from './dynamoDbTable.ts';
+
+/** A `next` position: `[sk, pk]` of the last audit event, or `[namespace, package]` of the last package. */
+function parsePosition(after: string): [string, string] {
+  let value: unknown;
+  try {
+    value = JSON.parse(after);
+  } catch {
+    value = undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((p) => typeof p === 'string')) {
+    throw new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
+  }
+  return value as [string, string];
+}
+
+/** Policies, the audit log and the listings GC's retention walks. */
+export class DynamoDbCatalog {
+  constructor(private readonly table: DynamoTable) {}
+
+  async getPolicy(namespace: string): Promise<NamespacePolicy | null> {
+    const item = await this.table.get(keys.policy(namespace));
+    return item ? (item.policy as NamespacePolicy) : null;
+  }
+
+  async putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent): Promise<void> {
+    await this.table.transact([
+      {
+        Put: {
+          TableName: this.table.name,
+          Item: toAttributes({ ...keys.policy(namespace), kind: 'policy', namespace, policy }),
+        },
+      },
+      { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+    ]);
+  }
+
+  /**
+   * One namespace: a range query on its partition, sorted by time. Every namespace: the log has no
+   * single order across partitions, so this walks the table in parallel Scan segments and sorts; it is
+   * an admin's occasional read, and a namespace filter keeps it a query.
+   */
+  async listAudit(
+    filter: { namespace?: string; since?: string },
+    limit: number,
+    after?: string,
+  ): Promise<Page<AuditEvent>> {
+    const [afterSk, afterPk] = after === undefined ? ['', ''] : parsePosition(after);
+    const from = later(afterSk, filter.since ?? '');
+    const beyond = (i: Item) =>
+      (i.sk as string) > afterSk || ((i.sk as string) === afterSk && (i.pk as string) > afterPk);
+    let items: Item[];
+    if (filter.namespace !== undefined) {
+      items = [];
+      let start: Item | undefined;
+      do {
+        // DynamoDB refuses an empty string in a key condition: no lower bound is no sk condition.
+        const page = await this.table.query({
+          KeyConditionExpression: from ? '#pk = :pk AND #sk >= :from' : '#pk = :pk',
+          ExpressionAttributeNames: from ? { '#pk': 'pk', '#sk': 'sk' } : { '#pk': 'pk' },
+          ExpressionAttributeValues: toAttributes({
+            ':pk': `AUDIT#${filter.namespace}`,
+            ...(from ? { ':from': from } : {}),
+          }),
+          Limit: limit + 1,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+        });
+        items.push(...page.items.filter(beyond));
+        start = page.lastKey;
+      } while (start && items.length <= limit);
+    } else {
+      const all = await this.table.scanAll({
+        FilterExpression: '#kind = :audit AND #sk >= :from',
+        ExpressionAttributeNames: { '#kind': 'kind', '#sk': 'sk' },
+        ExpressionAttributeValues: toAttributes({ ':audit': 'audit', ':from': from }),
+        ConsistentRead: true,
+      });
+      items = all
+        .filter(beyond)
+        .sort((a, b) =>
+          a.sk === b.sk ? ((a.pk as string) < (b.pk as string) ? -1 : 1) : a.sk! < b.sk! ? -1 : 1,
+        );
+    }
+    const shown = items.slice(0, limit);
+    const last = shown.at(-1);
+    return {
+      items: shown.map(auditOf),
+      ...(items.length > limit && last ? { next: JSON.stringify([last.sk, last.pk]) } : {}),
+    };
+  }
+
+  /** gsi2 `PACKAGES`, sorted by `<ns>#<pkg>`; the position is `[namespace, package]`, as GC resumes. */
+  async listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>> {
+    const from = after === undefined ? '' : parsePosition(after).join('#');
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.table.query({
+        IndexName: 'gsi2',
+        KeyConditionExpression: from ? '#gsi2pk = :list AND #gsi2sk > :from' : '#gsi2pk = :list',
+        ExpressionAttributeNames: from
+          ? { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' }
+          : { '#gsi2pk': 'gsi2pk' },
+        ExpressionAttributeValues: toAttributes({
+          ':list': workLists.packages,
+          ...(from ? { ':from': from } : {}),
+        }),
+        Limit: limit - items.length,
+        ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+      });
+      items.push(...page.items);
+      start = page.lastKey;
+    } while (start && items.length < limit);
+    const packages = items.map((i) => ({ namespace: i.namespace as string, package: i.package as string }));
+    const last = packages.at(-1);
+    return {
+      items: packages,
+      ...(packages.length === limit && last ? { next: JSON.stringify([last.namespace, last.package]) } : {}),
+    };
+  }
+
+  /** The package's version items from its own partition (consistent), newest commit first. */
+  async listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]> {
+    const items = await this.table.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ProjectionExpression: '#namespace, #package, #version, #state, #createdAt, #tombstonedAt, #files, #seq',
+      ExpressionAttributeNames: Object.fromEntries(
+        [
+          'pk',
+          'sk',
+          'namespace',
+          'package',
+          'version',
+          'state',
+          'createdAt',
+          'tombstonedAt',
+          'files',
+          'seq',
+        ].map((n) => [`#${n}`, n]),
+      ),
+      ExpressionAttributeValues: toAttributes({
+        ':pk': keys.package(namespace, pkg).pk,
+        ':prefix': 'VERSION#',
+      }),
+      ConsistentRead: true,
+    });
+    return items
+      .sort((a, b) => (b.seq as number) - (a.seq as number))
+      .map((i) => ({
+        namespace: i.namespace as string,
+        package: i.package as string,
+        version: i.version as string,
+        state: i.state as VersionRecord['state'],
+        createdAt: i.createdAt as string,
+        ...(i.tombstonedAt === undefined ? {} : { tombstonedAt: i.tombstonedAt as string }),
+        sha256s: (i.files as VersionRecord['files']).map((f) => f.sha256),
+      }));
+  }
+}

@@ -1,0 +1,107 @@
+import type {
+  AuditEvent,
+  Lease,
+  LifecycleIndex,
+  NamespacePolicy,
+  Page,
+  PromoteInput,
+  Sha256,
+  VersionRef,
+} from '../../ports.ts';
+import { DynamoDbCatalog } from './dynamoDbCatalog.ts';
+import { DynamoDbGc } from './dynamoDbGc.ts';
+import { DynamoDbLeases } from './dynamoDbLeases.ts';
+import { DynamoDbRetention } from './dynamoDbRetention.ts';
+import { DynamoDbStages } from './dynamoDbStages.ts';
+import type { DynamoTable } from './dynamoDbTable.ts';
+
+/**
+ * The LifecycleIndex half of the DynamoDB index, composed of one part per concern (stages, leases,
+ * catalog, retention, GC work lists), each in its own file and all on the same table.
+ */
+export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
+  private readonly stages: DynamoDbStages;
+  private readonly leases: DynamoDbLeases;
+  private readonly catalog: DynamoDbCatalog;
+  private readonly retention: DynamoDbRetention;
+  private readonly gc: DynamoDbGc;
+
+  constructor(protected readonly table: DynamoTable) {
+    this.stages = new DynamoDbStages(table);
+    this.leases = new DynamoDbLeases(table);
+    this.catalog = new DynamoDbCatalog(table);
+    this.retention = new DynamoDbRetention(table);
+    this.gc = new DynamoDbGc(table);
+  }
+
+  promote(input: PromoteInput, audit: AuditEvent) {
+    return this.stages.promote(input, audit);
+  }
+  getStage(namespace: string, pkg: string, stage: string, historyLimit: number) {
+    return this.stages.getStage(namespace, pkg, stage, historyLimit);
+  }
+  getPackageStages(namespace: string, pkg: string, perStage: number) {
+    return this.stages.getPackageStages(namespace, pkg, perStage);
+  }
+
+  acquireLease(lease: Lease, audit: AuditEvent) {
+    return this.leases.acquireLease(lease, audit);
+  }
+  getLease(leaseId: string) {
+    return this.leases.getLease(leaseId);
+  }
+  renewLease(leaseId: string, expiresAt: Date, now: Date, audit: AuditEvent) {
+    return this.leases.renewLease(leaseId, expiresAt, now, audit);
+  }
+  releaseLease(leaseId: string, audit: AuditEvent) {
+    return this.leases.releaseLease(leaseId, audit);
+  }
+  activeLeases(namespace: string, pkg: string, now: Date) {
+    return this.leases.activeLeases(namespace, pkg, now);
+  }
+
+  getPolicy(namespace: string) {
+    return this.catalog.getPolicy(namespace);
+  }
+  putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent) {
+    return this.catalog.putPolicy(namespace, policy, audit);
+  }
+  listAudit(filter: { namespace?: string; since?: string }, limit: number, after?: string) {
+    return this.catalog.listAudit(filter, limit, after);
+  }
+  listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>> {
+    return this.catalog.listPackages(limit, after);
+  }
+  listVersionSummaries(namespace: string, pkg: string) {
+    return this.catalog.listVersionSummaries(namespace, pkg);
+  }
+
+  tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent) {
+    return this.retention.tombstoneVersion(ref, reason, now, audit);
+  }
+  restoreVersion(ref: VersionRef, audit: AuditEvent) {
+    return this.retention.restoreVersion(ref, audit);
+  }
+  listTombstoned(cutoff: Date, limit: number) {
+    return this.retention.listTombstoned(cutoff, limit);
+  }
+  deleteVersion(ref: VersionRef, cutoff: Date, now: Date, audit: AuditEvent) {
+    return this.retention.deleteVersion(ref, cutoff, now, audit);
+  }
+
+  listExpiredSessions(now: Date, limit: number) {
+    return this.gc.listExpiredSessions(now, limit);
+  }
+  expireSession(uploadId: string, now: Date, audit: AuditEvent) {
+    return this.gc.expireSession(uploadId, now, audit);
+  }
+  listDeletableBlobs(cutoff: Date, limit: number) {
+    return this.gc.listDeletableBlobs(cutoff, limit);
+  }
+  markBlobsDeleting(sha256s: readonly Sha256[], cutoff: Date) {
+    return this.gc.markBlobsDeleting(sha256s, cutoff);
+  }
+  forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent) {
+    return this.gc.forgetBlobs(sha256s, audit);
+  }
+}

@@ -1,0 +1,129 @@
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { NotFoundError } from '../../core/errors.ts';
+import type { AuditEvent, Sha256, VersionRecord, VersionRef } from '../../ports.ts';
+import { blobChange, blobFactsOf, later } from './dynamoDbBlobs.ts';
+import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
+import { atOrBefore, auditItem, keys, workLists } from './dynamoDbItems.ts';
+import type { DynamoTable } from './dynamoDbTable.ts';
+
+/** deleteVersion rebuilds this many times when racing commits keep moving its blobs' refcounts. */
+const MAX_REBUILDS = 10;
+
+/**
+ * Retention's writes on versions: tombstone, restore, and the final delete that drops blob
+ * references. The tombstone's whole protection check is one ConditionExpression on the version item,
+ * which promotions (`pointedBy`) and leases (`leaseUntil`) keep up to date in their own transactions.
+ */
+export class DynamoDbRetention {
+  constructor(private readonly table: DynamoTable) {}
+
+  private auditPut(audit: AuditEvent): TransactWriteItem {
+    return { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } };
+  }
+
+  async tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent): Promise<boolean> {
+    const at = now.toISOString();
+    const failed = await this.table.transact([
+      {
+        Update: {
+          TableName: this.table.name,
+          Key: toAttributes(keys.version(ref.namespace, ref.package, ref.version)),
+          ...updateExpression({
+            update:
+              'SET #state = :deleting, #tombstonedAt = :now, #tombstoneReason = :reason, #gsi2pk = :list, #gsi2sk = :order',
+            // An empty string set cannot exist in DynamoDB; `size` only guards emulators that keep one.
+            condition:
+              '#state = :live AND (attribute_not_exists(#pointedBy) OR size(#pointedBy) = :zero) ' +
+              'AND (attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now)',
+            values: {
+              ':deleting': 'deleting',
+              ':now': at,
+              ':reason': reason,
+              ':list': workLists.tombstoned,
+              ':order': `${at}#${ref.namespace}#${ref.package}#${ref.version}`,
+              ':live': 'live',
+              ':zero': 0,
+            },
+          }),
+        },
+      },
+      this.auditPut(audit),
+    ]);
+    return failed === null;
+  }
+
+  async restoreVersion(ref: VersionRef, audit: AuditEvent): Promise<void> {
+    const failed = await this.table.transact([
+      {
+        Update: {
+          TableName: this.table.name,
+          Key: toAttributes(keys.version(ref.namespace, ref.package, ref.version)),
+          ...updateExpression({
+            update: 'SET #state = :live REMOVE #tombstonedAt, #tombstoneReason, #gsi2pk, #gsi2sk',
+            condition: '#state = :deleting',
+            values: { ':live': 'live', ':deleting': 'deleting' },
+          }),
+        },
+      },
+      this.auditPut(audit),
+    ]);
+    if (failed)
+      throw new NotFoundError(`no tombstoned version ${ref.namespace}/${ref.package}@${ref.version}`);
+  }
+
+  /** gsi2 `VERSIONS#deleting`, sorted by tombstone time; entries are re-checked against the item. */
+  async listTombstoned(cutoff: Date, limit: number) {
+    const bound = cutoff.toISOString();
+    const items = await this.table.workList(workLists.tombstoned, atOrBefore(cutoff), limit);
+    return items
+      .filter((i) => i.state === 'deleting' && (i.tombstonedAt as string) <= bound)
+      .map((i) => ({
+        namespace: i.namespace as string,
+        package: i.package as string,
+        version: i.version as string,
+        tombstonedAt: i.tombstonedAt as string,
+      }));
+  }
+
+  /**
+   * One transaction of 2 + (distinct blobs ≤ 50) items: the version delete (conditioned on tombstoned
+   * at or before `cutoff`), the audit event, and each blob's refcount lowered from the value read (a
+   * racing commit makes that fail; this then re-reads). A blob reaching 0 is unreferenced from `now`,
+   * or later if a session still holds it.
+   */
+  async deleteVersion(ref: VersionRef, cutoff: Date, now: Date, audit: AuditEvent): Promise<boolean> {
+    const key = keys.version(ref.namespace, ref.package, ref.version);
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const found = await this.table.get(key);
+      const tombstonedAt = found?.tombstonedAt as string | undefined;
+      if (!found || tombstonedAt === undefined || tombstonedAt > cutoff.toISOString()) return false;
+      if (found.state !== 'deleting') return false;
+      const refs = new Map<Sha256, number>();
+      for (const f of found.files as VersionRecord['files'])
+        refs.set(f.sha256, (refs.get(f.sha256) ?? 0) + 1);
+      const blobs = (await this.table.getMany([...refs.keys()].map(keys.blob))).map((i) => blobFactsOf(i)!);
+      const failed = await this.table.transact([
+        {
+          Delete: {
+            TableName: this.table.name,
+            Key: toAttributes(key),
+            ...expression({
+              condition: '#state = :deleting AND #tombstonedAt <= :cutoff',
+              values: { ':deleting': 'deleting', ':cutoff': cutoff.toISOString() },
+            }),
+          },
+        },
+        this.auditPut(audit),
+        ...blobs.map((read) => {
+          const refcount = Math.max(0, read.refcount - refs.get(read.sha256)!);
+          const since =
+            refcount === 0 ? later(read.unreferencedSince, now.toISOString()) : read.unreferencedSince;
+          return blobChange(this.table.name, read, { ...read, refcount, unreferencedSince: since });
+        }),
+      ]);
+      if (!failed) return true;
+      if (failed[0]?.code === 'ConditionalCheckFailed') return false;
+    }
+    return false;
+  }
+}
