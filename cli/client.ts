@@ -1,43 +1,16 @@
 import type { AuditEvent, Version } from '../functions/core/model.ts';
 import { isStage } from '../functions/core/names.ts';
+import type { CreatedUpload, DeclaredFile } from '../functions/core/uploads.ts';
 import type { Authorizer } from './auth.ts';
 import { CliError, EXIT, HttpError } from './errors.ts';
 import { sendJson } from './http.ts';
 import { formatRef, type PackageRef, type VersionRef } from './refs.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 
+export type { CreatedUpload, DeclaredFile, UploadInstruction } from '../functions/core/uploads.ts';
+
+export type { SignedPart, SignedRequest } from '../functions/ports.ts';
 export type { Version };
-
-export interface SignedRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-export interface SignedPart extends SignedRequest {
-  readonly partNumber: number;
-}
-
-export interface UploadInstruction {
-  readonly name: string;
-  readonly sha256: string;
-  readonly action: 'upload' | 'exists';
-  readonly upload?: SignedRequest;
-  readonly multipart?: { readonly partSize: number; readonly parts: readonly SignedPart[] };
-}
-
-export interface CreatedUpload {
-  readonly uploadId: string;
-  readonly expiresAt: string;
-  readonly files: readonly UploadInstruction[];
-}
-
-export interface DeclaredFile {
-  readonly name: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly mediaType: string;
-}
 
 export interface CommittedParts {
   readonly name: string;

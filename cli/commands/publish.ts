@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { ArcaClient, CommittedParts, UploadInstruction } from '../client.ts';
+
+import type { CommittedParts, UploadInstruction } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
-import { HttpError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { hashFile, type LocalFile } from '../files.ts';
 import { assertNotQuarantined, describeVersion, waitUntilScanned } from '../format.ts';
 import { runPool } from '../pool.ts';
@@ -54,7 +54,7 @@ Examples:
       await client.abortUpload(upload.uploadId).catch(() => {});
       throw error;
     }
-    let version = await commitOnce(client, upload.uploadId, committedParts);
+    let version = await client.commitUpload(upload.uploadId, committedParts);
     if (ctx.values['wait'] === true) {
       ctx.info(`waiting for the scan of ${formatRef(ref)}…`);
       version = await waitUntilScanned(client, ref, timeoutMs);
@@ -65,21 +65,6 @@ Examples:
     return 0;
   },
 };
-
-/**
- * Commits, retrying once on 422 UploadIncomplete: a server whose scan moves the staged bytes while
- * the commit reads them can answer that for bytes it has (seen on the embedded backend). Commit is
- * idempotent, so a second call is safe; missing bytes fail it again.
- */
-async function commitOnce(client: ArcaClient, uploadId: string, parts: CommittedParts[]) {
-  try {
-    return await client.commitUpload(uploadId, parts);
-  } catch (error) {
-    if (!(error instanceof HttpError && error.code === 'UploadIncomplete')) throw error;
-    await sleep(250);
-    return client.commitUpload(uploadId, parts);
-  }
-}
 
 async function hashAll(ctx: Context, paths: readonly string[]): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
