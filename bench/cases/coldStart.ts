@@ -2,27 +2,21 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { LAMBDA_ESBUILD_OPTIONS } from '../../functions/config/bundling.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { runToEnd } from '../lib/processes.ts';
 import { median } from '../lib/stats.ts';
 
 const CASE = '6 Lambda cold-start proxy';
 
-/** The bundle as the stack ships it: everything (AWS SDK too) in one minified node22 ESM file. */
+/** The bundle as the stack ships it (functions/config/bundling.ts). */
 async function bundle(entry: string, outfile: string): Promise<number> {
   await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
+    mainFields: [...LAMBDA_ESBUILD_OPTIONS.mainFields],
+    external: [...LAMBDA_ESBUILD_OPTIONS.external],
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'silent',
   });
   return (await stat(outfile)).size;
 }

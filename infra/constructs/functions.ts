@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { LAMBDA_BUNDLE } from '../../functions/config/bundling.ts';
 import { ENV } from '../../functions/config/env.ts';
 import { acknowledgeResourceWildcards, LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
 
@@ -72,16 +73,12 @@ export class ArcaFunction extends NodejsFunction {
         sourceMap: true,
         // Stack traces need file names, not the sources themselves: keeps the zip small.
         sourcesContent: false,
-        target: 'node22',
+        target: LAMBDA_BUNDLE.target,
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        // Some CommonJS dependencies call require(); ESM bundles have none unless we make one.
-        banner:
-          "import{createRequire as __arcaRequire}from'node:module';const require=__arcaRequire(import.meta.url);",
-        // The SDK version we test against, not whatever the runtime ships.
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        banner: LAMBDA_BUNDLE.banner,
         bundleAwsSDK: true,
-        // The embedded backend's native module is never loaded on Lambda.
-        externalModules: ['better-sqlite3'],
+        externalModules: [...LAMBDA_BUNDLE.external],
       },
       environment: {
         NODE_OPTIONS: '--enable-source-maps',

@@ -4,24 +4,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { LAMBDA_ESBUILD_OPTIONS } from '../../functions/config/bundling.ts';
 
-/**
- * The Lambda bundles, built the way the stack ships them. The AWS SDK is bundled, not left to the
- * Node.js 22 runtime's copy: the runtime's SDK moves under us between deploys, and a pinned one
- * means the code that passed these tests is the code that runs. ESM output needs `require` for the
- * few CommonJS dependencies, hence the banner.
- */
+/** The Lambda bundles, built the way the stack ships them (functions/config/bundling.ts). */
 const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  mainFields: ['module', 'main'],
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
-  logLevel: 'silent',
+  ...LAMBDA_ESBUILD_OPTIONS,
+  mainFields: [...LAMBDA_ESBUILD_OPTIONS.mainFields],
+  external: [...LAMBDA_ESBUILD_OPTIONS.external],
 };
 
 const MIB = 1024 * 1024;
