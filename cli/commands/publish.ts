@@ -1,4 +1,3 @@
-
 import type { CommittedParts, UploadInstruction } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
 import { UsageError } from '../errors.ts';
