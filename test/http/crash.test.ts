@@ -9,6 +9,9 @@ import { content, sha256 } from '../support/fixtures.ts';
 
 const MiB = 1024 * 1024;
 
+// Embedded only: kill -9 of `npm start` over its SQLite index and data dir. With the AWS backend the
+// process keeps no durable state of its own (index in DynamoDB, bytes in S3, scan work in SQS), so a
+// kill there would test the emulator rather than Arca.
 describe('crash safety: kill -9 of the server', () => {
   let dataDir: string;
   let port: number;

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createUpload, publish, snapshot, uploadAll } from '../support/client.ts';
-import { type EmbeddedServer, startEmbeddedServer } from '../support/embedded.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { call, createUpload, publish, uploadAll } from '../support/client.ts';
 import { content, sha256 } from '../support/fixtures.ts';
+import { TestClock } from '../support/testClock.ts';
+import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
 const hex = sha256('x');
 const file = (o: Record<string, unknown> = {}) => ({ name: 'a.bin', size: 1, sha256: hex, ...o });
@@ -229,24 +230,25 @@ const BAD_REQUESTS: [string, string, string, unknown, number, string][] = [
   ],
 ];
 
-describe('bad input answers a 4xx with a code and changes nothing', () => {
-  let s: EmbeddedServer;
+describeForEachBackend('bad input answers a 4xx with a code and changes nothing', (kind) => {
+  let s: TestServer;
+  const clock = new TestClock();
   beforeAll(async () => {
-    s = await startEmbeddedServer();
+    s = await startTestServer(kind, { clock });
     await publish(s.url, { version: '0.1.0', files: { 'a.bin': content('seed') } });
-    await s.backend.scanQueue.whenIdle();
+    await s.whenIdle();
   });
-  afterAll(async () => s.close());
+  afterAll(async () => s?.close());
 
   it.each(BAD_REQUESTS)(
     'answers %s with the documented status and code',
     async (_title, method, path, body, status, code) => {
-      const before = await snapshot(s);
+      const before = await s.snapshot();
       const res = await call(s.url, method, path, body);
       expect(res.status).toBe(status);
       expect(res.body.error).toMatchObject({ code, message: expect.any(String) });
       expect(res.headers.get('x-request-id')).toBeTruthy();
-      expect(await snapshot(s)).toEqual(before);
+      expect(await s.snapshot()).toEqual(before);
     },
   );
 
@@ -263,37 +265,53 @@ describe('bad input answers a 4xx with a code and changes nothing', () => {
   });
 
   it('refuses to open a session for a version that exists with 409 VersionExists', async () => {
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const res = await createUpload(s.url, { version: '0.1.0', files: { 'b.bin': content('again') } });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('VersionExists');
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 
   it('refuses a commit without bytes with 422 UploadIncomplete and keeps the session open', async () => {
     const created = await createUpload(s.url, { version: '8.0.0', files: { 'a.bin': content('missing') } });
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const res = await call(s.url, 'POST', `/v1/uploads/${created.body.uploadId}/commit`);
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('UploadIncomplete');
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
     const files = { 'a.bin': content('late') };
     const retry = await createUpload(s.url, { version: '8.0.1', files });
     await uploadAll(retry, files);
     expect((await call(s.url, 'POST', `/v1/uploads/${retry.body.uploadId}/commit`)).status).toBe(200);
   });
 
-  it('serves no download of a version that is not available (409 Conflict)', async () => {
-    const paused = await startEmbeddedServer();
+  it('refuses a commit after the session expired with 410 UploadExpired, even with every byte stored', async () => {
+    const files = { 'a.bin': content('too late') };
+    const created = await createUpload(s.url, { version: '10.0.0', files });
+    await uploadAll(created, files);
+    clock.advance(3601);
     try {
-      await paused.backend.scanQueue.stop(); // uploads stay pending: nothing scans them
+      const before = await s.snapshot();
+      const res = await call(s.url, 'POST', `/v1/uploads/${created.body.uploadId}/commit`);
+      expect(res.status).toBe(410);
+      expect(res.body.error.code).toBe('UploadExpired');
+      expect(await s.snapshot()).toEqual(before);
+    } finally {
+      clock.advance(-3601);
+    }
+  });
+
+  it('serves no download of a version that is not available (409 Conflict)', async () => {
+    const paused = await startTestServer(kind);
+    try {
+      await paused.pauseScans(); // uploads stay pending: nothing scans them
       const files = { 'p.bin': content('pending') };
       expect((await publish(paused.url, { version: '9.0.0', files })).body.state).toBe('pending');
-      const before = await snapshot(paused);
+      const before = await paused.snapshot();
       const res = await call(paused.url, 'GET', '/v1/packages/demo/app/versions/9.0.0/files/p.bin');
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('Conflict');
-      expect(await snapshot(paused)).toEqual(before);
+      expect(await paused.snapshot()).toEqual(before);
     } finally {
       await paused.close();
     }

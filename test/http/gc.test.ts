@@ -1,15 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createUpload, publish, settled, snapshot, uploadAll } from '../support/client.ts';
-import { type EmbeddedServer, startEmbeddedServer } from '../support/embedded.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
 import { content, sha256 } from '../support/fixtures.ts';
 import { TestClock } from '../support/testClock.ts';
+import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
 const DAY = 86_400;
 
-describe('retention, GC, restore and audit', () => {
-  let s: EmbeddedServer;
+describeForEachBackend('retention, GC, restore and audit', (kind) => {
+  let s: TestServer;
   const clock = new TestClock();
   const data: Record<string, Buffer> = {};
   const path = (v: string) => `/v1/packages/gc/svc/versions/${v}`;
@@ -17,7 +15,7 @@ describe('retention, GC, restore and audit', () => {
   const run = async () => (await call(s.url, 'POST', '/v1/gc/run', {})).body;
 
   beforeAll(async () => {
-    s = await startEmbeddedServer({ clock });
+    s = await startTestServer(kind, { clock });
     const policy = { retention: { keepLast: 2, maxAgeDays: 1, keepPromotedPerStage: 1, graceHours: 1 } };
     expect((await call(s.url, 'PUT', '/v1/namespaces/gc/policy', policy)).status).toBe(200);
     for (const v of ['1', '2', '3', '4', '5', '6']) {
@@ -28,7 +26,7 @@ describe('retention, GC, restore and audit', () => {
     await call(s.url, 'POST', `${path('1')}/promote`, { stage: 'prod' });
     await call(s.url, 'POST', `${path('2')}/promote`, { stage: 'prod' });
   });
-  afterAll(async () => s.close());
+  afterAll(async () => s?.close());
 
   it('keeps everything recent under the documented defaults', async () => {
     for (let i = 0; i < 12; i++)
@@ -38,7 +36,7 @@ describe('retention, GC, restore and audit', () => {
         version: `${i}`,
         files: { 'f.bin': content(`f${i}`) },
       });
-    await s.backend.scanQueue.whenIdle();
+    await s.whenIdle();
     const { actions } = await plan();
     expect(actions.filter((a: { target: string }) => a.target.startsWith('fresh/'))).toEqual([]);
   });
@@ -47,14 +45,14 @@ describe('retention, GC, restore and audit', () => {
     clock.advance(2 * DAY);
     const lease = { namespace: 'gc', package: 'svc', version: '3', holder: 'audit', ttlSeconds: DAY };
     expect((await call(s.url, 'POST', '/v1/leases', lease)).status).toBe(201);
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const { actions, counts } = await plan();
     const tombstones = actions.filter((a: { action: string }) => a.action === 'tombstoneVersion');
     // 6 and 5 are the newest two, 2 is on prod, 1 was promoted but is beyond keepPromotedPerStage=1, 3 is leased.
     expect(tombstones.map((a: { target: string }) => a.target).sort()).toEqual(['gc/svc@1', 'gc/svc@4']);
     expect(tombstones[0].reason).toMatch(/retention: not among the newest 2, older than 1 days/);
     expect(counts.tombstoneVersion).toBe(2);
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 
   it('tombstones them, serves them no more, and restores one within the grace period', async () => {
@@ -74,12 +72,12 @@ describe('retention, GC, restore and audit', () => {
     expect(afterGrace.deleted.versions).toBe(1);
     expect((await call(s.url, 'GET', path('1'))).status).toBe(404);
     expect((await call(s.url, 'POST', `${path('1')}/restore`)).status).toBe(404);
-    const blobFile = join(s.dataDir, 'blobs/sha256', sha256(data['1']!).slice(0, 2), sha256(data['1']!));
-    expect(existsSync(blobFile)).toBe(true);
+    const blob = sha256(data['1']!);
+    expect(await s.storedBlobs()).toContain(blob);
     clock.advance(25 * 3600);
     const later = await run();
     expect(later.deleted.blobs).toBeGreaterThanOrEqual(1);
-    expect(existsSync(blobFile)).toBe(false);
+    expect(await s.storedBlobs()).not.toContain(blob);
     // The current prod version and the newest two are never touched, however often GC runs.
     for (const v of ['2', '5', '6']) {
       const { body } = await call(s.url, 'GET', `${path(v)}/files/a.bin?redirect=false`);
@@ -137,11 +135,11 @@ describe('retention, GC, restore and audit', () => {
     ['an unknown retention field', { retention: { keepForever: true } }],
     ['an unknown field', { color: 'red' }],
   ])('refuses a policy with %s and changes nothing', async (_t, body) => {
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const res = await call(s.url, 'PUT', '/v1/namespaces/gc/policy', body);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('InvalidRequest');
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 
   it('refuses a tampered GC cursor and audit cursor with 400', async () => {

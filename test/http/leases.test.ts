@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, publish, settled, snapshot } from '../support/client.ts';
-import { type EmbeddedServer, startEmbeddedServer } from '../support/embedded.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { call, publish, settled } from '../support/client.ts';
 import { content } from '../support/fixtures.ts';
 import { TestClock } from '../support/testClock.ts';
+import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
-describe('leases', () => {
-  let s: EmbeddedServer;
+describeForEachBackend('leases', (kind) => {
+  let s: TestServer;
   const clock = new TestClock();
   const lease = (o: Record<string, unknown> = {}) =>
     call(s.url, 'POST', '/v1/leases', {
@@ -18,11 +18,11 @@ describe('leases', () => {
     });
 
   beforeAll(async () => {
-    s = await startEmbeddedServer({ clock });
+    s = await startTestServer(kind, { clock });
     await publish(s.url, { version: '1.0.0', files: { 'a.bin': content('leased') } });
     await settled(s.url, '/v1/packages/demo/app/versions/1.0.0');
   });
-  afterAll(async () => s.close());
+  afterAll(async () => s?.close());
 
   it('acquires, renews and releases a lease, listed on the version while active', async () => {
     const acquired = await lease();
@@ -72,11 +72,11 @@ describe('leases', () => {
     ['an unknown field', { reason: 'x' }, 400, 'InvalidRequest'],
     ['a missing version', { version: '9.9.9' }, 404, 'NotFound'],
   ])('refuses %s and changes nothing', async (_t, body, status, code) => {
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const res = await lease(body);
     expect(res.status).toBe(status);
     expect(res.body.error.code).toBe(code);
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 
   it('answers 404 to renewing or releasing an unknown lease and 400 to a malformed id', async () => {

@@ -1,16 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createUpload, publish, settled, snapshot, uploadAll } from '../support/client.ts';
-import { type EmbeddedServer, startEmbeddedServer } from '../support/embedded.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
 import { content, sha256 } from '../support/fixtures.ts';
+import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 
-describe('publishing and fetching on the embedded backend', () => {
-  let s: EmbeddedServer;
+describeForEachBackend('publishing and fetching', (kind) => {
+  let s: TestServer;
   beforeAll(async () => {
-    s = await startEmbeddedServer();
+    s = await startTestServer(kind);
   });
-  afterAll(async () => s.close());
+  afterAll(async () => s?.close());
   const versionPath = (v: string, pkg = 'app') => `/v1/packages/demo/${pkg}/versions/${v}`;
 
   it('answers health without a token and with a request id', async () => {
@@ -118,7 +118,7 @@ describe('publishing and fetching on the embedded backend', () => {
   });
 
   it('answers 401 with the error envelope and a request id on every route without a valid token', async () => {
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     for (const [method, path] of [
       ['POST', '/v1/uploads'],
       ['GET', '/v1/packages/demo/app/versions'],
@@ -132,6 +132,6 @@ describe('publishing and fetching on the embedded backend', () => {
         expect(res.headers.get('x-request-id')).toBeTruthy();
       }
     }
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 });

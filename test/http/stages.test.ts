@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, publish, settled, snapshot } from '../support/client.ts';
-import { type EmbeddedServer, startEmbeddedServer } from '../support/embedded.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { call, publish, settled } from '../support/client.ts';
 import { content, sha256 } from '../support/fixtures.ts';
+import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
-describe('promotion and stages', () => {
-  let s: EmbeddedServer;
+describeForEachBackend('promotion and stages', (kind) => {
+  let s: TestServer;
   const pkg = (p: string) => `/v1/packages/demo/${p}`;
   const promote = (p: string, version: string, stage: unknown) =>
     call(s.url, 'POST', `${pkg(p)}/versions/${version}/promote`, { stage });
@@ -15,9 +15,9 @@ describe('promotion and stages', () => {
   };
 
   beforeAll(async () => {
-    s = await startEmbeddedServer();
+    s = await startTestServer(kind);
   });
-  afterAll(async () => s.close());
+  afterAll(async () => s?.close());
 
   it('moves a stage pointer, keeps its history newest first and marks the version protected', async () => {
     await release('web', '1.0.0');
@@ -58,9 +58,9 @@ describe('promotion and stages', () => {
     try {
       const missing = await promote('web', '9.9.9', 'anything-goes');
       expect(missing.status).toBe(404);
-      const paused = await startEmbeddedServer();
+      const paused = await startTestServer(kind);
       try {
-        await paused.backend.scanQueue.stop();
+        await paused.pauseScans();
         await publish(paused.url, { version: '1.0.0', files: { 'a.bin': content('p') } });
         const res = await call(paused.url, 'POST', '/v1/packages/demo/app/versions/1.0.0/promote', {
           stage: 'dev',
@@ -89,13 +89,13 @@ describe('promotion and stages', () => {
     await settled(s.url, '/v1/packages/ordered/svc/versions/1');
     const to = (stage: string) =>
       call(s.url, 'POST', '/v1/packages/ordered/svc/versions/1/promote', { stage });
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const skip = await to('prod');
     expect(skip.status).toBe(409);
     expect(skip.body.error.code).toBe('StageOrderViolation');
     const unknown = await to('qa');
     expect(unknown.status).toBe(400);
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
     expect((await to('dev')).status).toBe(200);
     expect((await to('staging')).status).toBe(200);
     expect((await to('prod')).status).toBe(200);
@@ -114,11 +114,11 @@ describe('promotion and stages', () => {
     expect(first.status).toBe(200);
     const again = await call(s.url, 'POST', '/v1/packages/tags/lib/versions/1/promote', { stage: 'release' });
     expect(again.body).toEqual({ stage: 'release', version: '1', previousVersion: '1' });
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const move = await call(s.url, 'POST', '/v1/packages/tags/lib/versions/2/promote', { stage: 'release' });
     expect(move.status).toBe(409);
     expect(move.body.error.code).toBe('StageImmutable');
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 
   it.each([
@@ -128,11 +128,11 @@ describe('promotion and stages', () => {
     ['an extra field', { stage: 'prod', force: true }],
   ])('answers %s with 400 and changes nothing', async (_t, body) => {
     await release('bad', `b-${Math.random().toString(36).slice(2, 8)}`);
-    const before = await snapshot(s);
+    const before = await s.snapshot();
     const res = await call(s.url, 'POST', `${pkg('bad')}/versions/1.0.0/promote`, body);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('InvalidRequest');
-    expect(await snapshot(s)).toEqual(before);
+    expect(await s.snapshot()).toEqual(before);
   });
 
   it('answers 404 for an unset stage', async () => {

@@ -25,6 +25,10 @@ function rawPut(
   });
 }
 
+// Embedded only: every test here needs storage that refuses bytes or URLs (length, checksum, signature,
+// expiry). On AWS that refusal is S3's own, and moto checks none of a presigned URL's signature, expiry
+// or x-amz-checksum-sha256, so the AWS variant could not fail. The backend-neutral part (a commit of an
+// expired session answers 410) runs on both backends in errors.test.ts.
 describe('signed storage URLs of the embedded backend', () => {
   let s: EmbeddedServer;
   const clock = new TestClock();
