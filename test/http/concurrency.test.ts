@@ -8,13 +8,6 @@ import {
   type TestServer,
 } from '../support/testServer.ts';
 
-/**
- * FIXME(aws): on the AWS backend about 9 of these 24 commits answer 409 Conflict "too many concurrent
- * commits to demo/parallel; try again": DynamoDbIndex.commitSession gives up after 10 lost races on the
- * package's sequence counter. Embedded only until that is fixed; then run it on every backend (BACKENDS).
- */
-const PARALLEL_PUBLISH_BACKENDS: readonly BackendKind[] = ['embedded'];
-
 describeForEachBackend('concurrent publishing', (kind) => {
   let s: TestServer;
   beforeAll(async () => {
@@ -45,23 +38,20 @@ describeForEachBackend('concurrent publishing', (kind) => {
     expect(sha256(Buffer.from(await (await fetch(body.url)).arrayBuffer()))).toBe(sha256(contents[winner]!));
   });
 
-  if (PARALLEL_PUBLISH_BACKENDS.includes(kind))
-    it('lands 24 parallel publishes', async () => {
-      const versions = Array.from({ length: 24 }, (_, i) => `2.0.${i}`);
-      const results = await Promise.all(
-        versions.map((version) =>
-          publish(s.url, { package: 'parallel', version, files: { 'f.bin': content(version, 3000) } }),
-        ),
+  it('lands 24 parallel publishes', async () => {
+    const versions = Array.from({ length: 24 }, (_, i) => `2.0.${i}`);
+    const results = await Promise.all(
+      versions.map((version) =>
+        publish(s.url, { package: 'parallel', version, files: { 'f.bin': content(version, 3000) } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(versions.map(() => 200));
+    const listed = await call(s.url, 'GET', '/v1/packages/demo/parallel/versions?limit=100');
+    expect(listed.body.items.map((v: { version: string }) => v.version).sort()).toEqual([...versions].sort());
+    for (const version of versions) {
+      expect((await settled(s.url, `/v1/packages/demo/parallel/versions/${version}`)).body.state).toBe(
+        'available',
       );
-      expect(results.map((r) => r.status)).toEqual(versions.map(() => 200));
-      const listed = await call(s.url, 'GET', '/v1/packages/demo/parallel/versions?limit=100');
-      expect(listed.body.items.map((v: { version: string }) => v.version).sort()).toEqual(
-        [...versions].sort(),
-      );
-      for (const version of versions) {
-        expect((await settled(s.url, `/v1/packages/demo/parallel/versions/${version}`)).body.state).toBe(
-          'available',
-        );
-      }
-    });
+    }
+  });
 });

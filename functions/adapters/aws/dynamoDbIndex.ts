@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { ConflictError, InvalidRequestError, NotFoundError, ThrottledError } from '../../core/errors.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -25,7 +25,7 @@ import {
   versionSortKey,
 } from './dynamoDbItems.ts';
 import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
-import type { RetryOptions } from './dynamoDbRetry.ts';
+import { contentionPause, type RetryOptions } from './dynamoDbRetry.ts';
 import { scanTransaction } from './dynamoDbScan.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
 
@@ -37,6 +37,8 @@ export interface DynamoDbIndexOptions {
 
 /** Optimistic writes that lost a race re-read and try again this many times before giving up. */
 const MAX_REBUILDS = 10;
+/** Commits to one package contend on its counter: more rounds, spread by contentionPause. */
+const MAX_COMMIT_REBUILDS = 30;
 
 /**
  * The index on one DynamoDB table (docs/table-design.md). Every multi-item change is one
@@ -106,7 +108,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
     const v = input.version;
-    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+    for (let attempt = 0; attempt < MAX_COMMIT_REBUILDS; attempt++) {
       const counter = await this.table.get(keys.package(v.namespace, v.package));
       const { items, blobs } = commitTransaction(
         this.table.name,
@@ -118,8 +120,9 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       if (!reasons) return;
       const failure = commitFailure(input, reasons, blobs);
       if (failure !== 'retry') throw failure;
+      await contentionPause(attempt);
     }
-    throw new ConflictError(`too many concurrent commits to ${v.namespace}/${v.package}; try again`);
+    throw new ThrottledError(`too many concurrent commits to ${v.namespace}/${v.package}; try again`);
   }
 
   async abortSession(uploadId: string, audit: AuditEvent): Promise<StoredSession> {
