@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
 import { content, sha256 } from '../support/fixtures.ts';
-import {
-  type BackendKind,
-  describeForEachBackend,
-  startTestServer,
-  type TestServer,
-} from '../support/testServer.ts';
+import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
 describeForEachBackend('concurrent publishing', (kind) => {
   let s: TestServer;
