@@ -3,8 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { awsDeps } from '../adapters/aws/deps.ts';
-import { ENV, requireEnv } from '../config/env.ts';
+import { lazyAwsDeps } from '../adapters/aws/deps.ts';
 import type { Caller, CoreDeps } from '../core/deps.ts';
 import { type GcReport, runGarbageCollection } from '../core/gc.ts';
 
@@ -56,17 +55,4 @@ export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHand
   return middy(gc).use(injectLambdaContext(logger));
 }
 
-/** Built on first invocation from the stack's variables. */
-export function defaultDeps(): () => CoreDeps {
-  let deps: CoreDeps | undefined;
-  return () => {
-    if (!deps) {
-      requireEnv(ENV.bucket);
-      requireEnv(ENV.table);
-      deps = awsDeps(process.env);
-    }
-    return deps;
-  };
-}
-
-export const handler = createHandler(defaultDeps());
+export const handler = createHandler(lazyAwsDeps());

@@ -4,8 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { awsDeps } from '../adapters/aws/deps.ts';
-import { ENV, requireEnv } from '../config/env.ts';
+import { lazyAwsDeps } from '../adapters/aws/deps.ts';
 import { type ScanDeps, scanStagedObject } from '../core/scan.ts';
 
 /**
@@ -65,17 +64,4 @@ export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHa
   return middy(scan).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-/** The Lambda's dependencies, built on first invocation (not at import) from the stack's variables. */
-export function defaultDeps(): () => ScanDeps {
-  let deps: ScanDeps | undefined;
-  return () => {
-    if (!deps) {
-      requireEnv(ENV.bucket);
-      requireEnv(ENV.table);
-      deps = awsDeps(process.env);
-    }
-    return deps;
-  };
-}
-
-export const handler = createHandler(defaultDeps());
+export const handler = createHandler(lazyAwsDeps());

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { coreConfigFromEnv } from '../../config/coreConfig.ts';
-import { ENV, intEnv } from '../../config/env.ts';
+import { ENV, intEnv, requireEnv } from '../../config/env.ts';
 import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { defaultScanners } from '../../core/scanners.ts';
@@ -47,4 +47,20 @@ function cursorKey(env: NodeJS.ProcessEnv): Uint8Array {
     return /^(?:[0-9a-f]{2}){16,}$/i.test(secret) ? Buffer.from(secret, 'hex') : Buffer.from(secret);
   if (env[ENV.awsEndpointUrl]) return randomBytes(32);
   throw new Error(`missing required environment variable ${ENV.cursorSecret}`);
+}
+
+/**
+ * The Lambdas' dependencies, built on first invocation (not at import, so a bundle loads without
+ * its environment) from the variables the stack sets; fails fast naming a missing one.
+ */
+export function lazyAwsDeps(): () => CoreDeps {
+  let deps: CoreDeps | undefined;
+  return () => {
+    if (!deps) {
+      requireEnv(ENV.bucket);
+      requireEnv(ENV.table);
+      deps = awsDeps(process.env);
+    }
+    return deps;
+  };
 }
