@@ -1,4 +1,5 @@
-import { Duration, Size } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Size } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 
@@ -120,4 +121,31 @@ export function lifecycleRules(options: BlobLifecycleOptions): s3.LifecycleRule[
       transitions: tiers.map((tier) => ({ storageClass: tier.storageClass, transitionAfter: tier.after })),
     });
   return rules;
+}
+
+/**
+ * What the blob bucket and its replica share: versioned, encrypted (KMS when a key is given, with
+ * Bucket Keys, which cut KMS request charges by ~99 % for busy buckets), TLS 1.2+ only, private,
+ * owner-enforced, access-logged, and the same lifecycle tiers.
+ */
+export function blobBucketProps(props: {
+  readonly encryptionKey?: kms.IKey;
+  readonly logBucket: s3.IBucket;
+  readonly lifecycle?: BlobLifecycleOptions;
+  readonly removalPolicy: RemovalPolicy;
+}): s3.BucketProps {
+  return {
+    versioned: true,
+    encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+    encryptionKey: props.encryptionKey,
+    bucketKeyEnabled: props.encryptionKey !== undefined,
+    enforceSSL: true,
+    minimumTLSVersion: 1.2,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    serverAccessLogsBucket: props.logBucket,
+    serverAccessLogsPrefix: 's3/',
+    lifecycleRules: lifecycleRules(props.lifecycle ?? {}),
+    removalPolicy: props.removalPolicy,
+  };
 }

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import type { BlobLifecycleOptions } from './lifecycle.ts';
-import { lifecycleRules } from './lifecycle.ts';
+import { blobBucketProps } from './lifecycle.ts';
 import { acknowledgeLifecycleSizeCoercion } from './nag.ts';
 import { accessLogBucket, BlobEncryption } from './storage.ts';
 
@@ -62,19 +62,13 @@ export class BlobReplica extends Construct {
       });
     }
     this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...blobBucketProps({
+        encryptionKey: this.encryptionKey,
+        logBucket: this.logBucket,
+        lifecycle: props.lifecycle,
+        removalPolicy,
+      }),
       bucketName: props.bucketName ?? replicaBucketName(stack.account, stack.region),
-      versioned: true,
-      encryption: this.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: this.encryptionKey !== undefined,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.logBucket,
-      serverAccessLogsPrefix: 's3/',
-      lifecycleRules: lifecycleRules(props.lifecycle ?? {}),
-      removalPolicy,
     });
     acknowledgeLifecycleSizeCoercion(this.bucket);
     if (props.cloudFrontAccess ?? true) this.allowCloudFront();

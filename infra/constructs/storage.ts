@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config/env.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
-import { type BlobLifecycleOptions, lifecycleRules } from './lifecycle.ts';
+import { type BlobLifecycleOptions, blobBucketProps } from './lifecycle.ts';
 import { acknowledgeLifecycleSizeCoercion, acknowledgeResourceWildcards } from './nag.ts';
 import {
   type BlobReplicationOptions,
@@ -86,19 +86,12 @@ export class BlobStorage extends Construct {
       });
     }
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      versioned: true,
-      encryption: this.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: this.encryptionKey,
-      // Bucket Keys cut KMS request charges by ~99 % for busy buckets.
-      bucketKeyEnabled: this.encryptionKey !== undefined,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.logBucket,
-      serverAccessLogsPrefix: 's3/',
-      lifecycleRules: lifecycleRules(props.lifecycle ?? {}),
-      removalPolicy,
+      ...blobBucketProps({
+        encryptionKey: this.encryptionKey,
+        logBucket: this.logBucket,
+        lifecycle: props.lifecycle,
+        removalPolicy,
+      }),
       replicationRole: this.replicationRole,
       replicationRules: replication && blobReplicationRules(this, replication),
     });
