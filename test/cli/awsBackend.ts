@@ -1,22 +1,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createAwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
 import type { HostedBackend } from '../../functions/local/server.ts';
+import { startMotoProxy } from './motoProxy.ts';
 
 /**
  * The AWS backend on moto for `ARCA_CLI_TEST_BACKEND=aws`: the same adapters the Lambdas use, on a
  * moto server of the suite's own, hosted by the local server until `ARCA_BACKEND=aws` lands there.
  */
-export async function startMotoBackend(multipartThreshold: number): Promise<{
+export async function startMotoBackend(
+  multipartThreshold: number,
+  failPartPuts: readonly number[] = [],
+): Promise<{
   backend: () => Promise<HostedBackend>;
-  stop(): void;
+  /** Status of every PUT to a staging key, as S3 answered it (or the proxy's injected 500). */
+  stagingPuts: number[];
+  /** Flips one byte of a stored blob, behind Arca's back. */
+  tamper(sha256: string): Promise<void>;
+  stop(): Promise<void>;
 }> {
   const port = await freePort();
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: 'ignore',
   });
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntilAnswering(endpoint, child);
+  await waitUntilAnswering(`http://127.0.0.1:${port}`, child);
+  const proxy = await startMotoProxy(`http://127.0.0.1:${port}`, failPartPuts);
+  const endpoint = proxy.url;
   // The SDK's credential chain reads process.env itself; moto accepts any keys.
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'test',
@@ -35,9 +45,26 @@ export async function startMotoBackend(multipartThreshold: number): Promise<{
     ARCA_SCAN_QUEUE: `arca-${suffix}`,
     ARCA_MULTIPART_THRESHOLD: String(multipartThreshold),
   };
+  const s3 = new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+  });
   return {
     backend: () => createAwsBackend(env, { pollWaitSeconds: 1 }),
-    stop: () => child.kill('SIGTERM'),
+    stagingPuts: proxy.stagingPuts,
+    tamper: async (sha256) => {
+      const Key = `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`;
+      const got = await s3.send(new GetObjectCommand({ Bucket: env.ARCA_BUCKET, Key }));
+      const bytes = Buffer.from(await got.Body!.transformToByteArray());
+      bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] ?? 0) ^ 0xff;
+      await s3.send(new PutObjectCommand({ Bucket: env.ARCA_BUCKET, Key, Body: bytes }));
+    },
+    stop: async () => {
+      s3.destroy();
+      await proxy.close();
+      child.kill('SIGTERM');
+    },
   };
 }
 

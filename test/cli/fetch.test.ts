@@ -1,8 +1,8 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Workdir, workdir } from './files.ts';
-import { arca, BACKEND, PART_SIZE, publishOk, startStore, type TestStore } from './harness.ts';
+import { arca, PART_SIZE, publishOk, startStore, type TestStore } from './harness.ts';
 
 const sameBytes = async (a: string, b: string) => (await readFile(a)).equals(await readFile(b));
 
@@ -63,26 +63,19 @@ describe('arca fetch', () => {
     expect(result.stderr).toContain('NotFound: demo/svc@prod: no version or stage named prod');
   });
 
-  // Tampering edits the blob file under the embedded data dir.
-  it.skipIf(BACKEND !== 'embedded')(
-    'refuses tampered bytes: exits 4 and leaves neither the file nor a partial one',
-    async () => {
-      const tampered = await input.file('tampered.bin', 100_000);
-      const version = JSON.parse(
-        (await arca(store, ['publish', 'demo/tamper@1.0.0', tampered, '--wait', '--json'])).stdout,
-      );
-      const sha256: string = version.files[0].sha256;
-      const blob = join(store.dataDir, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
-      const bytes = await readFile(blob);
-      bytes[50_000] = (bytes[50_000] ?? 0) ^ 0xff;
-      await writeFile(blob, bytes);
-      const dir = join(output.path, 'tampered');
+  it('refuses tampered bytes: exits 4 and leaves neither the file nor a partial one', async () => {
+    const tampered = await input.file('tampered.bin', 100_000);
+    const version = JSON.parse(
+      (await arca(store, ['publish', 'demo/tamper@1.0.0', tampered, '--wait', '--json'])).stdout,
+    );
+    const sha256: string = version.files[0].sha256;
+    await store.tamper(sha256);
+    const dir = join(output.path, 'tampered');
 
-      const result = await arca(store, ['fetch', 'demo/tamper@1.0.0', '-o', dir]);
+    const result = await arca(store, ['fetch', 'demo/tamper@1.0.0', '-o', dir]);
 
-      expect(result.code).toBe(4);
-      expect(result.stderr).toContain('DigestMismatch');
-      expect(await readdir(dir)).toEqual([]);
-    },
-  );
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('DigestMismatch');
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +28,10 @@ export interface TestStore {
   readonly url: string;
   readonly token: string;
   readonly dataDir: string;
-  /** Status of every PUT the embedded storage endpoint answered, in order (empty on aws). */
+  /** Status of every upload PUT storage answered, in order (the embedded endpoint, or S3 on aws). */
   readonly storagePuts: number[];
+  /** Flips a byte of a stored blob behind Arca's back (the data-dir file, or the S3 object). */
+  tamper(sha256: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,8 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
   const dataDir = await mkdtemp(join(tmpdir(), 'arca-cli-'));
   const token = `admin-${randomBytes(8).toString('hex')}`;
   const storagePuts: number[] = [];
-  const moto = BACKEND === 'aws' ? await startMotoBackend(PART_SIZE) : undefined;
+  const moto =
+    BACKEND === 'aws' ? await startMotoBackend(PART_SIZE, options.faults?.failPartPuts) : undefined;
   const server = await startLocalServer({
     port: 0,
     authenticate: bearerAuthenticator(
@@ -74,10 +77,13 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
     url: server.url,
     token,
     dataDir,
-    storagePuts,
+    storagePuts: moto ? moto.stagingPuts : storagePuts,
+    tamper: moto
+      ? moto.tamper
+      : (sha256) => tamperFile(join(dataDir, 'blobs', 'sha256', sha256.slice(0, 2), sha256)),
     close: async () => {
       await server.close();
-      moto?.stop();
+      await moto?.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -127,3 +133,10 @@ export async function publishOk(store: TestStore, ref: string, paths: readonly s
 
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 export { MiB };
+
+async function tamperFile(path: string): Promise<void> {
+  const bytes = await readFile(path);
+  const middle = Math.floor(bytes.length / 2);
+  bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+  await writeFile(path, bytes);
+}
