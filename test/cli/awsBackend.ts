@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createAwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
 import type { HostedBackend } from '../../functions/local/server.ts';
+import { freePort } from '../support/childServer.ts';
 import { startMotoProxy } from './motoProxy.ts';
 
 /**
@@ -66,16 +66,6 @@ export async function startMotoBackend(
       child.kill('SIGTERM');
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promise<void> {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from '../support/childServer.ts';
 
 /**
  * A moto server for one test file: started on 127.0.0.1 with a free port before the file's tests,
@@ -22,19 +22,6 @@ function motoCommand(): string[] {
   throw new Error(
     `the AWS integration tests need moto's server (moto_server or python3 -m moto.server); ${INSTALL_HINT}`,
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promise<void> {
