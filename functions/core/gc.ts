@@ -163,33 +163,42 @@ class Phases {
     }
   }
 
-  /** Phase 4: blobs unreferenced past the grace period, deleted in batches, conditioned on refcount 0. */
-  async *unreferencedBlobs(limit: number, dryRun: boolean): AsyncGenerator<Step[]> {
-    const { index, blobs, config } = this.deps;
-    const cutoff = new Date(this.now.getTime() - config.blobGraceHours * HOUR);
-    const reason = `unreferenced for more than ${config.blobGraceHours} h`;
-    let remaining = limit;
+  private blobRule() {
+    const { blobGraceHours } = this.deps.config;
+    return {
+      cutoff: new Date(this.now.getTime() - blobGraceHours * HOUR),
+      reason: `unreferenced for more than ${blobGraceHours} h`,
+    };
+  }
+
+  /** Phase 4, dry run: every blob unreferenced past the grace period (at most `limit`). */
+  async plannedBlobDeletions(limit: number): Promise<GcAction[]> {
+    const { cutoff, reason } = this.blobRule();
+    const shas = await this.deps.index.listDeletableBlobs(cutoff, limit);
+    return shas.map((sha) => ({ action: 'deleteBlob', target: `sha256:${sha}`, reason }));
+  }
+
+  /**
+   * Phase 4: deletes blobs unreferenced past the grace period in batches; each is marked `deleting`
+   * only if its refcount is still 0, so a racing commit wins. Answers how many were deleted.
+   */
+  async deleteUnreferencedBlobs(limit: number): Promise<number> {
+    const { index, blobs } = this.deps;
+    const { cutoff, reason } = this.blobRule();
     const seen = new Set<string>();
-    while (remaining > 0) {
-      const batch = (await index.listDeletableBlobs(cutoff, Math.min(BLOB_BATCH, remaining))).filter(
-        (s) => !seen.has(s),
-      );
-      if (batch.length === 0) return;
+    let deleted = 0;
+    while (seen.size < limit) {
+      const listed = await index.listDeletableBlobs(cutoff, Math.min(BLOB_BATCH, limit - seen.size));
+      const batch = listed.filter((s) => !seen.has(s));
+      if (batch.length === 0) return deleted;
       for (const s of batch) seen.add(s);
-      remaining -= batch.length;
-      const marked = dryRun ? batch : await index.markBlobsDeleting(batch, cutoff);
-      if (!dryRun && marked.length > 0) {
-        await blobs.deleteBlobs(marked);
-        await index.forgetBlobs(marked, (sha) => this.audit('gc.deleteBlob', '*', `sha256:${sha}`, reason));
-      }
-      yield marked.map((sha) => ({
-        action: 'deleteBlob',
-        target: `sha256:${sha}`,
-        reason,
-        apply: async () => true,
-      }));
-      if (dryRun && batch.length < BLOB_BATCH) return;
+      const marked = await index.markBlobsDeleting(batch, cutoff);
+      if (marked.length === 0) continue;
+      await blobs.deleteBlobs(marked);
+      await index.forgetBlobs(marked, (sha) => this.audit('gc.deleteBlob', '*', `sha256:${sha}`, reason));
+      deleted += marked.length;
     }
+    return deleted;
   }
 }
 
@@ -224,7 +233,7 @@ export async function planGarbageCollection(
   for await (const s of phases.expiredSessions(100_000)) note(s);
   for await (const s of phases.retention()) note(s);
   for await (const s of phases.tombstoned(100_000)) note(s);
-  for await (const batch of phases.unreferencedBlobs(1_000_000, true)) batch.forEach(note);
+  for (const a of await phases.plannedBlobDeletions(1_000_000)) note(a);
   return { actions, counts };
 }
 
@@ -278,10 +287,9 @@ export async function runGarbageCollection(
     await apply(s);
   }
   for await (const s of phases.tombstoned(Math.max(budget, 0))) await apply(s);
-  for await (const batch of phases.unreferencedBlobs(Math.max(budget, 0), false)) {
-    done.deleteBlob += batch.length;
-    budget -= batch.length;
-  }
+  const deletedBlobs = await phases.deleteUnreferencedBlobs(Math.max(budget, 0));
+  done.deleteBlob += deletedBlobs;
+  budget -= deletedBlobs;
   return report(budget <= 0 ? JSON.stringify(null) : null);
 }
 
