@@ -10,34 +10,13 @@ let counter = 0;
 // Powertools Metrics would print an EMF document per invocation into the test output.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-/** Fresh clients, built after useMoto() pointed the environment at the emulator. */
-export function motoClients(): AwsClients {
-  const clients = createAwsClients(process.env);
-  isolateTransactions(clients.dynamodb);
-  return clients;
-}
-
-let transactionQueue: Promise<unknown> = Promise.resolve();
-
 /**
- * moto runs requests on threads and its TransactWriteItems is not isolated: it checks and writes item
- * by item, and a cancelled transaction restores a snapshot of the whole table taken when it began,
- * undoing whatever another transaction committed meanwhile. DynamoDB's transactions are serializable,
- * so the tests restore that one guarantee: transactions from this process reach moto one at a time.
- * Everything else still interleaves, so the races the conditions must decide (read, then another
- * writer, then this write) still happen. The lock sits at the build step, inside the fault-injection
- * hooks of `intercept`, which may run another client's transaction themselves.
+ * Fresh clients, built after useMoto() pointed the environment at the emulator. Their DynamoDB
+ * writes queue behind every other moto write from this process (`serializeWrites`), as the local
+ * server's do.
  */
-function isolateTransactions(client: AwsClients['dynamodb']): void {
-  stackOf(client).add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
-      const turn = transactionQueue.then(() => next(args));
-      transactionQueue = turn.catch(() => undefined);
-      return turn;
-    },
-    { step: 'build', name: 'isolateTransactions' },
-  );
+export function motoClients(): AwsClients {
+  return createAwsClients(process.env);
 }
 
 /**

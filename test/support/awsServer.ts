@@ -42,7 +42,6 @@ export async function startAwsServer(options: TestServerOptions): Promise<TestSe
   for (const [key, value] of Object.entries(options.config ?? {}))
     env[CONFIG_ENV[key as keyof CoreConfig]] = String(value);
   const clients = motoClients();
-  serializeWrites(clients);
   let backend: AwsBackend | undefined;
   const server = await startLocalServer({
     port: 0,
@@ -129,34 +128,6 @@ class ScanDriver {
   private async drain(): Promise<void> {
     while ((await this.backend.poller.pollOnce(0)) > 0) {}
   }
-}
-
-const WRITES = new Set([
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'DeleteItemCommand',
-  'BatchWriteItemCommand',
-  'TransactWriteItemsCommand',
-]);
-let writes: Promise<unknown> = Promise.resolve();
-
-/**
- * DynamoDB applies each conditional write atomically; moto does not: its UpdateItem reads the item,
- * checks the condition, then on an absent item stores a fresh one, replacing whatever a transaction
- * wrote in between (a commit's blob reference then vanishes and GC sees the blob as unreferenced).
- * So, beyond awsFixtures' one-transaction-at-a-time, writes from this process reach moto one at a time.
- * Reads still interleave with them, so the read-then-conditional-write races stay under test.
- */
-function serializeWrites(clients: AwsClients): void {
-  clients.dynamodb.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (!WRITES.has(context.commandName ?? '')) return next(args);
-      const turn = writes.then(() => next(args));
-      writes = turn.catch(() => undefined);
-      return turn;
-    },
-    { step: 'initialize', name: 'serializeWritesForMoto' },
-  );
 }
 
 async function snapshotOf(clients: AwsClients, env: NodeJS.ProcessEnv): Promise<unknown> {

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../config/env.ts';
+import { serializeWrites } from './emulatorWrites.ts';
 
 /** The SDK clients the AWS adapters share. Built once per process and injected, never per request. */
 export interface AwsClients {
@@ -12,12 +13,15 @@ export interface AwsClients {
 
 /**
  * Builds the clients from the environment: `AWS_REGION` (default us-east-1) and, for an emulator,
- * `AWS_ENDPOINT_URL`. Credentials come from the SDK's default chain.
+ * `AWS_ENDPOINT_URL`. Credentials come from the SDK's default chain. On an emulator, DynamoDB writes
+ * from this process go out one at a time (see `serializeWrites`).
  */
 export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClients {
   const region = env[ENV.awsRegion] || 'us-east-1';
   const endpoint = env[ENV.awsEndpointUrl] || undefined;
   const common = { region, ...(endpoint ? { endpoint } : {}) };
+  const dynamodb = new DynamoDBClient(common);
+  if (endpoint) serializeWrites(dynamodb);
   return {
     s3: new S3Client({
       ...common,
@@ -28,7 +32,7 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),
-    dynamodb: new DynamoDBClient(common),
+    dynamodb,
     sqs: new SQSClient(common),
   };
 }
