@@ -12,7 +12,14 @@ import {
   VersionExistsError,
 } from './errors.ts';
 import { newId } from './ids.ts';
-import type { AuditEvent, SessionFile, UploadSession, Version, VersionFileRecord } from './model.ts';
+import type {
+  AuditEvent,
+  SessionFile,
+  UploadSession,
+  Version,
+  VersionFileRecord,
+  VersionRecord,
+} from './model.ts';
 import { describeVersions } from './versions.ts';
 
 export interface DeclaredFile {
@@ -177,23 +184,9 @@ export async function commitUpload(
     if (now.getTime() >= Date.parse(session.expiresAt)) {
       throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
     }
-    const { files, availableBlobs } = await checkStagedFiles(deps, session, input.parts);
-    const version = {
-      namespace: session.namespace,
-      package: session.package,
-      version: session.version,
-      state: 'live' as const,
-      createdAt: now.toISOString(),
-      createdBy: caller.principal.id,
-      uploadId: session.uploadId,
-      metadata: session.metadata,
-      files,
-    };
+    let version: VersionRecord;
     try {
-      await deps.index.commitSession(
-        { uploadId: session.uploadId, sessionRevision: session.revision, now, version, availableBlobs },
-        auditOf(caller, 'upload.commit', session, now),
-      );
+      version = await commitChecked(deps, caller, session, input.parts, now);
     } catch (error) {
       if (error instanceof ConflictError && error.details?.reason === 'sessionChanged' && attempt < 5)
         continue;
@@ -202,6 +195,33 @@ export async function commitUpload(
     const [described] = await describeVersions(deps, [version], { fresh: true });
     return described!;
   }
+}
+
+/** The commit of one session revision: check the staged bytes, then the one index transaction. */
+async function commitChecked(
+  deps: CoreDeps,
+  caller: Caller,
+  session: StoredSession,
+  parts: CommitUploadInput['parts'],
+  now: Date,
+): Promise<VersionRecord> {
+  const { files, availableBlobs } = await checkStagedFiles(deps, session, parts);
+  const version = {
+    namespace: session.namespace,
+    package: session.package,
+    version: session.version,
+    state: 'live' as const,
+    createdAt: now.toISOString(),
+    createdBy: caller.principal.id,
+    uploadId: session.uploadId,
+    metadata: session.metadata,
+    files,
+  };
+  await deps.index.commitSession(
+    { uploadId: session.uploadId, sessionRevision: session.revision, now, version, availableBlobs },
+    auditOf(caller, 'upload.commit', session, now),
+  );
+  return version;
 }
 
 async function checkStagedFiles(
@@ -233,6 +253,9 @@ async function checkStagedFiles(
         // The scan may have moved these verified bytes into CAS a moment ago and not recorded it
         // yet: the file is then as good as uploaded, and the scan's record makes it available.
         if (await deps.blobs.hasBlob(f.sha256)) return { ...record, stagingKey: f.stagingKey };
+        // Or it found them bad and dropped them since this commit read the session: retry on the
+        // session that carries the verdict, so the version commits quarantined.
+        await refuseIfSessionChanged(deps, session);
         throw new UploadIncompleteError(`no bytes were uploaded for ${f.name}`, {
           details: { file: f.name },
         });
@@ -254,6 +277,15 @@ async function checkStagedFiles(
     }),
   );
   return { files, availableBlobs: [...availableBlobs] };
+}
+
+async function refuseIfSessionChanged(deps: CoreDeps, session: StoredSession): Promise<void> {
+  const current = await deps.index.getSession(session.uploadId);
+  if (current && current.revision !== session.revision) {
+    throw new ConflictError(`upload ${session.uploadId} changed during the commit`, {
+      details: { reason: 'sessionChanged' },
+    });
+  }
 }
 
 async function completeParts(deps: CoreDeps, f: SessionFile, parts: readonly CompletedPart[] | undefined) {

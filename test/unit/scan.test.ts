@@ -47,6 +47,29 @@ describe('scanStagedObject', () => {
     expect(v.state).toBe('quarantined');
   });
 
+  it('commits quarantined when the scan rejects and drops the bytes in the middle of the commit', async () => {
+    const declared = content('mid-commit', 64);
+    const { uploadId, key } = await open(declared);
+    h.blobs.stage(key, content('tampered', 64));
+    // The commit has read the session (no verdict yet); the scan then rejects and deletes the bytes
+    // before the commit looks for them in staging.
+    const statStaged = h.blobs.statStaged.bind(h.blobs);
+    let scanned = false;
+    h.blobs.statStaged = async (stagingKey) => {
+      if (!scanned) {
+        scanned = true;
+        expect(await scanStagedObject(h.deps, key)).toBe('rejected');
+      }
+      return statStaged(stagingKey);
+    };
+
+    const v = await commitUpload(h.deps, admin, { uploadId });
+
+    expect(scanned).toBe(true);
+    expect(v.state).toBe('quarantined');
+    expect(v.files[0]!.scan.findings[0]).toMatchObject({ scanner: 'digest', rule: 'digest-mismatch' });
+  });
+
   it('finds secrets and private keys across chunk boundaries', async () => {
     const data = Buffer.from(
       `config\naws_access_key_id=AKIA${'ABCDEFGHIJKLMNOP'}\n-----BEGIN OPENSSH PRIVATE KEY-----\n`,
