@@ -143,23 +143,34 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       await expect(commit(open)).rejects.toMatchObject({ code: 'Conflict' });
     });
 
-    it('lists versions newest commit first and pages through each exactly once', async () => {
-      const names: string[] = [];
-      for (let i = 0; i < 7; i++) {
-        const s = session({ version: `1.0.${i}` });
-        names.push(s.version);
+    it('lists versions newest commit first at every page size, each exactly once, even when commits share a timestamp', async () => {
+      const sameInstant = new Date('2026-01-01T00:00:00Z');
+      const committed: { version: string; at: number }[] = [];
+      for (let i = 0; i < 23; i++) {
+        const s = session({ version: `1.${i}.0` });
         await index.createSession(s, audit());
-        await commit(s, new Date(Date.now() + i * 1000));
+        // Half the commits share one instant; the others carry clocks a little behind or ahead of it.
+        const at = i % 2 === 0 ? sameInstant.getTime() : sameInstant.getTime() + (i % 4 === 1 ? -i : i);
+        await commit(s, new Date(at));
+        committed.push({ version: s.version, at });
       }
-      const seen: string[] = [];
-      let after: string | undefined;
-      do {
-        const page = await index.listVersions('ns', 'pkg', 3, after);
-        expect(page.items.length).toBeLessThanOrEqual(3);
-        seen.push(...page.items.map((v) => v.version));
-        after = page.next;
-      } while (after !== undefined);
-      expect(seen).toEqual([...names].reverse());
+      // By commit time, newest first; commits of one instant in reverse commit order.
+      const expected = committed
+        .map((c, order) => ({ ...c, order }))
+        .sort((a, b) => b.at - a.at || b.order - a.order)
+        .map((c) => c.version);
+
+      for (const limit of [1, 4, 10, 23, 100]) {
+        const seen: string[] = [];
+        let after: string | undefined;
+        do {
+          const page = await index.listVersions('ns', 'pkg', limit, after);
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.items.map((v) => v.version));
+          after = page.next;
+        } while (after !== undefined);
+        expect(seen).toEqual(expected);
+      }
       expect((await index.listVersions('ns', 'other', 10)).items).toEqual([]);
     });
 

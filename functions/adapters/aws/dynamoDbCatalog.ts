@@ -2,7 +2,7 @@ import { InvalidRequestError } from '../../core/errors.ts';
 import type { AuditEvent, NamespacePolicy, Page, VersionRecord, VersionSummary } from '../../ports.ts';
 import { later } from './dynamoDbBlobs.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
-import { auditItem, auditOf, type Item, keys, workLists } from './dynamoDbItems.ts';
+import { auditItem, auditOf, type Item, keys, packageKey, workLists } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** A `next` position: `[sk, pk]` of the last audit event, or `[namespace, package]` of the last package. */
@@ -129,7 +129,8 @@ export class DynamoDbCatalog {
   async listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]> {
     const items = await this.table.queryAll({
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ProjectionExpression: '#namespace, #package, #version, #state, #createdAt, #tombstonedAt, #files, #seq',
+      ProjectionExpression:
+        '#namespace, #package, #version, #state, #createdAt, #tombstonedAt, #files, #gsi1sk',
       ExpressionAttributeNames: Object.fromEntries(
         [
           'pk',
@@ -141,17 +142,17 @@ export class DynamoDbCatalog {
           'createdAt',
           'tombstonedAt',
           'files',
-          'seq',
+          'gsi1sk',
         ].map((n) => [`#${n}`, n]),
       ),
       ExpressionAttributeValues: toAttributes({
-        ':pk': keys.package(namespace, pkg).pk,
+        ':pk': packageKey(namespace, pkg),
         ':prefix': 'VERSION#',
       }),
       ConsistentRead: true,
     });
     return items
-      .sort((a, b) => (b.seq as number) - (a.seq as number))
+      .sort((a, b) => ((a.gsi1sk as string) < (b.gsi1sk as string) ? 1 : -1))
       .map((i) => ({
         namespace: i.namespace as string,
         package: i.package as string,

@@ -8,22 +8,22 @@ import type { CancellationReason } from './dynamoDbTable.ts';
 /** Positions of the commit transaction's items; blob updates follow, one per distinct blob. */
 const SESSION = 0;
 const VERSION = 1;
-const COUNTER = 2;
-const FIRST_BLOB = 4;
+const FIRST_BLOB = 3;
 
 /**
- * The commit as one transaction of 4 + (distinct blobs ≤ 50) (+ 1 on a package's first commit)
- * items, within DynamoDB's 100: session → committed, version put, the package's commit counter, the
- * audit event, and a reference on every blob (created `pending` when absent). `previousSeq` is the
- * counter as read before: its condition makes two commits to one package take distinct, increasing
- * positions. A blob the commit relies on being stored (`availableBlobs`) carries "still available"
- * in its own reference's condition: a transaction may not touch one item twice.
+ * The commit as one transaction of 3 + (distinct blobs ≤ 50) (+ 1) items, within DynamoDB's 100: session →
+ * committed, version put, the audit event, and a reference on every blob (created `pending` when
+ * absent), and the package's work-list entry while `listPackage`. No item is shared by every commit
+ * to a package (the version's gsi1 position is a time-ordered key), so commits to one package do
+ * not contend. A blob the commit relies on being
+ * stored (`availableBlobs`) carries "still available" in its own reference's condition: a
+ * transaction may not touch one item twice.
  */
 export function commitTransaction(
   table: string,
   input: CommitInput,
   audit: AuditEvent,
-  previousSeq: number | undefined,
+  options: { readonly listPackage: boolean },
 ) {
   const v = input.version;
   const refs = new Map<Sha256, { size: number; count: number }>();
@@ -56,19 +56,8 @@ export function commitTransaction(
     {
       Put: {
         TableName: table,
-        Item: toAttributes(versionItem(v, (previousSeq ?? 0) + 1)),
+        Item: toAttributes(versionItem(v)),
         ...expression({ condition: 'attribute_not_exists(#pk)' }),
-      },
-    },
-    {
-      Update: {
-        TableName: table,
-        Key: toAttributes(keys.package(v.namespace, v.package)),
-        ...updateExpression({
-          update: 'SET #seq = :next',
-          condition: previousSeq === undefined ? 'attribute_not_exists(#pk)' : '#seq = :previous',
-          values: { ':next': (previousSeq ?? 0) + 1, ':previous': previousSeq },
-        }),
       },
     },
     { Put: { TableName: table, Item: toAttributes(auditItem(audit)) } },
@@ -82,12 +71,15 @@ export function commitTransaction(
         },
       }),
     ),
-    ...(previousSeq === undefined ? [listedPut(table, v.namespace, v.package)] : []),
+    ...(options.listPackage ? [listedPut(table, v.namespace, v.package)] : []),
   ];
   return { items, blobs: [...blobs, ...checkedOnly] };
 }
 
-/** The package's entry on the `PACKAGES` work list (GC's retention walks it), sorted by (ns, pkg). */
+/**
+ * The package's entry on the `PACKAGES` work list (GC's retention walks it), sorted by (ns, pkg): an
+ * idempotent Put, carried by commits until this process has seen one of the package's succeed.
+ */
 function listedPut(table: string, namespace: string, pkg: string): TransactWriteItem {
   // '#' sorts before every character a name may hold, so the string order is the (ns, pkg) order.
   const item = {
@@ -136,12 +128,12 @@ function blobReference(
   };
 }
 
-/** What a cancelled commit means: an error for the caller, or `retry` when only the counter moved. */
+/** What a cancelled commit means for the caller: the error of the item whose condition failed. */
 export function commitFailure(
   input: CommitInput,
   reasons: readonly CancellationReason[],
   blobs: readonly Sha256[],
-): Error | 'retry' {
+): Error {
   const failed = (i: number) => reasons[i]?.code === 'ConditionalCheckFailed';
   if (failed(SESSION)) {
     const old = reasons[SESSION]?.item;
@@ -174,6 +166,5 @@ export function commitFailure(
       details: { reason: 'blobDeleting', blobs: deleting },
     });
   }
-  if (failed(COUNTER)) return 'retry';
   return new Error(`commit of ${input.uploadId} cancelled: ${reasons.map((r) => r.code).join(', ')}`);
 }

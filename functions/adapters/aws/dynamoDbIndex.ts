@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConflictError, InvalidRequestError, NotFoundError, ThrottledError } from '../../core/errors.ts';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -19,13 +19,14 @@ import {
   auditItem,
   blobOf,
   keys,
+  packageKey,
   sessionItem,
   sessionOf,
   versionOf,
   versionSortKey,
 } from './dynamoDbItems.ts';
 import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
-import { contentionPause, type RetryOptions } from './dynamoDbRetry.ts';
+import type { RetryOptions } from './dynamoDbRetry.ts';
 import { scanTransaction } from './dynamoDbScan.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
 
@@ -37,8 +38,8 @@ export interface DynamoDbIndexOptions {
 
 /** Optimistic writes that lost a race re-read and try again this many times before giving up. */
 const MAX_REBUILDS = 10;
-/** Commits to one package contend on its counter: more rounds, spread by contentionPause. */
-const MAX_COMMIT_REBUILDS = 30;
+/** A process re-lists a package after forgetting it: one idempotent Put more in a later commit. */
+const MAX_REMEMBERED_PACKAGES = 10_000;
 
 /**
  * The index on one DynamoDB table (docs/table-design.md). Every multi-item change is one
@@ -108,21 +109,20 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
     const v = input.version;
-    for (let attempt = 0; attempt < MAX_COMMIT_REBUILDS; attempt++) {
-      const counter = await this.table.get(keys.package(v.namespace, v.package));
-      const { items, blobs } = commitTransaction(
-        this.table.name,
-        input,
-        audit,
-        counter?.seq as number | undefined,
-      );
-      const reasons = await this.table.transact(items);
-      if (!reasons) return;
-      const failure = commitFailure(input, reasons, blobs);
-      if (failure !== 'retry') throw failure;
-      await contentionPause(attempt);
-    }
-    throw new ThrottledError(`too many concurrent commits to ${v.namespace}/${v.package}; try again`);
+    const pkg = packageKey(v.namespace, v.package);
+    const listPackage = !this.listedPackages.has(pkg);
+    const { items, blobs } = commitTransaction(this.table.name, input, audit, { listPackage });
+    const reasons = await this.table.transact(items);
+    if (reasons) throw commitFailure(input, reasons, blobs);
+    if (listPackage) this.rememberListed(pkg);
+  }
+
+  /** Packages whose work-list entry a commit of this process wrote (GC never removes one). */
+  private readonly listedPackages = new Set<string>();
+
+  private rememberListed(pkg: string): void {
+    if (this.listedPackages.size >= MAX_REMEMBERED_PACKAGES) this.listedPackages.clear();
+    this.listedPackages.add(pkg);
   }
 
   async abortSession(uploadId: string, audit: AuditEvent): Promise<StoredSession> {
@@ -160,7 +160,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
    * this keeps querying; reading one item more than asked tells whether another page exists.
    */
   async listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage> {
-    const gsi1pk = keys.package(namespace, pkg).pk;
+    const gsi1pk = packageKey(namespace, pkg);
     let start = after === undefined ? undefined : startKey(gsi1pk, after);
     const items: Record<string, unknown>[] = [];
     do {

@@ -18,7 +18,7 @@ export type Item = Record<string, unknown>;
 /** How long a finished session is kept for idempotent commit retries and audits, past its expiry. */
 const SESSION_RETENTION_SECONDS = 30 * 86_400;
 
-const packageKey = (namespace: string, pkg: string) => `PKG#${namespace}/${pkg}`;
+export const packageKey = (namespace: string, pkg: string) => `PKG#${namespace}/${pkg}`;
 export const versionSortKey = (version: string) => `VERSION#${version}`;
 
 export const keys = {
@@ -27,9 +27,7 @@ export const keys = {
     pk: packageKey(namespace, pkg),
     sk: versionSortKey(version),
   }),
-  /** Holds the package's commit counter, which orders its versions newest first. */
-  package: (namespace: string, pkg: string) => ({ pk: packageKey(namespace, pkg), sk: 'PACKAGE' }),
-  /** Puts the package on the `PACKAGES` work list; written by its first commit only. */
+  /** Puts the package on the `PACKAGES` work list (GC's retention walks it); never removed. */
   listed: (namespace: string, pkg: string) => ({ pk: packageKey(namespace, pkg), sk: 'LISTED' }),
   blob: (sha256: Sha256) => ({ pk: `BLOB#${sha256}`, sk: 'BLOB' }),
   stage: (namespace: string, pkg: string, stage: string) => ({
@@ -72,8 +70,23 @@ export const atOrBefore = (time: Date): string => `${time.toISOString()}$`;
 /** gsi1 list of a package's leases, by expiry. */
 export const leaseList = (namespace: string, pkg: string) => `LEASES#${namespace}/${pkg}`;
 
-/** The commit counter as a fixed-width string, so gsi1's string sort is numeric order. */
+/** A promotion number as a fixed-width string, so a string sort is numeric order. */
 export const seqKey = (seq: number): string => String(seq).padStart(15, '0');
+
+/** Distinguishes this process's keys from another's written in the same instant. */
+const processTag = randomBytes(4).toString('hex');
+let written = 0;
+
+/**
+ * A sort key that orders by time: `<ISO time>#<per-process counter><process tag>`. Within one instant
+ * the counter keeps this process's writes in the order it made them (a test clock that stands still
+ * included), and the tag keeps two processes' keys apart. Versions (gsi1, newest commit first) and
+ * audit events use it; no shared counter item is needed, so commits to one package never contend.
+ */
+export function timeOrderedKey(at: string): string {
+  written = (written + 1) % 1e12;
+  return `${at}#${String(written).padStart(12, '0')}${processTag}`;
+}
 
 export function sessionItem(session: UploadSession): Item {
   return {
@@ -112,7 +125,7 @@ export function sessionOf(item: Item): StoredSession {
   };
 }
 
-export function versionItem(version: VersionRecord, seq: number): Item {
+export function versionItem(version: VersionRecord): Item {
   const key = keys.version(version.namespace, version.package, version.version);
   return {
     ...key,
@@ -128,9 +141,8 @@ export function versionItem(version: VersionRecord, seq: number): Item {
     // Files live inside the version item: ≤ 50 of them fit easily in 400 KB, a version is read whole,
     // and the commit transaction stays within 100 items.
     files: version.files,
-    seq,
     gsi1pk: key.pk,
-    gsi1sk: seqKey(seq),
+    gsi1sk: timeOrderedKey(version.createdAt),
   };
 }
 
@@ -160,20 +172,11 @@ export function blobOf(item: Item): BlobRecord {
   };
 }
 
-/** Distinguishes this process's audit events from another's written in the same instant. */
-const processTag = randomBytes(4).toString('hex');
-let auditCounter = 0;
-
-/**
- * Audit events of a namespace sort by time. Within one instant, a per-process counter keeps this
- * process's events in the order they were written (so "policy.put" after "commit" reads back so), and
- * the process tag keeps two processes' events apart.
- */
+/** Audit events of a namespace sort by time, in write order within an instant (`timeOrderedKey`). */
 export function auditItem(event: AuditEvent): Item {
-  auditCounter = (auditCounter + 1) % 1e12;
   return {
     pk: `AUDIT#${event.namespace}`,
-    sk: `${event.at}#${String(auditCounter).padStart(12, '0')}${processTag}`,
+    sk: timeOrderedKey(event.at),
     kind: 'audit',
     ...event,
   };

@@ -64,15 +64,3 @@ export async function backOff(attempt: number, options: RetryOptions, cause?: un
   const ceiling = Math.min(options.maxDelayMs ?? 2000, (options.baseDelayMs ?? 25) * 2 ** attempt);
   await (options.sleep ?? realSleep)(Math.random() * ceiling);
 }
-
-/**
- * Spreads out optimistic writers that lost a race for one item (e.g. a package's commit counter):
- * full jitter, doubling from 10 ms to at most 500 ms, so N simultaneous writers settle in about
- * log N rounds instead of all retrying in lockstep.
- */
-export function contentionPause(
-  attempt: number,
-  sleep: (ms: number) => Promise<void> = realSleep,
-): Promise<void> {
-  return sleep(Math.random() * Math.min(500, 10 * 2 ** attempt));
-}

@@ -7,7 +7,7 @@ import {
 } from '../../core/errors.ts';
 import type { AuditEvent, PackageStages, PromoteInput, Promotion, StageView } from '../../ports.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
-import { type Item, keys, promotionPrefix } from './dynamoDbItems.ts';
+import { type Item, keys, packageKey, promotionPrefix } from './dynamoDbItems.ts';
 import { promotionTransaction } from './dynamoDbPromotion.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
@@ -86,7 +86,7 @@ export class DynamoDbStages {
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
       ExpressionAttributeValues: toAttributes({
-        ':pk': keys.package(namespace, pkg).pk,
+        ':pk': packageKey(namespace, pkg),
         ':prefix': 'STAGE#',
       }),
       ConsistentRead: true,
@@ -122,7 +122,7 @@ export class DynamoDbStages {
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
       ExpressionAttributeValues: toAttributes({
-        ':pk': keys.package(namespace, pkg).pk,
+        ':pk': packageKey(namespace, pkg),
         ':prefix': promotionPrefix(stage),
       }),
       ScanIndexForward: false,

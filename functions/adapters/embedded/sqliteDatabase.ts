@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS versions (
   PRIMARY KEY (namespace, package, version)
 );
 CREATE INDEX IF NOT EXISTS versions_tombstoned ON versions (state, tombstoned_at);
-CREATE INDEX IF NOT EXISTS versions_newest_first ON versions (namespace, package, seq DESC);
+DROP INDEX IF EXISTS versions_newest_first;
+CREATE INDEX IF NOT EXISTS versions_by_commit_time ON versions (namespace, package, created_at DESC, seq DESC);
 CREATE TABLE IF NOT EXISTS files (
   namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, name TEXT NOT NULL,
   position INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,

@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3';
-import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  UploadExpiredError,
+  VersionExistsError,
+} from '../../core/errors.ts';
 import type { BlobRecord, SessionFile, VersionFileRecord } from '../../core/model.ts';
 import type {
   AuditEvent,
@@ -107,10 +113,11 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
       getVersion: p('SELECT * FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
       files: p(`SELECT name, sha256, size, media_type, staging_key, rejection FROM files
         WHERE namespace = ? AND package = ? AND version = ? ORDER BY position`),
-      listFirst: p('SELECT * FROM versions WHERE namespace = ? AND package = ? ORDER BY seq DESC LIMIT ?'),
-      listAfter: p(
-        'SELECT * FROM versions WHERE namespace = ? AND package = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-      ),
+      // Newest commit first: by commit time, and in commit order within one instant (as on DynamoDB).
+      listFirst: p(`SELECT * FROM versions WHERE namespace = ? AND package = ?
+        ORDER BY created_at DESC, seq DESC LIMIT ?`),
+      listAfter: p(`SELECT * FROM versions WHERE namespace = ? AND package = ? AND (created_at, seq) < (?, ?)
+        ORDER BY created_at DESC, seq DESC LIMIT ?`),
       insertVersion: p(`INSERT INTO versions
         (namespace, package, version, seq, state, created_at, created_by, upload_id, metadata)
         VALUES (@namespace, @package, @version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live',
@@ -269,13 +276,13 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
     const rows = (
       after === undefined
         ? this.s.listFirst.all(namespace, pkg, limit + 1)
-        : this.s.listAfter.all(namespace, pkg, Number(after), limit + 1)
+        : this.s.listAfter.all(namespace, pkg, ...positionOf(after), limit + 1)
     ) as VersionRow[];
     const page = rows.slice(0, limit);
     const more = rows.length > limit;
     return {
       items: page.map((r) => this.readVersion(r)),
-      ...(more ? { next: String(page.at(-1)!.seq) } : {}),
+      ...(more ? { next: JSON.stringify([page.at(-1)!.created_at, page.at(-1)!.seq]) } : {}),
     };
   }
 
@@ -330,4 +337,23 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
       })
       .immediate();
   }
+}
+
+/** The `(created_at, seq)` a `next` position names. */
+function positionOf(after: string): [string, number] {
+  let position: unknown;
+  try {
+    position = JSON.parse(after);
+  } catch {
+    position = undefined;
+  }
+  if (
+    !Array.isArray(position) ||
+    position.length !== 2 ||
+    typeof position[0] !== 'string' ||
+    !Number.isSafeInteger(position[1])
+  ) {
+    throw new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
+  }
+  return position as [string, number];
 }

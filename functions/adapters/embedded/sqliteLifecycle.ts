@@ -98,7 +98,7 @@ const prepare = (db: Database.Database) => {
     summaries: p(`SELECT v.namespace, v.package, v.version, v.state, v.created_at, v.tombstoned_at,
         group_concat(f.sha256) AS shas
       FROM versions v LEFT JOIN files f USING (namespace, package, version)
-      WHERE v.namespace = ? AND v.package = ? GROUP BY v.seq ORDER BY v.seq DESC`),
+      WHERE v.namespace = ? AND v.package = ? GROUP BY v.seq ORDER BY v.created_at DESC, v.seq DESC`),
     tombstone: p(`UPDATE versions SET state = 'deleting', tombstoned_at = @now, tombstone_reason = @reason
       WHERE namespace = @namespace AND package = @package AND version = @version AND state = 'live'
         AND NOT EXISTS (SELECT 1 FROM stages s WHERE s.namespace = @namespace AND s.package = @package AND s.version = @version)
