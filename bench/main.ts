@@ -10,12 +10,13 @@ import { largePublish } from './cases/largePublish.ts';
 import { memory } from './cases/memory.ts';
 import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
 import { smallPublish } from './cases/smallPublish.ts';
-import { commitRaces } from './lib/arcaClient.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
 import { cliAvailable } from './lib/cli.ts';
 import { type BenchContext, createRowSink, type PeakReading, type Tools } from './lib/context.ts';
+import { TransactAnchor } from './lib/dynamoAnchor.ts';
 import { describeMachine } from './lib/machine.ts';
 import { MOTO_HINT, motoCommand, startMoto } from './lib/moto.ts';
+import { killAllChildren } from './lib/processes.ts';
 import { REGISTRY_HINT, Registry, registryVersion } from './lib/registry.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { S3Anchor } from './lib/s3Anchor.ts';
@@ -81,6 +82,9 @@ function skipMoto(ctx: BenchContext): Promise<void> {
   return Promise.resolve();
 }
 
+/** Bucket, table and queue name of the Arca server on moto (the raw-transaction anchor writes there). */
+const MOTO_RESOURCES = 'arca-bench';
+
 /**
  * The AWS backend on moto, when both exist: a server started with `ARCA_BACKEND=aws` must report
  * `backend: aws` in its "listening" line, else the backend is not wired in yet.
@@ -102,13 +106,23 @@ async function detectAwsBackend(
     const arca = await startArcaServer({
       repoRoot,
       dataDir: join(tmp, 'arca-aws', 'data'),
-      env: { ...moto.env, ARCA_BACKEND: 'aws' },
+      env: {
+        ...moto.env,
+        ARCA_BACKEND: 'aws',
+        ARCA_BUCKET: MOTO_RESOURCES,
+        ARCA_TABLE: MOTO_RESOURCES,
+        ARCA_SCAN_QUEUE: MOTO_RESOURCES,
+      },
     });
     cleanups.push(() => arca.stop());
     if (arca.backend === 'aws') {
       const s3 = await S3Anchor.create(moto);
-      cleanups.push(() => s3.close());
-      return { moto: true, onMoto: { arca, s3 } };
+      const dynamo = new TransactAnchor(moto, MOTO_RESOURCES);
+      cleanups.push(
+        () => s3.close(),
+        () => dynamo.close(),
+      );
+      return { moto: true, onMoto: { arca, s3, dynamo } };
     }
     notes.push(
       `ARCA_BACKEND=aws still serves the ${arca.backend} backend: the moto rows wait for the AWS adapters.`,
@@ -179,7 +193,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       progress,
       defer: (cleanup) => cleanups.push(cleanup),
     };
+    const only = env['BENCH_ONLY']?.split(';').map((n) => n.trim());
     for (const [name, run] of CASES) {
+      if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
       try {
         await run(ctx, onMoto);
       } catch (error) {
@@ -196,12 +212,6 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         progress(`case ${name} failed: ${message}`);
       }
     }
-    if (commitRaces.retried > 0) {
-      notes.push(
-        `${commitRaces.retried} commit(s) answered 422 UploadIncomplete although the bytes were uploaded ` +
-          '(the scan moved the staged object mid-commit); the bench retried them. Server race, see report.',
-      );
-    }
     const results: BenchResults = {
       command: BENCH_COMMAND,
       date: new Date().toISOString(),
@@ -214,7 +224,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       errors,
       durationSeconds: Math.round((Date.now() - started) / 1000),
     };
-    const outFile = options.outFile ?? join(repoRoot, 'bench/results.json');
+    const outFile =
+      options.outFile ??
+      join(repoRoot, env['BENCH_ONLY'] ? 'bench/results.partial.json' : 'bench/results.json');
     await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
     return results;
   } finally {
@@ -252,13 +264,17 @@ export function renderResults(results: BenchResults): string {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const stopBySignal = () => {
-    // Cleanup runs from the finally blocks; a second signal falls through to the default exit.
-    process.exitCode = 130;
+  const stopBySignal = (signal: NodeJS.Signals) => {
+    // The children run in process groups of their own: take them down too, or they outlive the bench
+    // (a moto left behind holds gigabytes).
+    killAllChildren();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', stopBySignal);
+  process.once('SIGTERM', stopBySignal);
   const results = await runBench();
   process.stdout.write(`${renderResults(results)}\n`);
-  process.stdout.write(`\nwrote bench/results.json (${results.durationSeconds} s)\n`);
+  const written = process.env['BENCH_ONLY'] ? 'results.partial.json' : 'results.json';
+  process.stdout.write(`\nwrote bench/${written} (${results.durationSeconds} s)\n`);
   if (results.errors.length > 0) process.exitCode = 1;
 }

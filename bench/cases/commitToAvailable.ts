@@ -17,7 +17,9 @@ export async function commitToAvailable(ctx: BenchContext): Promise<void> {
     const data = deterministicBytes(`commit-${i}`, ctx.scale.smallSize);
     const ref = { namespace: 'bench', package: 'commit', version: `c.${i}` };
     let sent = 0;
-    await publishBuffer(ctx.arca, ref, data, sha256Hex(data), () => (sent = performance.now()));
+    await publishBuffer(ctx.arca, ref, data, sha256Hex(data), {
+      onCommitStart: () => (sent = performance.now()),
+    });
     await waitAvailable(ctx.arca, ref, 2);
     samples.push(performance.now() - sent);
   }

@@ -54,47 +54,50 @@ function createUpload(t: ArcaTarget, ref: VersionRef, name: string, size: number
   return jsonRequest<CreatedUpload>(`${t.url}/v1/uploads`, 'POST', auth(t), body, [201]);
 }
 
-/**
- * Commits that first answered 422 UploadIncomplete although every byte was uploaded: the scan had
- * moved the staged object between the commit's session read and its staging check. The bench retries
- * (commit is idempotent) and reports the count, since a server fix is due.
- */
-export const commitRaces = { retried: 0 };
-
 async function commit(t: ArcaTarget, uploadId: string, parts?: { partNumber: number; etag: string }[]) {
   const body = parts ? { files: [{ name: 'artifact.bin', parts }] } : undefined;
-  for (let attempt = 0; ; attempt++) {
-    const res = await httpRequest(`${t.url}/v1/uploads/${uploadId}/commit`, {
-      method: 'POST',
-      headers: { ...auth(t), 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = res.body.toString('utf8');
-    if (res.status === 200) return JSON.parse(text) as Version;
-    if (res.status === 422 && text.includes('UploadIncomplete') && attempt < 3) {
-      commitRaces.retried++;
-      continue;
-    }
+  const res = await httpRequest(`${t.url}/v1/uploads/${uploadId}/commit`, {
+    method: 'POST',
+    headers: { ...auth(t), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = res.body.toString('utf8');
+  if (res.status !== 200)
     throw new Error(`commit of ${uploadId} answered ${res.status}: ${text.slice(0, 300)}`);
-  }
+  return JSON.parse(text) as Version;
 }
 
-/** Publishes one in-memory file: create → PUT → commit. Resolves when the commit answered. */
+/** Where a publish's time went: the API's two calls, and the PUT to storage between them. */
+export interface PublishTiming {
+  readonly createMs: number;
+  readonly putMs: number;
+  readonly commitMs: number;
+}
+
+/**
+ * Publishes one in-memory file: create → PUT → commit. Resolves when the commit answered.
+ * `onTiming` receives each step's duration, so a caller can take the API's share apart from the PUT.
+ */
 export async function publishBuffer(
   t: ArcaTarget,
   ref: VersionRef,
   data: Buffer,
   sha256: string,
-  onCommitStart?: () => void,
+  hooks: { onCommitStart?: () => void; onTiming?: (timing: PublishTiming) => void } = {},
 ) {
+  const t0 = performance.now();
   const created = await createUpload(t, ref, 'artifact.bin', data.length, sha256);
+  const t1 = performance.now();
   const file = created.files[0]!;
   if (file.action === 'upload') {
     if (!file.upload) throw new Error('a small file was offered multipart; raise the threshold');
     await put(file.upload, data);
   }
-  onCommitStart?.();
-  return commit(t, created.uploadId);
+  hooks.onCommitStart?.();
+  const t2 = performance.now();
+  const version = await commit(t, created.uploadId);
+  hooks.onTiming?.({ createMs: t1 - t0, putMs: t2 - t1, commitMs: performance.now() - t2 });
+  return version;
 }
 
 /**

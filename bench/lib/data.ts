@@ -1,6 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -22,6 +23,7 @@ export function deterministicBytes(seed: string, size: number): Buffer {
 export async function writeDeterministicFile(path: string, size: number, seed: string): Promise<void> {
   const cipher = keystream(seed);
   const zeros = Buffer.alloc(CHUNK);
+  await mkdir(dirname(path), { recursive: true });
   const handle = await open(path, 'w');
   try {
     for (let offset = 0; offset < size; offset += CHUNK) {

@@ -65,9 +65,21 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Children still running: detached, they would outlive a bench that is killed. */
+const live = new Set<Child>();
+
 /** Starts `command` detached in its own process group (see {@link Child}). */
 export function startChild(command: string, args: readonly string[], options: SpawnOptions): Child {
-  return new Child(spawn(command, args, { ...options, detached: true }));
+  const child = new Child(spawn(command, args, { ...options, detached: true }));
+  live.add(child);
+  void child.exited.then(() => live.delete(child));
+  return child;
+}
+
+/** SIGKILL to every child's group, synchronously: what a bench stopped by a signal does last. */
+export function killAllChildren(): void {
+  for (const child of live) if (child.pid > 0) signalGroup(child.pid, 'SIGKILL');
+  live.clear();
 }
 
 /** Runs a command to completion and resolves with its exit code and captured output. */

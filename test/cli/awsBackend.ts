@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createAwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
 import type { HostedBackend } from '../../functions/local/server.ts';
@@ -29,6 +30,8 @@ export async function startMotoBackend(
   const endpoint = proxy.url;
   // The SDK's credential chain reads process.env itself; moto accepts any keys.
   Object.assign(process.env, {
+    // Powertools Metrics would print an EMF document per scan into the test output.
+    POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_REGION: 'us-east-1',
@@ -51,7 +54,11 @@ export async function startMotoBackend(
     forcePathStyle: true,
   });
   return {
-    backend: () => createAwsBackend(env, { pollWaitSeconds: 1 }),
+    backend: () =>
+      createAwsBackend(env, {
+        pollWaitSeconds: 1,
+        logger: new Logger({ logLevel: process.env.ARCA_TEST_SERVER_LOG ? 'INFO' : 'SILENT' }),
+      }),
     stagingPuts: proxy.stagingPuts,
     tamper: async (sha256) => {
       const Key = `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`;
