@@ -121,7 +121,7 @@ async function apiShare(ctx: BenchContext, moto: OnMoto, scale: Scale): Promise<
     const shares: number[] = [];
     const four: number[] = [];
     const two: number[] = [];
-    for (let i = 0; i < API_SHARE_PUBLISHES; i++) {
+    for (let i = 0; i < Math.min(API_SHARE_PUBLISHES, scale.smallSequential); i++) {
       const data = deterministicBytes(`moto-share-${r}-${i}`, scale.smallSize);
       const ref = { namespace: 'bench', package: 'moto-share', version: `${r}.${i}` };
       await publishBuffer(moto.arca, ref, data, sha256Hex(data), {
