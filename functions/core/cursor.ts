@@ -40,3 +40,22 @@ function isCursorBody(v: unknown): v is { s: string; p: string } {
 }
 
 const badCursor = () => new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
+
+export const isString = (v: unknown): v is string => typeof v === 'string';
+
+/**
+ * Decodes an index adapter's `next` position: a JSON array with one element per check, each passing
+ * its check. Anything else is a 400 `invalid cursor`.
+ */
+export function parsePosition(after: string, checks: readonly ((v: unknown) => boolean)[]): unknown[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(after);
+  } catch {
+    throw badCursor();
+  }
+  if (!Array.isArray(value) || value.length !== checks.length || !checks.every((ok, i) => ok(value[i]))) {
+    throw badCursor();
+  }
+  return value;
+}

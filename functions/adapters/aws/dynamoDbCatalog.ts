@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '../../core/errors.ts';
+import { isString, parsePosition } from '../../core/cursor.ts';
 import type { AuditEvent, NamespacePolicy, Page, VersionRecord, VersionSummary } from '../../ports.ts';
 import { later } from './dynamoDbBlobs.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
@@ -6,18 +6,7 @@ import { auditItem, auditOf, type Item, keys, packageKey, workLists } from './dy
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** A `next` position: `[sk, pk]` of the last audit event, or `[namespace, package]` of the last package. */
-function parsePosition(after: string): [string, string] {
-  let value: unknown;
-  try {
-    value = JSON.parse(after);
-  } catch {
-    value = undefined;
-  }
-  if (!Array.isArray(value) || value.length !== 2 || !value.every((p) => typeof p === 'string')) {
-    throw new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
-  }
-  return value as [string, string];
-}
+const parseStrings = (after: string) => parsePosition(after, [isString, isString]) as [string, string];
 
 /** Policies, the audit log and the listings GC's retention walks. */
 export class DynamoDbCatalog {
@@ -50,7 +39,7 @@ export class DynamoDbCatalog {
     limit: number,
     after?: string,
   ): Promise<Page<AuditEvent>> {
-    const [afterSk, afterPk] = after === undefined ? ['', ''] : parsePosition(after);
+    const [afterSk, afterPk] = after === undefined ? ['', ''] : parseStrings(after);
     const from = later(afterSk, filter.since ?? '');
     const beyond = (i: Item) =>
       (i.sk as string) > afterSk || ((i.sk as string) === afterSk && (i.pk as string) > afterPk);
@@ -97,7 +86,7 @@ export class DynamoDbCatalog {
 
   /** gsi2 `PACKAGES`, sorted by `<ns>#<pkg>`; the position is `[namespace, package]`, as GC resumes. */
   async listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>> {
-    const from = after === undefined ? '' : parsePosition(after).join('#');
+    const from = after === undefined ? '' : parseStrings(after).join('#');
     const items: Item[] = [];
     let start: Item | undefined;
     do {

@@ -11,13 +11,12 @@ const VERSION = 1;
 const FIRST_BLOB = 3;
 
 /**
- * The commit as one transaction of 3 + (distinct blobs ≤ 50) (+ 1) items, within DynamoDB's 100: session →
- * committed, version put, the audit event, and a reference on every blob (created `pending` when
- * absent), and the package's work-list entry while `listPackage`. No item is shared by every commit
- * to a package (the version's gsi1 position is a time-ordered key), so commits to one package do
- * not contend. A blob the commit relies on being
- * stored (`availableBlobs`) carries "still available" in its own reference's condition: a
- * transaction may not touch one item twice.
+ * The commit as one transaction of 3 + (distinct blobs ≤ 50) (+ 1) items, within DynamoDB's 100:
+ * session → committed, version put, the audit event, a reference on every blob (created `pending`
+ * when absent), and the package's work-list entry while `listPackage`. No item is shared by every
+ * commit to a package (the version's gsi1 position is a time-ordered key), so commits to one package
+ * do not contend. A blob the commit relies on being stored (`availableBlobs`) carries "still
+ * available" in its own reference's condition: a transaction may not touch one item twice.
  */
 export function commitTransaction(
   table: string,

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { isString, parsePosition } from '../../core/cursor.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -211,15 +212,6 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
 /** The ExclusiveStartKey of gsi1 from a `next` position: `[gsi1sk, version]`. */
 function startKey(gsi1pk: string, after: string): Record<string, unknown> {
-  let position: unknown;
-  try {
-    position = JSON.parse(after);
-  } catch {
-    position = undefined;
-  }
-  if (!Array.isArray(position) || position.length !== 2 || !position.every((p) => typeof p === 'string')) {
-    throw new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
-  }
-  const [gsi1sk, version] = position as [string, string];
+  const [gsi1sk, version] = parsePosition(after, [isString, isString]) as [string, string];
   return { gsi1pk, gsi1sk, pk: gsi1pk, sk: versionSortKey(version) };
 }

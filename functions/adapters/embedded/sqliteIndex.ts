@@ -1,11 +1,6 @@
 import type Database from 'better-sqlite3';
-import {
-  ConflictError,
-  InvalidRequestError,
-  NotFoundError,
-  UploadExpiredError,
-  VersionExistsError,
-} from '../../core/errors.ts';
+import { isString, parsePosition } from '../../core/cursor.ts';
+import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
 import type { BlobRecord, SessionFile, VersionFileRecord } from '../../core/model.ts';
 import type {
   AuditEvent,
@@ -276,7 +271,12 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
     const rows = (
       after === undefined
         ? this.s.listFirst.all(namespace, pkg, limit + 1)
-        : this.s.listAfter.all(namespace, pkg, ...positionOf(after), limit + 1)
+        : this.s.listAfter.all(
+            namespace,
+            pkg,
+            ...(parsePosition(after, [isString, Number.isSafeInteger]) as [string, number]),
+            limit + 1,
+          )
     ) as VersionRow[];
     const page = rows.slice(0, limit);
     const more = rows.length > limit;
@@ -337,23 +337,4 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
       })
       .immediate();
   }
-}
-
-/** The `(created_at, seq)` a `next` position names. */
-function positionOf(after: string): [string, number] {
-  let position: unknown;
-  try {
-    position = JSON.parse(after);
-  } catch {
-    position = undefined;
-  }
-  if (
-    !Array.isArray(position) ||
-    position.length !== 2 ||
-    typeof position[0] !== 'string' ||
-    !Number.isSafeInteger(position[1])
-  ) {
-    throw new InvalidRequestError('invalid cursor', { details: { field: 'cursor' } });
-  }
-  return position as [string, number];
 }
