@@ -35,20 +35,33 @@ export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHa
   const metrics =
     options.metrics ??
     new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'Arca', serviceName: service });
+  const scanOnce = async (resolved: ScanDeps, stagingKey: string): Promise<void> => {
+    const result = await scanStagedObject(resolved, stagingKey);
+    logger.info('scanned', { stagingKey, result });
+    // Quarantines are the signal worth alarming on: bad uploads or malware reaching the store.
+    if (result !== 'skipped') metrics.addMetric('ScannedObjects', MetricUnit.Count, 1);
+    if (result === 'rejected' || result === 'infected')
+      metrics.addMetric('QuarantinedObjects', MetricUnit.Count, 1);
+  };
   const scan = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const resolved = typeof deps === 'function' ? deps() : deps;
+    // One scan per staged key and batch, however many messages name it: S3 delivers at least once,
+    // and some emulators announce a completed multipart upload twice (Put and CompleteMultipartUpload).
+    // Every message naming the key shares the scan's outcome.
+    const scans = new Map<string, Promise<void>>();
+    const scanOf = (stagingKey: string) => {
+      let running = scans.get(stagingKey);
+      if (!running) {
+        running = scanOnce(resolved, stagingKey);
+        scans.set(stagingKey, running);
+      }
+      return running;
+    };
     const failures: SQSBatchItemFailure[] = [];
     await Promise.all(
       event.Records.map(async (record) => {
         try {
-          for (const stagingKey of stagedKeysOf(record)) {
-            const result = await scanStagedObject(resolved, stagingKey);
-            logger.info('scanned', { stagingKey, result });
-            // Quarantines are the signal worth alarming on: bad uploads or malware reaching the store.
-            if (result !== 'skipped') metrics.addMetric('ScannedObjects', MetricUnit.Count, 1);
-            if (result === 'rejected' || result === 'infected')
-              metrics.addMetric('QuarantinedObjects', MetricUnit.Count, 1);
-          }
+          await Promise.all(stagedKeysOf(record).map(scanOf));
         } catch (error) {
           logger.error('scan failed; the message will be redelivered', {
             messageId: record.messageId,

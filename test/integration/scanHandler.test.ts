@@ -163,6 +163,41 @@ describe('scan handler on SQS', () => {
     expect((await commitUpload(deps, caller, { uploadId })).state).toBe('available');
   });
 
+  it('scans a key once per batch when several messages name it; they share its outcome', async () => {
+    const { clients, deps, invoke } = await setup();
+    let reads = 0;
+    let failReads = true;
+    intercept(clients.s3, 'GetObjectCommand', async (send) => {
+      reads++;
+      if (failReads) throw new Error('injected: the read failed');
+      return send();
+    });
+    const { uploadId } = await upload(deps, content('twice-announced', 5000));
+    // S3 redelivers at least once, and moto announces a completed multipart upload as Put and Complete.
+    const key = encodeURIComponent(`staging/${uploadId}/0`);
+    const notice = (messageId: string, eventName: string) =>
+      ({
+        messageId,
+        body: JSON.stringify({ Records: [{ eventName, s3: { object: { key } } }] }),
+      }) as SQSEvent['Records'][number];
+    const batch = {
+      Records: [
+        notice('put', 'ObjectCreated:Put'),
+        notice('complete', 'ObjectCreated:CompleteMultipartUpload'),
+      ],
+    };
+
+    const failed = await invoke(batch);
+    expect(failed.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['complete', 'put']);
+    expect(reads).toBe(1);
+
+    failReads = false;
+    const scanned = await invoke(batch);
+    expect(scanned.batchItemFailures).toEqual([]);
+    expect(reads).toBe(2);
+    expect((await deps.index.getSession(uploadId))?.files[0]?.verdict).toBe('verified');
+  });
+
   it('reports only the failing message of a batch and ignores S3 test events', async () => {
     const { invoke } = await setup();
     const record = (messageId: string, body: string) => ({ messageId, body }) as SQSEvent['Records'][number];
