@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContentSummary } from '../functions/core/model.ts';
 import type { ArcaClient, Version } from './client.ts';
 import { CliError, EXIT, IntegrityError } from './errors.ts';
 import { formatBytes } from './progress.ts';
@@ -13,7 +14,24 @@ export function describeVersion(v: Version): string[] {
   for (const [k, val] of Object.entries(v.metadata)) lines.push(`  ${k}=${val}`);
   for (const f of v.files) {
     lines.push(`  ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}  ${f.state}  scan ${f.scan.status}`);
+    lines.push(...describeContents(f.scan.contents));
   }
+  return lines;
+}
+
+/** What the scan found the file to be: an archive's listing, an SBOM. */
+function describeContents(contents: ContentSummary | undefined): string[] {
+  const lines: string[] = [];
+  const archive = contents?.archive;
+  if (archive) {
+    const sboms = archive.sboms.length > 0 ? `, SBOMs: ${archive.sboms.join(', ')}` : '';
+    const incomplete = archive.incomplete ? ` (listing incomplete: ${archive.incomplete})` : '';
+    lines.push(
+      `    ${archive.format}, ${archive.entries} entries, ${formatBytes(archive.expandedBytes)} expanded${sboms}${incomplete}`,
+    );
+  }
+  const sbom = contents?.sbom;
+  if (sbom) lines.push(`    SBOM: ${sbom.format}${sbom.specVersion ? ` ${sbom.specVersion}` : ''}`);
   return lines;
 }
 

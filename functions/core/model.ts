@@ -16,10 +16,34 @@ export interface Finding {
 
 export type ScanStatus = 'clean' | 'infected' | 'error' | 'pending';
 
+/** What an archive holds, listed by the scan without unpacking it to disk. */
+export interface ArchiveSummary {
+  readonly format: 'tar' | 'tar+gzip' | 'gzip' | 'zip';
+  readonly entries: number;
+  /** Bytes it expands to: tar, the files' sizes; zip, the declared uncompressed sizes. */
+  readonly expandedBytes: number;
+  /** Entries named like SBOMs (CycloneDX, SPDX), the first 50. */
+  readonly sboms: readonly string[];
+  /** Why the listing stopped early (a limit, or a malformed archive); absent when it is complete. */
+  readonly incomplete?: string;
+}
+
+/** A file that is itself a software bill of materials. */
+export interface SbomSummary {
+  readonly format: 'CycloneDX' | 'SPDX';
+  readonly specVersion?: string;
+}
+
+export interface ContentSummary {
+  readonly archive?: ArchiveSummary;
+  readonly sbom?: SbomSummary;
+}
+
 export interface ScanReport {
   readonly status: ScanStatus;
   readonly findings: readonly Finding[];
   readonly scannedAt?: string;
+  readonly contents?: ContentSummary;
 }
 
 export type BlobState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -108,7 +132,11 @@ export interface VersionFile {
   readonly size: number;
   readonly mediaType: string;
   readonly state: FileState;
-  readonly scan: { readonly status: ScanStatus; readonly findings: readonly Finding[] };
+  readonly scan: {
+    readonly status: ScanStatus;
+    readonly findings: readonly Finding[];
+    readonly contents?: ContentSummary;
+  };
 }
 
 /** A version as the API shows it (shared/API.md § Version). */

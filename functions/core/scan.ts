@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlobStore, Clock, Index, ScanOutcome } from '../ports.ts';
-import type { Finding, ScanReport } from './model.ts';
+import type { ContentSummary, Finding, ScanReport } from './model.ts';
 import type { Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
 
@@ -59,7 +59,10 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     size += buf.length;
     hash.update(buf);
-    for (const p of passes) p.update(buf);
+    for (const p of passes) {
+      const pending = p.update(buf);
+      if (pending) await pending;
+    }
   }
   const sha256 = hash.digest('hex');
 
@@ -73,18 +76,20 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     await deps.blobs.deleteStaged([stagingKey]);
     return 'rejected';
   }
-  const findings = passes.flatMap((p) => p.finish());
+  const findings = (await Promise.all(passes.map((p) => p.finish()))).flat();
+  const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
   if (findings.length > 0) {
-    await deps.index.recordScan(outcome('infected', report('infected', findings)));
+    await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
     await deps.blobs.deleteStaged([stagingKey]);
     return 'infected';
   }
   await deps.index.pinBlob(sha256, size, new Date(session.expiresAt));
   await deps.blobs.moveToBlob(stagingKey, sha256);
-  await deps.index.recordScan(outcome('verified', report('clean', [])));
+  await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
   return 'verified';
 
-  function report(status: ScanReport['status'], list: Finding[]): ScanReport {
-    return { status, findings: list, scannedAt: deps.clock.now().toISOString() };
+  function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
+    const listed = Object.keys(contents).length > 0 ? { contents } : {};
+    return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed };
   }
 }

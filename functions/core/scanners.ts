@@ -1,12 +1,27 @@
-import type { Finding } from './model.ts';
+import { archiveScanner } from './archive/archiveScanner.ts';
+import type { ContentSummary, Finding } from './model.ts';
+import { sbomScanner } from './sbom.ts';
 
-/** A content scanner fed the staged bytes chunk by chunk, on the same single pass as the hash. */
+/** A scanner fed the staged bytes chunk by chunk, on the same single pass as the hash. */
 export interface Scanner {
   readonly name: string;
   start(): ScanPass;
 }
 
+/** One scan of one object. A pass that returns a promise is awaited before the next chunk comes. */
 export interface ScanPass {
+  update(chunk: Buffer): void | Promise<void>;
+  finish(): Finding[] | Promise<Finding[]>;
+  /** What the pass learned about the content (an archive's listing, an SBOM), for the report. */
+  contents?(): ContentSummary;
+}
+
+/** A synchronous byte-pattern scanner: the kind the archive scanner also runs inside archives. */
+export interface ContentScanner extends Scanner {
+  start(): ContentPass;
+}
+
+export interface ContentPass extends ScanPass {
   update(chunk: Buffer): void;
   finish(): Finding[];
 }
@@ -15,7 +30,7 @@ export interface ScanPass {
  * Finds fixed byte signatures anywhere in the stream, across chunk boundaries, by keeping the tail of
  * the previous chunk. `Buffer.indexOf` keeps it at memory speed.
  */
-class SignaturePass implements ScanPass {
+class SignaturePass implements ContentPass {
   private tail = Buffer.alloc(0);
   private readonly found = new Map<string, Finding>();
   private readonly keep: number;
@@ -51,7 +66,7 @@ class SignaturePass implements ScanPass {
 const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
 
 /** The EICAR anti-malware test signature: proves the malware path end to end without real malware. */
-export const eicarScanner: Scanner = {
+export const eicarScanner: ContentScanner = {
   name: 'signature',
   start: () =>
     new SignaturePass(
@@ -72,7 +87,7 @@ export const eicarScanner: Scanner = {
 const AWS_KEY_TAIL = /^AKIA[0-9A-Z]{16}(?![0-9A-Z])/;
 
 /** Credentials that must never ship inside an artifact: AWS access keys and private keys. */
-export const secretScanner: Scanner = {
+export const secretScanner: ContentScanner = {
   name: 'secrets',
   start: () =>
     new SignaturePass(
@@ -96,4 +111,14 @@ export const secretScanner: Scanner = {
     ),
 };
 
-export const defaultScanners: readonly Scanner[] = [eicarScanner, secretScanner];
+/**
+ * Every upload gets these: malware and secret signatures on the raw bytes and, through the archive
+ * scanner, on the files inside compressed archives; the archive's listing with its limits; SBOM
+ * detection.
+ */
+export const defaultScanners: readonly Scanner[] = [
+  eicarScanner,
+  secretScanner,
+  archiveScanner({ inner: [eicarScanner, secretScanner] }),
+  sbomScanner,
+];

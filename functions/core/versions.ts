@@ -4,6 +4,7 @@ import { NotFoundError } from './errors.ts';
 import type {
   BlobRecord,
   FileState,
+  ScanReport,
   Sha256,
   Version,
   VersionFile,
@@ -35,9 +36,10 @@ function describeFile(file: VersionFileRecord, blob: BlobRecord | undefined): Ve
   return { ...base, state, scan };
 }
 
-const scanOf = (r: { status: VersionFile['scan']['status']; findings: VersionFile['scan']['findings'] }) => ({
+const scanOf = (r: ScanReport): VersionFile['scan'] => ({
   status: r.status,
   findings: r.findings,
+  ...(r.contents ? { contents: r.contents } : {}),
 });
 
 /**

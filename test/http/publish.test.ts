@@ -1,4 +1,6 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tar } from '../support/archives.ts';
 import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
 import { content, sha256 } from '../support/fixtures.ts';
 import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
@@ -95,6 +97,49 @@ describeForEachBackend('publishing and fetching', (kind) => {
     const download = await call(s.url, 'GET', `${versionPath('5.0.0')}/files/evil.txt`);
     expect(download.status).toBe(409);
     expect(download.body.error.code).toBe('Conflict');
+  });
+
+  it('lists archives in the scan report and quarantines one hiding malware or a tar slip', async () => {
+    const sbom = '{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}';
+    const clean = gzipSync(
+      tar([
+        { path: 'app/server', data: 'bin' },
+        { path: 'app/sbom.cdx.json', data: sbom },
+      ]),
+    );
+    const files = { 'app.tar.gz': clean, 'sbom.cdx.json': Buffer.from(sbom) };
+    await publish(s.url, { version: '5.1.0', files });
+    const good = await settled(s.url, versionPath('5.1.0'));
+    expect(good.body.state).toBe('available');
+    expect(good.body.files.map((f: { scan: unknown }) => f.scan)).toEqual([
+      {
+        status: 'clean',
+        findings: [],
+        contents: {
+          archive: {
+            format: 'tar+gzip',
+            entries: 2,
+            expandedBytes: 3 + sbom.length,
+            sboms: ['app/sbom.cdx.json'],
+          },
+        },
+      },
+      { status: 'clean', findings: [], contents: { sbom: { format: 'CycloneDX', specVersion: '1.6' } } },
+    ]);
+
+    const hostile = gzipSync(
+      tar([
+        { path: 'tools/eicar.com', data: EICAR },
+        { path: '../../etc/cron.d/x', data: '*' },
+      ]),
+    );
+    await publish(s.url, { version: '5.1.1', files: { 'tools.tar.gz': hostile } });
+    const bad = await settled(s.url, versionPath('5.1.1'));
+    expect(bad.body.state).toBe('quarantined');
+    expect(bad.body.files[0].scan.findings).toMatchObject([
+      { scanner: 'signature', rule: 'EICAR-Test-File', path: 'tools/eicar.com' },
+      { scanner: 'archive', rule: 'path-traversal', path: '../../etc/cron.d/x' },
+    ]);
   });
 
   it('lists an unknown package as empty and pages through every version exactly once', async () => {

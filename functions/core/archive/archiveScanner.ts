@@ -1,0 +1,303 @@
+import { createGunzip, type Gunzip } from 'node:zlib';
+import type { ArchiveSummary, ContentSummary, Finding } from '../model.ts';
+import type { ContentPass, ContentScanner, Scanner, ScanPass } from '../scanners.ts';
+import { entryPathProblem, linkProblem, looksLikeSbom } from './entryRules.ts';
+import { isTarHeader, type TarEntry, TarReader } from './tarReader.ts';
+import { readZipDirectory } from './zipDirectory.ts';
+
+export interface ArchiveLimits {
+  /** Content scanners run again on the files inside compressed archives. */
+  readonly inner?: readonly ContentScanner[];
+  /** An archive expanding past this many times its own size (and past `bombFloorBytes`) is a bomb. */
+  readonly maxExpansionRatio?: number;
+  /** Below this many expanded bytes nothing is a bomb, whatever the ratio (default 1 GiB). */
+  readonly bombFloorBytes?: number;
+  /** More entries than this is refused (default 1,000,000). */
+  readonly maxEntries?: number;
+  /** How much of a zip's tail is kept to read its central directory (default 8 MiB). */
+  readonly zipTailBytes?: number;
+}
+
+const MAX_SBOMS_LISTED = 50;
+/** Findings kept per object: one bad archive should not make a megabyte report. */
+const MAX_FINDINGS = 20;
+const HEAD_BYTES = 512;
+
+/**
+ * Lists tar, tar.gz, gzip and zip archives on the scan's single pass, without unpacking to disk:
+ * refuses entries that would land outside the extraction directory (`../`, absolute paths, links
+ * pointing out), decompression bombs, overlapping zip entries and absurd entry counts, and runs the
+ * content scanners on the files inside compressed archives. Anything else passes through untouched.
+ */
+export function archiveScanner(limits: ArchiveLimits = {}): Scanner {
+  return { name: 'archive', start: () => new ArchivePass(limits) };
+}
+
+class ArchivePass implements ScanPass {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private format: ArchiveSummary['format'] | 'none' | undefined;
+  private compressedBytes = 0;
+  private expandedBytes = 0;
+  private entries = 0;
+  private readonly sboms: string[] = [];
+  private readonly findings: Finding[] = [];
+  private incomplete: string | undefined;
+  private tar: TarReader | undefined;
+  private gunzip: Gunzip | undefined;
+  private inflatedHead: Buffer[] = [];
+  private inflatedHeadBytes = 0;
+  private inflatedBytes = 0;
+  /** Whether the inflated bytes have been told apart (tar inside, or one compressed file). */
+  private classified = false;
+  private zipTail: Buffer[] = [];
+  private zipTailBytes = 0;
+  private inner: ContentPass[] = [];
+  private innerPath: string | undefined;
+  private readonly ratio: number;
+  private readonly floor: number;
+  private readonly maxEntries: number;
+  private readonly tailLimit: number;
+
+  constructor(private readonly limits: ArchiveLimits) {
+    this.ratio = limits.maxExpansionRatio ?? 100;
+    this.floor = limits.bombFloorBytes ?? 2 ** 30;
+    this.maxEntries = limits.maxEntries ?? 1_000_000;
+    this.tailLimit = limits.zipTailBytes ?? 8 * 2 ** 20;
+  }
+
+  update(chunk: Buffer): void | Promise<void> {
+    this.compressedBytes += chunk.length;
+    if (this.format === undefined) {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      if (this.headBytes < HEAD_BYTES) return;
+      const head = Buffer.concat(this.head);
+      this.head.length = 0;
+      this.detect(head);
+      return this.feed(head);
+    }
+    return this.feed(chunk);
+  }
+
+  async finish(): Promise<Finding[]> {
+    if (this.format === undefined) {
+      const head = Buffer.concat(this.head);
+      this.detect(head);
+      await this.feed(head);
+    }
+    if (this.gunzip) await this.endInflate();
+    if (this.format === 'gzip' && !this.classified && !this.incomplete) this.classifyInflated();
+    this.endTar();
+    if (this.format === 'gzip') this.finishInner();
+    if (this.format === 'zip') this.listZip();
+    return this.findings;
+  }
+
+  contents(): ContentSummary {
+    if (this.format === undefined || this.format === 'none') return {};
+    return {
+      archive: {
+        format: this.format,
+        entries: this.entries,
+        expandedBytes: this.expandedBytes,
+        sboms: this.sboms,
+        ...(this.incomplete ? { incomplete: this.incomplete } : {}),
+      },
+    };
+  }
+
+  private detect(head: Buffer): void {
+    if (head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 8) {
+      this.format = 'gzip'; // becomes tar+gzip if the inflated bytes start with a tar header
+      this.gunzip = createGunzip();
+      this.gunzip.on('data', (inflated: Buffer) => this.inflated(inflated));
+      this.gunzip.on('error', (error) => this.stop(`invalid gzip data (${error.message})`));
+    } else if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) {
+      this.format = 'zip';
+    } else if (head.length >= 4 && head.readUInt32LE(0) === 0x06054b50) {
+      this.format = 'zip'; // an empty zip is only its end record
+    } else if (isTarHeader(head)) {
+      this.format = 'tar';
+      this.tar = this.tarReader(false);
+    } else {
+      this.format = 'none';
+    }
+  }
+
+  private feed(chunk: Buffer): void | Promise<void> {
+    if (this.incomplete) return;
+    if (this.format === 'tar') this.tar!.write(chunk);
+    else if (this.format === 'zip') this.keepTail(chunk);
+    else if (this.gunzip) return this.inflate(chunk);
+  }
+
+  private inflate(chunk: Buffer): Promise<void> {
+    const gunzip = this.gunzip!;
+    return new Promise((resolve) => {
+      // A stream destroyed on a bomb or an error never calls back: its 'close' settles the wait.
+      const settle = () => {
+        gunzip.off('close', settle);
+        resolve();
+      };
+      gunzip.once('close', settle);
+      gunzip.write(chunk, settle);
+    });
+  }
+
+  private endInflate(): Promise<void> {
+    const gunzip = this.gunzip!;
+    this.gunzip = undefined;
+    if (gunzip.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      gunzip.once('close', resolve);
+      gunzip.once('end', resolve);
+      gunzip.end();
+    });
+  }
+
+  private inflated(chunk: Buffer): void {
+    if (this.incomplete) return;
+    this.inflatedBytes += chunk.length;
+    const limit = Math.max(this.floor, this.ratio * this.compressedBytes);
+    if (this.inflatedBytes > limit) {
+      this.flag(
+        'decompression-bomb',
+        `inflates past ${limit} bytes from ${this.compressedBytes}: over ${this.ratio}× its size`,
+      );
+      this.stop('stopped at the decompression limit');
+      return;
+    }
+    if (this.tar) this.tar.write(chunk);
+    else if (this.classified) this.inflatedFile(chunk);
+    else this.collectInflatedHead(chunk);
+  }
+
+  private collectInflatedHead(chunk: Buffer): void {
+    this.inflatedHead.push(chunk);
+    this.inflatedHeadBytes += chunk.length;
+    if (this.inflatedHeadBytes >= HEAD_BYTES) this.classifyInflated();
+  }
+
+  /** The first inflated bytes decide: a tar inside, or one compressed file. */
+  private classifyInflated(): void {
+    const head = Buffer.concat(this.inflatedHead);
+    this.inflatedHead = [];
+    this.classified = true;
+    if (isTarHeader(head)) {
+      this.format = 'tar+gzip';
+      this.tar = this.tarReader(true);
+      this.tar.write(head);
+      return;
+    }
+    this.entries = 1;
+    this.startInner(undefined);
+    this.inflatedFile(head);
+  }
+
+  private inflatedFile(chunk: Buffer): void {
+    this.expandedBytes += chunk.length;
+    this.scanInner(chunk);
+  }
+
+  private tarReader(compressed: boolean): TarReader {
+    return new TarReader({
+      entry: (entry) => this.tarEntry(entry, compressed),
+      data: (chunk) => {
+        this.expandedBytes += chunk.length;
+        this.scanInner(chunk);
+      },
+      endEntry: () => this.finishInner(),
+    });
+  }
+
+  private tarEntry(entry: TarEntry, compressed: boolean): void {
+    this.countEntry(entry.path);
+    const link =
+      entry.type === 'symlink' || entry.type === 'hardlink'
+        ? linkProblem(entry.path, entry.linkTarget ?? '', entry.type === 'hardlink')
+        : undefined;
+    if (link) this.flag('link-escape', `${entry.path} links to ${entry.linkTarget}: ${link}`, entry.path);
+    // Uncompressed tars were already scanned byte for byte; compressed files are scanned inflated.
+    if (compressed && entry.type === 'file') this.startInner(entry.path);
+  }
+
+  private endTar(): void {
+    if (!this.tar) return;
+    this.tar.end();
+    if (this.tar.error && !this.incomplete) this.incomplete = this.tar.error;
+    this.finishInner();
+  }
+
+  private countEntry(path: string): void {
+    if (this.incomplete) return;
+    this.entries++;
+    if (this.entries > this.maxEntries) {
+      this.flag('too-many-entries', `more than ${this.maxEntries} entries`);
+      this.stop(`stopped after ${this.maxEntries} entries`);
+      return;
+    }
+    const problem = entryPathProblem(path);
+    if (problem) this.flag('path-traversal', `entry ${JSON.stringify(path)} ${problem}`, path);
+    if (looksLikeSbom(path) && this.sboms.length < MAX_SBOMS_LISTED) this.sboms.push(path);
+  }
+
+  private startInner(path: string | undefined): void {
+    this.innerPath = path;
+    this.inner = (this.limits.inner ?? []).map((s) => s.start());
+  }
+
+  private scanInner(chunk: Buffer): void {
+    for (const pass of this.inner) pass.update(chunk);
+  }
+
+  private finishInner(): void {
+    for (const pass of this.inner) {
+      for (const f of pass.finish()) {
+        if (this.findings.length >= MAX_FINDINGS) break;
+        // Inside a tar the entry's path says where; in a lone gzip stream the message has to.
+        this.findings.push(
+          this.innerPath
+            ? { ...f, path: this.innerPath }
+            : { ...f, message: `${f.message} (in the decompressed data)` },
+        );
+      }
+    }
+    this.inner = [];
+  }
+
+  private keepTail(chunk: Buffer): void {
+    this.zipTail.push(Buffer.from(chunk));
+    this.zipTailBytes += chunk.length;
+    while (this.zipTail.length > 1 && this.zipTailBytes - this.zipTail[0]!.length >= this.tailLimit) {
+      this.zipTailBytes -= this.zipTail.shift()!.length;
+    }
+  }
+
+  private listZip(): void {
+    const tail = Buffer.concat(this.zipTail);
+    this.zipTail = [];
+    const listing = readZipDirectory(tail, this.compressedBytes, (entry) => this.countEntry(entry.path));
+    this.expandedBytes = listing.declaredBytes;
+    if (listing.error) this.incomplete ??= listing.error;
+    if (listing.declaredBytes > Math.max(this.floor, this.ratio * this.compressedBytes)) {
+      const from = `declares ${listing.declaredBytes} bytes from ${this.compressedBytes}`;
+      this.flag('decompression-bomb', `${from}: over ${this.ratio}× its size`);
+    }
+    const { overlap } = listing;
+    if (overlap) {
+      const message = `${overlap.path} overlaps ${overlap.overlaps}: a zip bomb's trick`;
+      this.flag('overlapping-entries', message, overlap.path);
+    }
+  }
+
+  private flag(rule: string, message: string, path?: string): void {
+    if (this.findings.length >= MAX_FINDINGS) return;
+    this.findings.push({ scanner: 'archive', rule, message, ...(path !== undefined ? { path } : {}) });
+  }
+
+  private stop(reason: string): void {
+    this.incomplete ??= reason;
+    this.gunzip?.destroy();
+  }
+}
