@@ -102,15 +102,21 @@ export async function publishBuffer(
 
 /**
  * Publishes a file from disk, streaming it: one PUT, or multipart parts `partsInFlight` at a time.
- * `beforeCommit` lets a caller time the commit alone.
+ * `onCommitStart` lets a caller time the commit alone; `onTiming` receives each step's duration.
  */
 export async function publishFile(
   t: ArcaTarget,
   ref: VersionRef,
   file: { path: string; size: number; sha256: string },
-  options: { partsInFlight?: number; onCommitStart?: () => void } = {},
+  options: {
+    partsInFlight?: number;
+    onCommitStart?: () => void;
+    onTiming?: (timing: PublishTiming) => void;
+  } = {},
 ) {
+  const t0 = performance.now();
   const created = await createUpload(t, ref, 'artifact.bin', file.size, file.sha256);
+  const t1 = performance.now();
   const spec = created.files[0]!;
   let parts: { partNumber: number; etag: string }[] | undefined;
   if (spec.action === 'upload' && spec.upload) {
@@ -126,7 +132,10 @@ export async function publishFile(
     });
   }
   options.onCommitStart?.();
-  return commit(t, created.uploadId, parts);
+  const t2 = performance.now();
+  const version = await commit(t, created.uploadId, parts);
+  options.onTiming?.({ createMs: t1 - t0, putMs: t2 - t1, commitMs: performance.now() - t2 });
+  return version;
 }
 
 /** Polls the version every `pollMs` until it is `available`; fails on quarantine or timeout. */
