@@ -26,6 +26,16 @@ export const ENV = {
   multipartThreshold: 'ARCA_MULTIPART_THRESHOLD',
   /** Secret (hex or text) that signs pagination cursors; on AWS read from the environment. */
   cursorSecret: 'ARCA_CURSOR_SECRET',
+  /** CloudFront downloads (set by the stack's `BlobCdn.grantSign`): the distribution's domain… */
+  cdnDomain: 'ARCA_CDN_DOMAIN',
+  /** …the id of the public key in its key group… */
+  cdnKeyPairId: 'ARCA_CDN_KEY_PAIR_ID',
+  /** …and the Secrets Manager secret holding the matching PEM private key. */
+  cdnPrivateKeySecretArn: 'ARCA_CDN_PRIVATE_KEY_SECRET_ARN',
+  /** Roles of IAM callers, as JSON (see adapters/aws/lambdaPrincipal.ts). */
+  iamRoles: 'ARCA_IAM_ROLES',
+  /** Roles of OIDC (JWT) callers, as JSON keyed by a `sub` pattern. */
+  jwtRoles: 'ARCA_JWT_ROLES',
   awsEndpointUrl: 'AWS_ENDPOINT_URL',
   awsRegion: 'AWS_REGION',
 } as const;

@@ -6,18 +6,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ENV } from '../../functions/config/env.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import type { BlobStorage } from './storage.ts';
 
-/**
- * Environment variables `api` reads to sign CloudFront URLs.
- * TODO(env.ts): move into `ENV` in functions/config/env.ts once the AWS signer lands (infra may not
- * edit that file); the names are final.
- */
+/** Environment variables `api` reads to sign CloudFront URLs (adapters/aws/cloudFrontUrls.ts). */
 export const CDN_ENV = {
-  domain: 'ARCA_CDN_DOMAIN',
-  keyPairId: 'ARCA_CDN_KEY_PAIR_ID',
-  privateKeySecretArn: 'ARCA_CDN_PRIVATE_KEY_SECRET_ARN',
+  domain: ENV.cdnDomain,
+  keyPairId: ENV.cdnKeyPairId,
+  privateKeySecretArn: ENV.cdnPrivateKeySecretArn,
 } as const;
 
 export interface BlobCdnProps {

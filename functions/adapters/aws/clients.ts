@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../config/env.ts';
 import { serializeWrites } from './emulatorWrites.ts';
@@ -9,6 +10,8 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
+  /** Built on first use: only the API reads a secret (the CloudFront signing key). */
+  readonly secretsManager: SecretsManagerClient;
 }
 
 /**
@@ -21,6 +24,7 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
   const endpoint = env[ENV.awsEndpointUrl] || undefined;
   const common = { region, ...(endpoint ? { endpoint } : {}) };
   const dynamodb = new DynamoDBClient(common);
+  let secretsManager: SecretsManagerClient | undefined;
   if (endpoint) serializeWrites(dynamodb);
   return {
     s3: new S3Client({
@@ -34,6 +38,10 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
     }),
     dynamodb,
     sqs: new SQSClient(common),
+    get secretsManager() {
+      secretsManager ??= new SecretsManagerClient(common);
+      return secretsManager;
+    },
   };
 }
 

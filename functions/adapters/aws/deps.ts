@@ -5,6 +5,7 @@ import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { defaultScanners } from '../../core/scanners.ts';
 import { type Clock, systemClock } from '../../ports.ts';
+import { cdnFromEnv } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
 import { resourceNames } from './provision.ts';
@@ -14,6 +15,8 @@ export interface AwsDepsOptions {
   /** Defaults to the process-wide clients when `env` is `process.env`, else clients built from `env`. */
   readonly clients?: AwsClients;
   readonly clock?: Clock;
+  /** Where operational warnings go (a CloudFront key that cannot be used); default stderr. */
+  readonly warn?: (message: string) => void;
 }
 
 /**
@@ -23,12 +26,15 @@ export interface AwsDepsOptions {
 export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOptions = {}): CoreDeps {
   const clients = options.clients ?? (env === process.env ? awsClients() : createAwsClients(env));
   const names = resourceNames(env);
+  const warn = options.warn ?? ((message) => console.warn(JSON.stringify({ level: 'WARN', message })));
+  const cdn = cdnFromEnv(env, () => clients.secretsManager, warn);
   return {
     index: new DynamoDbIndex({ dynamodb: clients.dynamodb, table: names.table }),
     blobs: new S3BlobStore({
       s3: clients.s3,
       bucket: names.bucket,
       ...(env[ENV.multipartThreshold] ? { multipartThreshold: intEnv(ENV.multipartThreshold, 0, env) } : {}),
+      ...(cdn ? { cdn } : {}),
     }),
     clock: options.clock ?? systemClock,
     cursors: new CursorCodec(cursorKey(env)),

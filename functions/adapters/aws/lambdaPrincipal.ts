@@ -1,3 +1,4 @@
+import { ENV } from '../../config/env.ts';
 import type { Principal, Role } from '../../core/model.ts';
 
 /**
@@ -7,13 +8,13 @@ import type { Principal, Role } from '../../core/model.ts';
  * Unset, or a caller matching no key and no `*`: the caller is an admin. The HTTP API's IAM
  * authorization is the gate there: only principals granted `execute-api:Invoke` reach Arca at all.
  */
-export const IAM_ROLES_ENV = 'ARCA_IAM_ROLES';
+export const IAM_ROLES_ENV = ENV.iamRoles;
 /**
  * Roles of OIDC callers (JWT authorizer, e.g. CI keyless publishing), as JSON keyed by a `sub` pattern
  * where `*` matches anything: `{"repo:acme/payments:ref:refs/heads/main": {"roles": {"payments": ["write"]}}}`.
  * A token whose subject matches no key authenticates but holds no role (every route then answers 403).
  */
-export const JWT_ROLES_ENV = 'ARCA_JWT_ROLES';
+export const JWT_ROLES_ENV = ENV.jwtRoles;
 
 interface Grant {
   readonly admin?: boolean;

@@ -18,9 +18,17 @@ import type {
   SignedRequest,
   StagedObject,
 } from '../../ports.ts';
+import type { CloudFrontDownloads } from './cloudFrontUrls.ts';
 import { copyInParts, MAX_COPY_OBJECT_BYTES } from './s3MultipartCopy.ts';
 import { choosePartSize, copySourceOf, isMissing, MIB, partRanges } from './s3Parts.ts';
-import { expiresInSeconds, presignGet, presignPart, presignPut } from './s3Presign.ts';
+import {
+  cdnQuery,
+  expiresInSeconds,
+  presignGet,
+  presignPart,
+  presignPut,
+  responseOverrides,
+} from './s3Presign.ts';
 
 export interface S3BlobStoreOptions {
   readonly s3: S3Client;
@@ -31,6 +39,8 @@ export interface S3BlobStoreOptions {
   readonly minPartSize?: number;
   /** Staged objects larger than this are copied with UploadPartCopy (default and S3 maximum 5 GiB). */
   readonly copyPartThreshold?: number;
+  /** Download URLs through CloudFront when it has a key; S3 presigned GETs otherwise. */
+  readonly cdn?: CloudFrontDownloads;
   readonly now?: () => Date;
 }
 
@@ -51,6 +61,7 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly minPartSize: number;
   private readonly copyPartThreshold: number;
+  private readonly cdn: CloudFrontDownloads | undefined;
   private readonly now: () => Date;
 
   constructor(options: S3BlobStoreOptions) {
@@ -62,6 +73,7 @@ export class S3BlobStore implements BlobStore {
       options.copyPartThreshold ?? MAX_COPY_OBJECT_BYTES,
       MAX_COPY_OBJECT_BYTES,
     );
+    this.cdn = options.cdn;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -184,9 +196,12 @@ export class S3BlobStore implements BlobStore {
     return this.deleteKeys(sha256s.map(blobKeyOf));
   }
 
-  signDownload(sha256: Sha256, fileName: string, mediaType: string, expiresAt: Date): Promise<string> {
+  async signDownload(sha256: Sha256, fileName: string, mediaType: string, expiresAt: Date): Promise<string> {
+    const response = responseOverrides(fileName, mediaType);
+    const viaCdn = await this.cdn?.sign(blobKeyOf(sha256), cdnQuery(response), expiresAt);
+    if (viaCdn) return viaCdn;
     const expiresIn = this.expiresIn(expiresAt);
-    return presignGet(this.s3, this.bucket, blobKeyOf(sha256), fileName, mediaType, expiresIn);
+    return presignGet(this.s3, this.bucket, blobKeyOf(sha256), response, expiresIn);
   }
 
   private async deleteKeys(keys: readonly string[]): Promise<void> {

@@ -62,21 +62,39 @@ export async function presignPart(
   return { partNumber: part.partNumber, method: 'PUT', url, headers };
 }
 
+/** What S3 answers a download with instead of the blob key's name and type. */
+export interface ResponseOverrides {
+  readonly contentDisposition: string;
+  readonly contentType: string;
+}
+
+export const responseOverrides = (fileName: string, mediaType: string): ResponseOverrides => ({
+  // File names are restricted to [A-Za-z0-9._+-], so quoting them needs no escaping.
+  contentDisposition: `attachment; filename="${fileName}"`,
+  contentType: mediaType,
+});
+
+/**
+ * The same overrides as a CloudFront query string: the distribution's cache policy forwards exactly
+ * these two parameters to S3 (through OAC, so S3 honours them) and keys its cache on them.
+ */
+export const cdnQuery = (r: ResponseOverrides): string =>
+  `response-content-disposition=${encodeURIComponent(r.contentDisposition)}` +
+  `&response-content-type=${encodeURIComponent(r.contentType)}`;
+
 /** A GET that S3 answers with the file's name and media type rather than the blob key's. */
 export function presignGet(
   s3: S3Client,
   bucket: string,
   key: string,
-  fileName: string,
-  mediaType: string,
+  response: ResponseOverrides,
   expiresIn: number,
 ): Promise<string> {
   const command = new GetObjectCommand({
     Bucket: bucket,
     Key: key,
-    // File names are restricted to [A-Za-z0-9._+-], so quoting them needs no escaping.
-    ResponseContentDisposition: `attachment; filename="${fileName}"`,
-    ResponseContentType: mediaType,
+    ResponseContentDisposition: response.contentDisposition,
+    ResponseContentType: response.contentType,
   });
   return getSignedUrl(s3, command, { expiresIn });
 }
