@@ -14,6 +14,7 @@ import {
 import { newId } from './ids.ts';
 import type {
   AuditEvent,
+  BlobRecord,
   SessionFile,
   UploadSession,
   Version,
@@ -184,15 +185,19 @@ export async function commitUpload(
     if (now.getTime() >= Date.parse(session.expiresAt)) {
       throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
     }
-    let version: VersionRecord;
+    let committed: Awaited<ReturnType<typeof commitChecked>>;
     try {
-      version = await commitChecked(deps, caller, session, input.parts, now);
+      committed = await commitChecked(deps, caller, session, input.parts, now);
     } catch (error) {
       if (error instanceof ConflictError && error.details?.reason === 'sessionChanged' && attempt < 5)
         continue;
       throw error;
     }
-    const [described] = await describeVersions(deps, [version], { fresh: true });
+    // Described from the blobs the commit read: a scan finishing since shows on the next read.
+    const [described] = await describeVersions(deps, [committed.version], {
+      fresh: true,
+      blobs: committed.blobs,
+    });
     return described!;
   }
 }
@@ -204,8 +209,8 @@ async function commitChecked(
   session: StoredSession,
   parts: CommitUploadInput['parts'],
   now: Date,
-): Promise<VersionRecord> {
-  const { files, availableBlobs } = await checkStagedFiles(deps, session, parts);
+): Promise<{ version: VersionRecord; blobs: ReadonlyMap<string, BlobRecord> }> {
+  const { files, availableBlobs, blobs } = await checkStagedFiles(deps, session, parts);
   const version = {
     namespace: session.namespace,
     package: session.package,
@@ -221,14 +226,14 @@ async function commitChecked(
     { uploadId: session.uploadId, sessionRevision: session.revision, now, version, availableBlobs },
     auditOf(caller, 'upload.commit', session, now),
   );
-  return version;
+  return { version, blobs };
 }
 
 async function checkStagedFiles(
   deps: CoreDeps,
   session: StoredSession,
   parts: CommitUploadInput['parts'],
-): Promise<{ files: VersionFileRecord[]; availableBlobs: string[] }> {
+): Promise<{ files: VersionFileRecord[]; availableBlobs: string[]; blobs: ReadonlyMap<string, BlobRecord> }> {
   const blobs = await deps.index.getBlobs(session.files.map((f) => f.sha256));
   const availableBlobs = new Set<string>();
   const files = await Promise.all(
@@ -276,7 +281,7 @@ async function checkStagedFiles(
       return { ...record, stagingKey: f.stagingKey };
     }),
   );
-  return { files, availableBlobs: [...availableBlobs] };
+  return { files, availableBlobs: [...availableBlobs], blobs };
 }
 
 async function refuseIfSessionChanged(deps: CoreDeps, session: StoredSession): Promise<void> {
@@ -288,14 +293,13 @@ async function refuseIfSessionChanged(deps: CoreDeps, session: StoredSession): P
   }
 }
 
+/** Assembles a multipart file; completing one an earlier commit attempt completed is a no-op. */
 async function completeParts(deps: CoreDeps, f: SessionFile, parts: readonly CompletedPart[] | undefined) {
-  if (await deps.blobs.statStaged(f.stagingKey!)) return; // completed by an earlier commit attempt
-  if (!parts || parts.length === 0) {
-    throw new UploadIncompleteError(`${f.name} was uploaded in parts: the commit must list their ETags`, {
-      details: { file: f.name },
-    });
-  }
-  await deps.blobs.completeMultipart(f.stagingKey!, f.multipartId!, parts);
+  if (parts && parts.length > 0) return deps.blobs.completeMultipart(f.stagingKey!, f.multipartId!, parts);
+  if (await deps.blobs.statStaged(f.stagingKey!)) return; // a retry that no longer lists the parts
+  throw new UploadIncompleteError(`${f.name} was uploaded in parts: the commit must list their ETags`, {
+    details: { file: f.name },
+  });
 }
 
 /** Aborts an open session and drops its staged bytes. Aborting twice is fine; a committed one is 409. */

@@ -87,19 +87,19 @@ export async function loadProtection(
 }
 
 /**
- * Describes versions of ONE package, reading their blobs in one call. `fresh` skips the stage and
- * lease reads for versions just committed, which can have neither.
+ * Describes versions of ONE package, reading their blobs in one call (or using `blobs`, read by the
+ * caller). `fresh` skips the stage and lease reads for versions just committed, which can have neither.
  */
 export async function describeVersions(
   deps: CoreDeps,
   records: readonly VersionRecord[],
-  options: { fresh?: boolean } = {},
+  options: { fresh?: boolean; blobs?: ReadonlyMap<Sha256, BlobRecord> } = {},
 ): Promise<Version[]> {
   const first = records[0];
   if (!first) return [];
   const shas = [...new Set(records.flatMap((r) => r.files.map((f) => f.sha256)))];
   const [blobs, protection] = await Promise.all([
-    shas.length > 0 ? deps.index.getBlobs(shas) : new Map<Sha256, BlobRecord>(),
+    options.blobs ?? (shas.length > 0 ? deps.index.getBlobs(shas) : new Map<Sha256, BlobRecord>()),
     options.fresh ? NO_PROTECTION : loadProtection(deps, first.namespace, first.package),
   ]);
   return records.map((r) => describeVersion(r, blobs, protection));

@@ -93,7 +93,7 @@ export function describeBlobStoreContract(name: string, factory: () => Promise<B
       expect(await store.hasBlob(sha256(blob))).toBe(false);
     });
 
-    it('assembles a multipart upload from its parts and ETags', async () => {
+    it('assembles a multipart upload from its parts and ETags, and completing it again is a no-op', async () => {
       const data = content('multipart', 11 * 1024 * 1024 + 17);
       const key = `staging/${newId()}/0`;
       const mp = await store.startMultipart(key, data.length, sha256(data), soon());
@@ -108,6 +108,9 @@ export function describeBlobStoreContract(name: string, factory: () => Promise<B
       );
       await store.completeMultipart(key, mp.multipartId, parts);
       expect((await store.statStaged(key))!.size).toBe(data.length);
+      expect(sha256(await collect(await store.readStaged(key)))).toBe(sha256(data));
+
+      await store.completeMultipart(key, mp.multipartId, parts); // a retried commit completes it again
       expect(sha256(await collect(await store.readStaged(key)))).toBe(sha256(data));
     });
 

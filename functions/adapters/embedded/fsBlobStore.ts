@@ -179,6 +179,8 @@ export class FsBlobStore implements BlobStore {
     parts: readonly CompletedPart[],
   ): Promise<void> {
     const dir = this.multipartDir(stagingKey, multipartId);
+    // Completing twice (a retried commit): like S3, the upload is gone once its object exists.
+    if (!(await stat(dir).catch(() => null)) && (await this.statStaged(stagingKey))) return;
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
     for (const [i, part] of sorted.entries()) {
       const stored = await readFile(join(dir, `part-${part.partNumber}`), 'utf8').catch(() => undefined);
