@@ -261,6 +261,11 @@ export interface LifecycleIndex {
   listDeletableBlobs(cutoff: Date, limit: number): Promise<Sha256[]>;
   /** Marks each blob `deleting` if still refcount 0 and unreferenced since ≤ `cutoff`; answers those marked. */
   markBlobsDeleting(sha256s: readonly Sha256[], cutoff: Date): Promise<Sha256[]>;
+  /**
+   * Blobs marked `deleting` and not yet forgotten: a GC run that stopped between the mark and the
+   * forget leaves them behind, and no commit can take one back, so the next run finishes them.
+   */
+  listDeletingBlobs(limit: number): Promise<Sha256[]>;
   /** Removes the rows of blobs whose bytes are gone (conditioned on `deleting`, refcount 0), one audit each. */
   forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void>;
 }

@@ -29,6 +29,7 @@ interface Step extends GcAction {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const BLOB_BATCH = 1000;
+const UNFINISHED = 'finishing a deletion an interrupted GC run began';
 
 class Phases {
   private readonly policies = new Map<string, Promise<NamespacePolicy>>();
@@ -171,11 +172,40 @@ class Phases {
     };
   }
 
-  /** Phase 4, dry run: every blob unreferenced past the grace period (at most `limit`). */
+  /** Phase 4, dry run: deletions an earlier run left unfinished, then every blob unreferenced past the grace period (at most `limit`). */
   async plannedBlobDeletions(limit: number): Promise<GcAction[]> {
     const { cutoff, reason } = this.blobRule();
-    const shas = await this.deps.index.listDeletableBlobs(cutoff, limit);
-    return shas.map((sha) => ({ action: 'deleteBlob', target: `sha256:${sha}`, reason }));
+    const unfinished = await this.deps.index.listDeletingBlobs(limit);
+    const shas = await this.deps.index.listDeletableBlobs(cutoff, limit - unfinished.length);
+    return [
+      ...unfinished.map((sha) => ({
+        action: 'deleteBlob' as const,
+        target: `sha256:${sha}`,
+        reason: UNFINISHED,
+      })),
+      ...shas.map((sha) => ({ action: 'deleteBlob' as const, target: `sha256:${sha}`, reason })),
+    ];
+  }
+
+  /**
+   * Phase 4, first: blobs a run marked `deleting` and stopped before forgetting (a crash, a timeout).
+   * The mark is the point of no return: no commit or scan takes such a blob back, and until it is
+   * gone the same content cannot be published again; so the deletion is finished, whatever its age.
+   * Another run finishing the same blob at the same time is harmless: both deletes are idempotent.
+   */
+  async finishUnfinishedDeletions(limit: number): Promise<number> {
+    const { index, blobs } = this.deps;
+    const seen = new Set<string>();
+    while (seen.size < limit) {
+      const batch = (await index.listDeletingBlobs(Math.min(BLOB_BATCH, limit - seen.size))).filter(
+        (s) => !seen.has(s),
+      );
+      if (batch.length === 0) break;
+      for (const s of batch) seen.add(s);
+      await blobs.deleteBlobs(batch);
+      await index.forgetBlobs(batch, (sha) => this.audit('gc.deleteBlob', '*', `sha256:${sha}`, UNFINISHED));
+    }
+    return seen.size;
   }
 
   /**
@@ -287,6 +317,9 @@ export async function runGarbageCollection(
     await apply(s);
   }
   for await (const s of phases.tombstoned(Math.max(budget, 0))) await apply(s);
+  const finishedBlobs = await phases.finishUnfinishedDeletions(Math.max(budget, 0));
+  done.deleteBlob += finishedBlobs;
+  budget -= finishedBlobs;
   const deletedBlobs = await phases.deleteUnreferencedBlobs(Math.max(budget, 0));
   done.deleteBlob += deletedBlobs;
   budget -= deletedBlobs;

@@ -145,8 +145,11 @@ export function describeLifecycleIndexContract(name: string, factory: () => Prom
         audit(),
       );
       await expect(commit).rejects.toMatchObject({ code: 'Conflict' });
+      // Until it is forgotten, the mark is found again: a run that stopped here is finished later.
+      expect(await index.listDeletingBlobs(10)).toEqual([sha]);
       await index.forgetBlobs([sha], () => audit('gc.deleteBlob'));
       expect((await index.getBlobs([sha])).size).toBe(0);
+      expect(await index.listDeletingBlobs(10)).toEqual([]);
     });
 
     it('expires open sessions past their expiry only', async () => {

@@ -38,4 +38,29 @@ describe('GC over unreferenced blobs', () => {
     expect(second.nextCursor).toBeNull();
     expect(h.blobs.blobs.size).toBe(0);
   });
+
+  it('finishes a deletion a run stopped in the middle of, and the content can be published again', async () => {
+    await seed(3);
+    const deleteBlobs = h.blobs.deleteBlobs.bind(h.blobs);
+    h.blobs.deleteBlobs = async () => {
+      throw new Error('injected: the run timed out after marking the blobs deleting');
+    };
+    await expect(runGarbageCollection(h.deps, admin, { maxActions: 100 })).rejects.toThrow('injected');
+    h.blobs.deleteBlobs = deleteBlobs;
+    const orphan = Buffer.from('orphan 0');
+    await expect(h.deps.index.pinBlob(sha256(orphan), orphan.length, h.clock.now())).rejects.toMatchObject({
+      code: 'Conflict',
+    });
+
+    const plan = await planGarbageCollection(h.deps, admin, { limit: 10 });
+    const run = await runGarbageCollection(h.deps, admin, { maxActions: 100 });
+
+    expect(plan.actions.map((a) => a.reason)).toEqual(
+      Array(3).fill('finishing a deletion an interrupted GC run began'),
+    );
+    expect(run.deleted.blobs).toBe(3);
+    expect(h.blobs.blobs.size).toBe(0);
+    expect((await h.deps.index.getBlobs([sha256(orphan)])).size).toBe(0);
+    await h.deps.index.pinBlob(sha256(orphan), orphan.length, h.clock.now()); // publishable again
+  });
 });

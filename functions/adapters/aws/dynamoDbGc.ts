@@ -83,13 +83,31 @@ export class DynamoDbGc {
         TableName: this.table.name,
         Key: toAttributes(keys.blob(sha)),
         ...updateExpression({
-          update: 'SET #state = :deleting REMOVE #gsi2pk, #gsi2sk',
+          update: 'SET #state = :deleting, #gsi2pk = :list, #gsi2sk = :sha',
           condition: '#refcount = :zero AND #unreferencedSince <= :cutoff AND #state <> :deleting',
-          values: { ':deleting': 'deleting', ':zero': 0, ':cutoff': cutoff.toISOString() },
+          values: {
+            ':deleting': 'deleting',
+            ':zero': 0,
+            ':cutoff': cutoff.toISOString(),
+            ':list': workLists.deletingBlobs(sha),
+            ':sha': sha,
+          },
         }),
       }),
     );
     return sha256s.filter((_, i) => marked[i]);
+  }
+
+  async listDeletingBlobs(limit: number): Promise<Sha256[]> {
+    // Digests are lowercase hex: every sort key on these lists sorts below 'g'.
+    const shards = await Promise.all(
+      BLOB_SHARDS.map((shard) => this.table.workList(workLists.deletingBlobs(shard), 'g', limit)),
+    );
+    return shards
+      .flat()
+      .filter((b) => b.state === 'deleting')
+      .slice(0, limit)
+      .map((b) => b.sha256 as Sha256);
   }
 
   /**

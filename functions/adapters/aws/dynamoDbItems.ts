@@ -60,6 +60,8 @@ export const BLOB_SHARDS = [...'0123456789abcdef'];
 export const workLists = {
   openSessions: 'SESSIONS#open',
   unreferencedBlobs: (sha256: Sha256) => `BLOBS#unreferenced#${sha256[0]}`,
+  /** Blobs marked `deleting`, sorted by digest: found again if the run that marked them stopped. */
+  deletingBlobs: (sha256: Sha256) => `BLOBS#deleting#${sha256[0]}`,
   tombstoned: 'VERSIONS#deleting',
   packages: 'PACKAGES',
 };

@@ -101,6 +101,9 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
   markBlobsDeleting(sha256s: readonly Sha256[], cutoff: Date) {
     return this.gc.markBlobsDeleting(sha256s, cutoff);
   }
+  listDeletingBlobs(limit: number) {
+    return this.gc.listDeletingBlobs(limit);
+  }
   forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent) {
     return this.gc.forgetBlobs(sha256s, audit);
   }

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS blobs (
   scan TEXT, created_at TEXT NOT NULL, unreferenced_since TEXT
 );
 CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refcount, unreferenced_since);
+CREATE INDEX IF NOT EXISTS blobs_deleting ON blobs (sha256) WHERE state = 'deleting';
 CREATE TABLE IF NOT EXISTS stages (
   namespace TEXT NOT NULL, package TEXT NOT NULL, stage TEXT NOT NULL, version TEXT NOT NULL,
   promoted_at TEXT NOT NULL, promoted_by TEXT NOT NULL,

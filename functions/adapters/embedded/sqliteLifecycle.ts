@@ -129,6 +129,7 @@ const prepare = (db: Database.Database) => {
       p(`UPDATE blobs SET state = 'deleting' WHERE sha256 = ? AND refcount = 0 AND unreferenced_since <= ?
       AND state != 'deleting'`),
     forgetBlob: p("DELETE FROM blobs WHERE sha256 = ? AND state = 'deleting' AND refcount = 0"),
+    deletingBlobs: p("SELECT sha256 FROM blobs WHERE state = 'deleting' LIMIT ?"),
   };
 };
 
@@ -424,6 +425,10 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
         sha256s.filter((sha) => this.l.markDeleting.run(sha, cutoff.toISOString()).changes === 1),
       )
       .immediate();
+  }
+
+  async listDeletingBlobs(limit: number): Promise<Sha256[]> {
+    return (this.l.deletingBlobs.all(limit) as { sha256: string }[]).map((r) => r.sha256);
   }
 
   async forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void> {
