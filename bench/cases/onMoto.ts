@@ -15,6 +15,8 @@ export interface OnMoto {
   readonly s3: S3Anchor;
   /** Raw transactions on the Arca server's own table. */
   readonly dynamo: TransactAnchor;
+  /** Stops that Arca server and moto, giving their memory back (stopping twice is fine). */
+  stop(): Promise<void>;
 }
 
 /** Sequential publishes per repeat of the API-share measurement. */
