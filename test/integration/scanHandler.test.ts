@@ -11,7 +11,7 @@ import { createHandler } from '../../functions/handlers/scan.ts';
 import { content, sha256 } from '../support/fixtures.ts';
 import { coreOn, freshResources, intercept, motoClients } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
-import { hashDownload } from './streams.ts';
+import { hashDownload, MIB, putStream, SyntheticFile } from './streams.ts';
 
 useMoto();
 
@@ -86,6 +86,43 @@ describe('scan handler on SQS', () => {
       size: data.length,
     });
   });
+
+  it('publishes 200 MiB in parts: it commits, turns available through the scan and downloads byte-identical', async () => {
+    const { deps, drain } = await setup();
+    const file = new SyntheticFile(200 * MIB, 'publish-200');
+    const ref = { namespace: 'team', package: 'big', version: '1.0.0' };
+    const created = await createUpload(deps, caller, {
+      ...ref,
+      metadata: {},
+      files: [
+        { name: 'big.bin', size: file.size, sha256: file.sha256(), mediaType: 'application/octet-stream' },
+      ],
+    });
+    const multipart = created.files[0]!.multipart!;
+    const parts = [];
+    for (const part of multipart.parts) {
+      const start = (part.partNumber - 1) * multipart.partSize;
+      const length = Math.min(multipart.partSize, file.size - start);
+      const res = await putStream(part.url, part.headers, file.range(start, length));
+      parts.push({ partNumber: part.partNumber, etag: res.etag! });
+    }
+
+    const committed = await commitUpload(deps, caller, {
+      uploadId: created.uploadId,
+      parts: new Map([['big.bin', parts]]),
+    });
+    await drain();
+
+    expect(multipart.parts.length).toBeGreaterThanOrEqual(3);
+    expect(committed.state).toBe('pending');
+    expect((await getVersion(deps, caller, ref)).state).toBe('available');
+    const download = await resolveDownload(deps, caller, { ...ref, file: 'big.bin' });
+    expect(await hashDownload(download.url)).toMatchObject({
+      status: 200,
+      size: file.size,
+      sha256: file.sha256(),
+    });
+  }, 300_000);
 
   it('quarantines wrong bytes that moto accepted on the presigned PUT, by recomputing the digest', async () => {
     const { deps, drain } = await setup();
