@@ -172,19 +172,18 @@ class Phases {
     };
   }
 
-  /** Phase 4, dry run: deletions an earlier run left unfinished, then every blob unreferenced past the grace period (at most `limit`). */
+  /**
+   * Phase 4, dry run: deletions an earlier run left unfinished, then every blob unreferenced past the
+   * grace period (at most `limit` in all).
+   */
   async plannedBlobDeletions(limit: number): Promise<GcAction[]> {
     const { cutoff, reason } = this.blobRule();
     const unfinished = await this.deps.index.listDeletingBlobs(limit);
-    const shas = await this.deps.index.listDeletableBlobs(cutoff, limit - unfinished.length);
-    return [
-      ...unfinished.map((sha) => ({
-        action: 'deleteBlob' as const,
-        target: `sha256:${sha}`,
-        reason: UNFINISHED,
-      })),
-      ...shas.map((sha) => ({ action: 'deleteBlob' as const, target: `sha256:${sha}`, reason })),
-    ];
+    const deletable = await this.deps.index.listDeletableBlobs(cutoff, limit - unfinished.length);
+    const deleteBlob =
+      (why: string) =>
+      (sha: string): GcAction => ({ action: 'deleteBlob', target: `sha256:${sha}`, reason: why });
+    return [...unfinished.map(deleteBlob(UNFINISHED)), ...deletable.map(deleteBlob(reason))];
   }
 
   /**

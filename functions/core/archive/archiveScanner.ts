@@ -22,6 +22,8 @@ const MAX_SBOMS_LISTED = 50;
 /** Findings kept per object: one bad archive should not make a megabyte report. */
 const MAX_FINDINGS = 20;
 const HEAD_BYTES = 512;
+/** A local file header, or the end record that is all an empty zip holds. */
+const ZIP_MAGIC = [0x04034b50, 0x06054b50];
 
 /**
  * Lists tar, tar.gz, gzip and zip archives on the scan's single pass, without unpacking to disk:
@@ -113,10 +115,8 @@ class ArchivePass implements ScanPass {
       this.gunzip = createGunzip();
       this.gunzip.on('data', (inflated: Buffer) => this.inflated(inflated));
       this.gunzip.on('error', (error) => this.stop(`invalid gzip data (${error.message})`));
-    } else if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) {
+    } else if (head.length >= 4 && ZIP_MAGIC.includes(head.readUInt32LE(0))) {
       this.format = 'zip';
-    } else if (head.length >= 4 && head.readUInt32LE(0) === 0x06054b50) {
-      this.format = 'zip'; // an empty zip is only its end record
     } else if (isTarHeader(head)) {
       this.format = 'tar';
       this.tar = this.tarReader(false);
@@ -159,7 +159,7 @@ class ArchivePass implements ScanPass {
   private inflated(chunk: Buffer): void {
     if (this.incomplete) return;
     this.inflatedBytes += chunk.length;
-    const limit = Math.max(this.floor, this.ratio * this.compressedBytes);
+    const limit = this.bombLimit();
     if (this.inflatedBytes > limit) {
       this.flag(
         'decompression-bomb',
@@ -280,7 +280,7 @@ class ArchivePass implements ScanPass {
     const listing = readZipDirectory(tail, this.compressedBytes, (entry) => this.countEntry(entry.path));
     this.expandedBytes = listing.declaredBytes;
     if (listing.error) this.incomplete ??= listing.error;
-    if (listing.declaredBytes > Math.max(this.floor, this.ratio * this.compressedBytes)) {
+    if (listing.declaredBytes > this.bombLimit()) {
       const from = `declares ${listing.declaredBytes} bytes from ${this.compressedBytes}`;
       this.flag('decompression-bomb', `${from}: over ${this.ratio}× its size`);
     }
@@ -289,6 +289,11 @@ class ArchivePass implements ScanPass {
       const message = `${overlap.path} overlaps ${overlap.overlaps}: a zip bomb's trick`;
       this.flag('overlapping-entries', message, overlap.path);
     }
+  }
+
+  /** Expanded bytes past which an archive is a bomb: the ratio to its size, never below the floor. */
+  private bombLimit(): number {
+    return Math.max(this.floor, this.ratio * this.compressedBytes);
   }
 
   private flag(rule: string, message: string, path?: string): void {
