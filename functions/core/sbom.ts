@@ -1,3 +1,4 @@
+import { HeadBytes } from './headBytes.ts';
 import type { ContentSummary, Finding, SbomSummary } from './model.ts';
 import type { Scanner, ScanPass } from './scanners.ts';
 
@@ -15,14 +16,10 @@ export const sbomScanner: Scanner = {
 };
 
 class SbomPass implements ScanPass {
-  private readonly head: Buffer[] = [];
-  private headBytes = 0;
+  private readonly head = new HeadBytes(HEAD_BYTES);
 
   update(chunk: Buffer): void {
-    if (this.headBytes >= HEAD_BYTES) return;
-    const take = chunk.subarray(0, HEAD_BYTES - this.headBytes);
-    this.head.push(Buffer.from(take));
-    this.headBytes += take.length;
+    this.head.add(chunk);
   }
 
   finish(): Finding[] {
@@ -30,7 +27,7 @@ class SbomPass implements ScanPass {
   }
 
   contents(): ContentSummary {
-    const sbom = recogniseSbom(Buffer.concat(this.head).toString('utf8'));
+    const sbom = recogniseSbom(this.head.take().subarray(0, HEAD_BYTES).toString('utf8'));
     return sbom ? { sbom } : {};
   }
 }

@@ -1,4 +1,5 @@
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { HeadBytes } from '../headBytes.ts';
 import type { ArchiveSummary, ContentSummary, Finding } from '../model.ts';
 import type { ContentPass, ContentScanner, Scanner, ScanPass } from '../scanners.ts';
 import { entryPathProblem, linkProblem, looksLikeSbom } from './entryRules.ts';
@@ -36,8 +37,7 @@ export function archiveScanner(limits: ArchiveLimits = {}): Scanner {
 }
 
 class ArchivePass implements ScanPass {
-  private readonly head: Buffer[] = [];
-  private headBytes = 0;
+  private readonly head = new HeadBytes(HEAD_BYTES);
   private format: ArchiveSummary['format'] | 'none' | undefined;
   private compressedBytes = 0;
   private expandedBytes = 0;
@@ -47,8 +47,7 @@ class ArchivePass implements ScanPass {
   private incomplete: string | undefined;
   private tar: TarReader | undefined;
   private gunzip: Gunzip | undefined;
-  private inflatedHead: Buffer[] = [];
-  private inflatedHeadBytes = 0;
+  private readonly inflatedHead = new HeadBytes(HEAD_BYTES);
   private inflatedBytes = 0;
   /** Whether the inflated bytes have been told apart (tar inside, or one compressed file). */
   private classified = false;
@@ -71,11 +70,8 @@ class ArchivePass implements ScanPass {
   update(chunk: Buffer): void | Promise<void> {
     this.compressedBytes += chunk.length;
     if (this.format === undefined) {
-      this.head.push(chunk);
-      this.headBytes += chunk.length;
-      if (this.headBytes < HEAD_BYTES) return;
-      const head = Buffer.concat(this.head);
-      this.head.length = 0;
+      if (!this.head.add(chunk)) return;
+      const head = this.head.take();
       this.detect(head);
       return this.feed(head);
     }
@@ -84,7 +80,7 @@ class ArchivePass implements ScanPass {
 
   async finish(): Promise<Finding[]> {
     if (this.format === undefined) {
-      const head = Buffer.concat(this.head);
+      const head = this.head.take();
       this.detect(head);
       await this.feed(head);
     }
@@ -174,15 +170,12 @@ class ArchivePass implements ScanPass {
   }
 
   private collectInflatedHead(chunk: Buffer): void {
-    this.inflatedHead.push(chunk);
-    this.inflatedHeadBytes += chunk.length;
-    if (this.inflatedHeadBytes >= HEAD_BYTES) this.classifyInflated();
+    if (this.inflatedHead.add(chunk)) this.classifyInflated();
   }
 
   /** The first inflated bytes decide: a tar inside, or one compressed file. */
   private classifyInflated(): void {
-    const head = Buffer.concat(this.inflatedHead);
-    this.inflatedHead = [];
+    const head = this.inflatedHead.take();
     this.classified = true;
     if (isTarHeader(head)) {
       this.format = 'tar+gzip';

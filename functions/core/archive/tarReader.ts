@@ -131,7 +131,6 @@ export class TarReader {
       this.stop('a header has an unreadable size');
       return;
     }
-    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
     const meta: Meta | undefined =
       type === 'x' ? 'pax' : type === 'L' ? 'longName' : type === 'K' ? 'longLink' : undefined;
     if (meta || type === 'g') {
@@ -141,7 +140,7 @@ export class TarReader {
       }
       // A global PAX header ('g') sets archive-wide defaults: no entry's name comes from it, skip it.
       this.meta = meta ? { kind: meta, chunks: [] } : undefined;
-      this.beginBody(size, padding);
+      this.beginBody(size);
       return;
     }
     const entry = this.describe(block, type, size);
@@ -153,13 +152,14 @@ export class TarReader {
       this.listener.endEntry();
       this.inFile = false;
     }
-    this.beginBody(dataSize, dataSize === 0 ? 0 : (BLOCK - (dataSize % BLOCK)) % BLOCK);
+    this.beginBody(dataSize);
   }
 
-  private beginBody(size: number, padding: number): void {
+  /** `size` bytes of data follow, padded to a whole block. */
+  private beginBody(size: number): void {
     this.remaining = size;
-    this.padding = padding;
-    this.state = size + padding > 0 ? 'body' : 'header';
+    this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.state = size > 0 ? 'body' : 'header';
     if (size === 0 && this.meta) this.finishBody();
   }
 
