@@ -24,6 +24,10 @@ export interface ArcaContext {
   replicationTimeControl?: string | boolean;
   replicateIndex?: string | boolean;
   githubRepository?: string;
+  /** Namespaces the GitHub CI role may publish to and promote in: comma-separated or a JSON list. */
+  githubNamespaces?: string | string[];
+  /** Store-wide administrators, IAM role or user ARNs: comma-separated or a JSON list. @default none */
+  adminPrincipals?: string | string[];
   apiReservedConcurrency?: string | number;
   scanReservedConcurrency?: string | number;
   /** Minutes between GC runs. @default 60 */
@@ -48,6 +52,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
   const flag = (key: keyof ArcaContext) => ctx(key) === 'true';
+  const list = (key: keyof ArcaContext) => parseList(key, app.node.tryGetContext(key));
   const int = (key: keyof ArcaContext) => {
     const value = ctx(key);
     return value === undefined ? undefined : Number.parseInt(value, 10);
@@ -77,6 +82,8 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
       },
       signingPublicKeyPem: signingPublicKeyPem || undefined,
       githubRepository: ctx('githubRepository'),
+      githubNamespaces: list('githubNamespaces'),
+      adminPrincipals: list('adminPrincipals'),
       apiReservedConcurrency: int('apiReservedConcurrency'),
       scanReservedConcurrency: int('scanReservedConcurrency'),
       gcSchedule: gcInterval === undefined ? undefined : events.Schedule.rate(Duration.minutes(gcInterval)),
@@ -88,6 +95,19 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
   primary.addStackDependency(replica, 'replication and CloudFront failover name the replica bucket');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, primary, replica };
+}
+
+/** `a,b` (as `-c key=a,b` gives it), `["a","b"]` (a JSON string), or a list from cdk.json. */
+function parseList(key: string, value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  let items: unknown = value;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    items = text.startsWith('[') ? JSON.parse(text) : text.split(',');
+  }
+  if (!Array.isArray(items) || !items.every((item) => typeof item === 'string'))
+    throw new Error(`context '${key}' must be a comma-separated string or a list of strings`);
+  return items.map((item) => item.trim()).filter((item) => item !== '');
 }
 
 function parseEncryption(value: string | undefined): BlobEncryption {

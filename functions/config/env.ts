@@ -32,6 +32,8 @@ export const ENV = {
   cdnKeyPairId: 'ARCA_CDN_KEY_PAIR_ID',
   /** …and the Secrets Manager secret holding the matching PEM private key. */
   cdnPrivateKeySecretArn: 'ARCA_CDN_PRIVATE_KEY_SECRET_ARN',
+  /** Store-wide admins on AWS: IAM principal ARNs, comma-separated (adapters/aws/lambdaPrincipal.ts). */
+  adminPrincipals: 'ARCA_ADMIN_PRINCIPALS',
   /** Roles of IAM callers, as JSON (see adapters/aws/lambdaPrincipal.ts). */
   iamRoles: 'ARCA_IAM_ROLES',
   /** Roles of OIDC (JWT) callers, as JSON keyed by a `sub` pattern. */

@@ -11,11 +11,9 @@ import type {
 import { awsDeps } from '../adapters/aws/deps.ts';
 import {
   type AuthorizerContext,
-  IAM_ROLES_ENV,
-  JWT_ROLES_ENV,
-  parseRoleMap,
+  type CallerBindings,
+  callerBindingsFrom,
   principalOf,
-  type RoleMap,
 } from '../adapters/aws/lambdaPrincipal.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import type { CoreDeps } from '../core/deps.ts';
@@ -30,7 +28,8 @@ export type ApiEvent = APIGatewayProxyEventV2WithRequestContext<
 
 export interface ApiHandlerDeps {
   readonly core: CoreDeps;
-  readonly roles: { readonly iam: RoleMap; readonly jwt: RoleMap };
+  /** Administrators and role maps (lambdaPrincipal.ts); a caller bound by none holds no role. */
+  readonly bindings: CallerBindings;
 }
 
 export interface ApiHandlerOptions {
@@ -83,16 +82,25 @@ export function createHandler(
     new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'Arca', serviceName: service });
   const principals = new WeakMap<HttpRequest, Principal>();
   let api: ReturnType<typeof createApi> | undefined;
-  let roles: ApiHandlerDeps['roles'];
+  let bindings: CallerBindings;
 
   const handle = async (event: ApiEvent): Promise<APIGatewayProxyStructuredResultV2> => {
-    if (!api) {
-      const resolved = typeof deps === 'function' ? deps() : deps;
-      roles = resolved.roles;
-      api = createApi({ ...resolved.core, authenticate: async (req) => principals.get(req) ?? null });
-    }
     const request = toHttpRequest(event);
     logger.appendKeys({ requestId: request.requestId });
+    if (!api) {
+      try {
+        const resolved = typeof deps === 'function' ? deps() : deps;
+        bindings = resolved.bindings;
+        api = createApi({ ...resolved.core, authenticate: async (req) => principals.get(req) ?? null });
+      } catch (error) {
+        // A malformed configuration (a role map, an admin ARN) answers every request, health
+        // included, with 500 until it is fixed: never with a guess at who may do what.
+        logger.error('configuration rejected at cold start', { error });
+        metrics.addMetric('Requests', MetricUnit.Count, 1);
+        metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
+        return toResult(errorResponse(500, 'Internal', 'internal error'), request.requestId);
+      }
+    }
     if (Buffer.byteLength(request.body ?? '') > MAX_JSON_BODY_BYTES) {
       const tooLarge = errorResponse(
         413,
@@ -101,7 +109,7 @@ export function createHandler(
       );
       return toResult(tooLarge, request.requestId);
     }
-    const principal = principalOf(event.requestContext.authorizer, roles);
+    const principal = principalOf(event.requestContext.authorizer, bindings);
     if (principal) principals.set(request, principal);
     const { response, error } = await api(request);
     if (error !== undefined) logger.error('unexpected error', { error });
@@ -116,20 +124,18 @@ export function createHandler(
     .use(logMetrics(metrics));
 }
 
-/** The Lambda's dependencies, built on first invocation from the stack's variables. */
-export function defaultDeps(): () => ApiHandlerDeps {
+/**
+ * The Lambda's dependencies, built on first invocation from the stack's variables. Who may do what
+ * is parsed first: a malformed binding fails every invocation until it is fixed.
+ */
+export function defaultDeps(env: NodeJS.ProcessEnv = process.env): () => ApiHandlerDeps {
   let deps: ApiHandlerDeps | undefined;
   return () => {
     if (!deps) {
-      requireEnv(ENV.bucket);
-      requireEnv(ENV.table);
-      deps = {
-        core: awsDeps(process.env),
-        roles: {
-          iam: parseRoleMap(IAM_ROLES_ENV, process.env[IAM_ROLES_ENV]),
-          jwt: parseRoleMap(JWT_ROLES_ENV, process.env[JWT_ROLES_ENV]),
-        },
-      };
+      const bindings = callerBindingsFrom(env);
+      requireEnv(ENV.bucket, env);
+      requireEnv(ENV.table, env);
+      deps = { core: awsDeps(env), bindings };
     }
     return deps;
   };

@@ -1,12 +1,18 @@
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { IAM_ROLES_ENV } from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import {
+  ADMIN_PRINCIPALS_ENV,
+  IAM_ROLES_ENV,
+  parseAdminPrincipals,
+  parseRoleMap,
+} from '../../functions/adapters/aws/lambdaPrincipal.ts';
 import { ENV } from '../../functions/config/env.ts';
+import type { Role } from '../../functions/core/model.ts';
 import { ArtifactApi } from './api.ts';
 import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
@@ -35,6 +41,11 @@ export interface ArtifactStoreReplicationProps {
    * @default false
    */
   readonly replicateIndex?: boolean;
+}
+
+/** What one IAM principal (or `*`, every other caller) may do: Arca roles per namespace (or `*`). */
+export interface IamRoleGrant {
+  readonly roles: Readonly<Record<string, readonly Role[]>>;
 }
 
 export interface ArtifactStoreProps {
@@ -88,11 +99,25 @@ export interface ArtifactStoreProps {
    */
   readonly githubRepository?: string;
   /**
-   * Arca roles of IAM callers, keyed by principal ARN (format: functions/adapters/aws/lambdaPrincipal.ts).
-   * Without it every principal allowed `execute-api:Invoke` is an Arca admin.
-   * @default - every IAM caller is an admin
+   * Namespaces the GitHub CI role may publish to and promote in (`write` and `promote` there, nothing
+   * else). Only with `githubRepository`.
+   * @default - none: the CI role can call the API but every route but health answers it 403
    */
-  readonly iamRoles?: Readonly<Record<string, unknown>>;
+  readonly githubNamespaces?: readonly string[];
+  /**
+   * Store-wide administrators (GC, audit, namespace policies, restore, every namespace): IAM role or
+   * user ARNs (`ARCA_ADMIN_PRINCIPALS`). A role ARN matches every session of the role. Nobody else
+   * is an admin, whatever IAM lets them invoke.
+   * @default - none: no caller can run admin routes until one is named here
+   */
+  readonly adminPrincipals?: readonly string[];
+  /**
+   * Arca roles of IAM callers, keyed by principal ARN or `*` for every caller not listed
+   * (`ARCA_IAM_ROLES`, format in functions/adapters/aws/lambdaPrincipal.ts). `*` may not hold `admin`.
+   * A caller matching no key holds no role: 403 on every route but health.
+   * @default - none: IAM callers hold roles only through `githubNamespaces` (the CI role) or `adminPrincipals`
+   */
+  readonly iamRoles?: Readonly<Record<string, IamRoleGrant>>;
   /** Bucket, table, keys and secrets. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -148,8 +173,6 @@ export class ArtifactStore extends Construct {
       description: 'Arca API: uploads, versions, stages, downloads, leases',
       reservedConcurrentExecutions: props.apiReservedConcurrency,
     });
-    if (props.iamRoles !== undefined)
-      this.apiFunction.addEnvironment(IAM_ROLES_ENV, Stack.of(this).toJsonString(props.iamRoles));
     this.storage.grantPublish(this.apiFunction);
     this.index.grantIndexReadWrite(this.apiFunction);
     this.cursorSecret = this.createCursorSecret(props.removalPolicy);
@@ -204,7 +227,31 @@ export class ArtifactStore extends Construct {
       alarmTopic: props.alarmTopic,
     });
     if (props.githubRepository !== undefined)
-      this.ciRole = new GitHubCiRole(this, 'GitHubCi', { api: this.api, repository: props.githubRepository });
+      this.ciRole = new GitHubCiRole(this, 'GitHubCi', {
+        api: this.api,
+        repository: props.githubRepository,
+        namespaces: props.githubNamespaces,
+      });
+    else if (props.githubNamespaces?.length)
+      throw new Error('githubNamespaces needs githubRepository: there is no CI role to grant them to');
+    this.bindCallers(props);
+  }
+
+  /**
+   * Who may do what inside Arca, as the `api` function's environment; checked here with the parser
+   * the function runs at cold start, so a mistake fails the synth rather than the API.
+   */
+  private bindCallers(props: ArtifactStoreProps): void {
+    const admins = props.adminPrincipals ?? [];
+    parseAdminPrincipals('adminPrincipals', admins.filter((arn) => !Token.isUnresolved(arn)).join(','));
+    if (admins.length > 0) this.apiFunction.addEnvironment(ADMIN_PRINCIPALS_ENV, admins.join(','));
+
+    const roles: Record<string, IamRoleGrant> = { ...props.iamRoles };
+    parseRoleMap('iamRoles', JSON.stringify(roles));
+    if (this.ciRole && Object.keys(this.ciRole.arcaRoles).length > 0)
+      roles[this.ciRole.role.roleArn] = { roles: this.ciRole.arcaRoles };
+    if (Object.keys(roles).length > 0)
+      this.apiFunction.addEnvironment(IAM_ROLES_ENV, Stack.of(this).toJsonString(roles));
   }
 
   /**

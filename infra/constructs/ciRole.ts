@@ -1,6 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import type { Role } from '../../functions/core/model.ts';
+import { isNamespace } from '../../functions/core/names.ts';
 import type { ArtifactApi } from './api.ts';
 import { acknowledgeResourceWildcards } from './nag.ts';
 
@@ -21,14 +23,28 @@ export interface GitHubCiRoleProps {
    * @default - a new provider for token.actions.githubusercontent.com
    */
   readonly provider?: iam.IOidcProvider;
+  /**
+   * Namespaces CI publishes to and promotes in: the role holds `roles` in each of them and nothing
+   * anywhere else. Never `*`, and never store admin (GC, audit, policies stay with named admins).
+   * @default - none: the role authenticates but every route but health answers 403
+   */
+  readonly namespaces?: readonly string[];
+  /**
+   * Arca roles the CI role holds in each of `namespaces` (`read` is implied by any of them).
+   * @default ['write', 'promote']
+   */
+  readonly roles?: readonly Exclude<Role, 'admin'>[];
 }
 
 /**
  * A role GitHub Actions assumes with its OIDC token (no stored keys) to call the API with SigV4.
- * It may call the API and nothing else; what it may do there is the API's per-namespace policy.
+ * It may call the API and nothing else; inside Arca it holds `arcaRoles`, which `ArtifactStore`
+ * binds to it in the API's role map.
  */
 export class GitHubCiRole extends Construct {
   public readonly role: iam.Role;
+  /** Arca roles per namespace (empty without `namespaces`); never store admin. */
+  public readonly arcaRoles: Readonly<Record<string, readonly Role[]>>;
 
   constructor(scope: Construct, id: string, props: GitHubCiRoleProps) {
     super(scope, id);
@@ -38,6 +54,7 @@ export class GitHubCiRole extends Construct {
         url: `https://${GITHUB_ISSUER}`,
         clientIds: ['sts.amazonaws.com'],
       });
+    this.arcaRoles = ciRoleBindings(props.namespaces ?? [], props.roles ?? ['write', 'promote']);
     const subjects = props.subjects ?? [`repo:${props.repository}:ref:refs/heads/main`];
     // A subject without the repository would let any GitHub repository assume the role.
     for (const subject of subjects)
@@ -61,4 +78,16 @@ export class GitHubCiRole extends Construct {
       'Every route of this one API (any stage and method); the API authorises per namespace and role.',
     );
   }
+}
+
+function ciRoleBindings(
+  namespaces: readonly string[],
+  roles: readonly Role[],
+): Readonly<Record<string, readonly Role[]>> {
+  // Checked here as well as by the type: JavaScript callers and cdk.json reach this unchecked.
+  if (roles.includes('admin')) throw new Error("the GitHub CI role may not hold the 'admin' role");
+  for (const namespace of namespaces)
+    if (!isNamespace(namespace))
+      throw new Error(`GitHub CI namespace '${namespace}' is not a namespace name (and '*' is not allowed)`);
+  return Object.fromEntries(namespaces.map((namespace) => [namespace, [...roles]]));
 }

@@ -1,122 +1,42 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { type AwsBackend, createAwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
-import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
 import {
   type AuthorizerContext,
+  callerBindingsFrom,
   parseRoleMap,
   principalOf,
 } from '../../functions/adapters/aws/lambdaPrincipal.ts';
-import { type ApiEvent, createHandler } from '../../functions/handlers/api.ts';
 import { content, sha256 } from '../support/fixtures.ts';
-import { freshResources, intercept, motoClients } from './awsFixtures.ts';
+import {
+  type Answer,
+  drain,
+  apiEvent as event,
+  handlerWith,
+  iamCaller,
+  jwtCaller,
+  motoBackend,
+  publish as publishAs,
+} from './apiEvents.ts';
+import { intercept } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
 import { hashDownload } from './streams.ts';
 
 useMoto();
 
-const IAM_CI: AuthorizerContext = { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/ci/run-1' } };
-const JWT_READER: AuthorizerContext = {
-  jwt: { claims: { iss: 'https://token.example', sub: 'repo:acme/web:ref:main' } },
-};
-let requests = 0;
+const IAM_CI = iamCaller('arn:aws:sts::123456789012:assumed-role/ci/run-1');
+const JWT_READER = jwtCaller('repo:acme/web:ref:main');
 
-function event(
-  method: string,
-  path: string,
-  options: { body?: unknown; query?: string; authorizer?: AuthorizerContext } = {},
-): ApiEvent {
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: options.query ?? '',
-    headers: { 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: Buffer.from(body).toString('base64') }),
-    isBase64Encoded: true,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example',
-      domainPrefix: 'api',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: `req-${++requests}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-      ...(options.authorizer ? { authorizer: options.authorizer } : {}),
-    },
-  };
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  json: Record<string, unknown>;
-}
-
-async function setup(): Promise<{
-  clients: AwsClients;
-  backend: AwsBackend;
-  call: (e: ApiEvent) => Promise<Answer>;
-}> {
-  const clients = motoClients();
-  const resources = await freshResources(clients);
-  const env = {
-    ...process.env,
-    ARCA_BUCKET: resources.bucket,
-    ARCA_TABLE: resources.table,
-    ARCA_SCAN_QUEUE: resources.scanQueue,
-    ARCA_CURSOR_SECRET: 'api-test-secret',
-  };
-  const logger = new Logger({ logLevel: 'SILENT' });
-  const backend = await createAwsBackend(env, { clients, logger, startPoller: false });
-  const roles = {
-    iam: parseRoleMap('iam', undefined),
-    jwt: parseRoleMap('jwt', JSON.stringify({ 'repo:acme/web:*': { roles: { web: ['read'] } } })),
-  };
-  const handler = createHandler({ core: backend.deps, roles }, { logger });
-  const call = async (e: ApiEvent): Promise<Answer> => {
-    const result = (await handler(e, {} as Context)) as APIGatewayProxyStructuredResultV2;
-    return {
-      status: result.statusCode!,
-      headers: result.headers as Record<string, string>,
-      json: result.body ? JSON.parse(result.body) : {},
-    };
-  };
+/** The handler these tests call: CI publishes to `web`, the acme/web workflows read it. */
+async function setup() {
+  const { clients, backend } = await motoBackend();
+  const call = handlerWith(backend, {
+    ARCA_IAM_ROLES: JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
+    ARCA_JWT_ROLES: JSON.stringify({ 'repo:acme/web:*': { roles: { web: ['read'] } } }),
+  });
   return { clients, backend, call };
 }
 
-async function drain(backend: AwsBackend) {
-  for (let round = 0; round < 20; round++) if ((await backend.poller.pollOnce(0)) === 0) return;
-}
-
-/** Creates an upload of `data` as version `version` of web/site and PUTs the bytes it asks for. */
-async function publish(call: (e: ApiEvent) => Promise<Answer>, version: string, data: Buffer) {
-  const created = await call(
-    event('POST', '/v1/uploads', {
-      authorizer: IAM_CI,
-      body: {
-        namespace: 'web',
-        package: 'site',
-        version,
-        files: [{ name: 'site.tgz', size: data.length, sha256: sha256(data) }],
-      },
-    }),
-  );
-  expect(created.status).toBe(201);
-  const file = (
-    created.json.files as { action: string; upload?: { url: string; headers: Record<string, string> } }[]
-  )[0]!;
-  if (file.action === 'upload') {
-    const put = await fetch(file.upload!.url, { method: 'PUT', headers: file.upload!.headers, body: data });
-    expect(put.status).toBe(200);
-  }
-  return created.json.uploadId as string;
-}
+const publish = (call: Parameters<typeof publishAs>[0], version: string, data: Buffer) =>
+  publishAs(call, IAM_CI, version, data);
 
 describe('API handler on API Gateway v2 events', () => {
   it('answers health without credentials, with the request id', async () => {
@@ -242,30 +162,66 @@ describe('API handler on API Gateway v2 events', () => {
 });
 
 describe('principalOf', () => {
-  it('makes IAM callers admins unless ARCA_IAM_ROLES maps their role', () => {
-    const iam = parseRoleMap(
-      'iam',
-      JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
-    );
-    const maps = { iam, jwt: new Map() };
+  const bindings = (env: Record<string, string>) => callerBindingsFrom(env);
 
-    expect(principalOf(IAM_CI, maps)).toEqual({
+  it('gives an IAM caller missing from the role map no role and no admin (defect: unlisted IAM callers were administrators)', () => {
+    const mapped = bindings({
+      ARCA_IAM_ROLES: JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
+    });
+    const ops: AuthorizerContext = { iam: { userArn: 'arn:aws:iam::123456789012:user/ops' } };
+
+    expect(principalOf(IAM_CI, mapped)).toEqual({
       id: IAM_CI.iam!.userArn,
       admin: false,
       roles: { web: ['write'] },
     });
-    expect(principalOf({ iam: { userArn: 'arn:aws:iam::123456789012:user/ops' } }, maps)).toMatchObject({
+    expect(principalOf(ops, mapped)).toEqual({ id: ops.iam!.userArn, admin: false, roles: {} });
+    expect(principalOf(ops, bindings({}))).toEqual({ id: ops.iam!.userArn, admin: false, roles: {} });
+    expect(principalOf(undefined, mapped)).toBeNull();
+  });
+
+  it('makes admins only of the principals named, a role ARN matching its sessions whatever its path', () => {
+    const named = bindings({
+      ARCA_ADMIN_PRINCIPALS:
+        'arn:aws:iam::123456789012:role/platform/break-glass, arn:aws:iam::123456789012:user/ops',
+    });
+
+    const session = iamCaller('arn:aws:sts::123456789012:assumed-role/break-glass/alice');
+    expect(principalOf(session, named)).toMatchObject({ admin: true, roles: {} });
+    expect(principalOf(iamCaller('arn:aws:iam::123456789012:user/ops'), named)).toMatchObject({
       admin: true,
     });
-    expect(principalOf(undefined, maps)).toBeNull();
+    expect(principalOf(IAM_CI, named)).toMatchObject({ admin: false, roles: {} });
+    expect(principalOf(iamCaller('arn:aws:iam::999999999999:user/ops'), named)).toMatchObject({
+      admin: false,
+    });
   });
 
   it('gives an unmapped JWT subject no role at all', () => {
-    const principal = principalOf(
-      { jwt: { claims: { sub: 'repo:other/repo:ref:main' } } },
-      { iam: new Map(), jwt: new Map() },
-    );
+    const principal = principalOf({ jwt: { claims: { sub: 'repo:other/repo:ref:main' } } }, bindings({}));
 
     expect(principal).toEqual({ id: 'repo:other/repo:ref:main', admin: false, roles: {} });
+  });
+
+  it('refuses at parse time any role map entry that would make an admin', () => {
+    const parse = (map: unknown) => () => parseRoleMap('ARCA_IAM_ROLES', JSON.stringify(map));
+
+    expect(parse({ '*': { admin: true } })).toThrow(/ARCA_ADMIN_PRINCIPALS/);
+    expect(parse({ 'arn:aws:iam::123456789012:role/ops': { admin: true } })).toThrow(/may not set "admin"/);
+    expect(parse({ '*': { roles: { '*': ['admin'] } } })).toThrow(/may not grant the admin role/);
+    expect(parse({ '*': { roles: { web: ['admin'] } } })).toThrow(/may not grant the admin role/);
+    expect(parse({ x: { roles: { web: ['owner'] } } })).toThrow(/list of read, write, promote, admin/);
+    expect(parse({ x: { roles: { 'Not A Namespace': ['read'] } } })).toThrow(/invalid namespace/);
+    expect(parse({ x: { roles: { web: ['read'] }, extra: 1 } })).toThrow(/unknown fields: extra/);
+    expect(parse({ '*': { roles: { '*': ['read', 'write', 'promote'] } } })).not.toThrow();
+  });
+
+  it('refuses an administrator that is not an IAM role, user or session ARN', () => {
+    const admins = (raw: string) => () => callerBindingsFrom({ ARCA_ADMIN_PRINCIPALS: raw });
+
+    expect(admins('*')).toThrow(/ARCA_ADMIN_PRINCIPALS: '\*' is not an IAM/);
+    expect(admins('arn:aws:iam::123456789012:role/*')).toThrow(/not an IAM/);
+    expect(admins('123456789012')).toThrow(/not an IAM/);
+    expect(admins('arn:aws:iam::123456789012:root')).toThrow(/not an IAM/);
   });
 });

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import type { AwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
+import type { AuthorizerContext } from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import { defaultDeps } from '../../functions/handlers/api.ts';
+import type { Route } from '../../functions/http/route.ts';
+import { routes } from '../../functions/http/routes.ts';
+import { content } from '../support/fixtures.ts';
+import {
+  apiEvent,
+  type Call,
+  callerOf,
+  drain,
+  handlerWith,
+  iamCaller,
+  jwtCaller,
+  motoBackend,
+  publish,
+} from './apiEvents.ts';
+import { useMoto } from './moto.ts';
+
+useMoto();
+
+const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/platform-admin';
+const ADMIN = iamCaller('arn:aws:sts::123456789012:assumed-role/platform-admin/alice');
+/** The GitHub CI role's session: allowed `execute-api:Invoke` by the stack, bound to nothing here. */
+const UNLISTED_IAM = iamCaller('arn:aws:sts::123456789012:assumed-role/github-ci/run-7');
+const UNLISTED_JWT = jwtCaller('repo:acme/other:ref:refs/heads/main');
+
+/** Valid bodies for the routes that require one, so a 403 cannot hide behind a 400. */
+const REQUIRED_BODIES: Record<string, unknown> = {
+  'POST /v1/uploads': {
+    namespace: 'web',
+    package: 'site',
+    version: '2.0.0',
+    files: [{ name: 'site.tgz', size: 1, sha256: 'a'.repeat(64) }],
+  },
+  'POST /v1/packages/:ns/:pkg/versions/:version/promote': { stage: 'prod' },
+  'POST /v1/leases': {
+    namespace: 'web',
+    package: 'site',
+    version: '1.0.0',
+    holder: 'deploy',
+    ttlSeconds: 600,
+  },
+  'POST /v1/leases/:leaseId/renew': { ttlSeconds: 600 },
+  'PUT /v1/namespaces/:ns/policy': {},
+};
+
+interface Fixtures {
+  readonly uploadId: string;
+  readonly leaseId: string;
+}
+
+/**
+ * What every path parameter names: an open upload, a lease, and web/site@1.0.0 (available, promoted
+ * to prod), all made by a named admin, so a route that looks its object up first still has one.
+ */
+async function fixtures(asAdmin: Call, backend: AwsBackend): Promise<Fixtures> {
+  const data = content('authz', 2000);
+  const committed = await publish(asAdmin, ADMIN, '1.0.0', data);
+  await drain(backend);
+  const commit = await asAdmin(apiEvent('POST', `/v1/uploads/${committed}/commit`, { authorizer: ADMIN }));
+  expect(commit).toMatchObject({ status: 200, json: { state: 'available' } });
+  const promote = apiEvent('POST', '/v1/packages/web/site/versions/1.0.0/promote', {
+    authorizer: ADMIN,
+    body: { stage: 'prod' },
+  });
+  expect((await asAdmin(promote)).status).toBe(200);
+  const lease = await asAdmin(
+    apiEvent('POST', '/v1/leases', { authorizer: ADMIN, body: REQUIRED_BODIES['POST /v1/leases'] }),
+  );
+  expect(lease.status).toBe(201);
+  const uploadId = await publish(asAdmin, ADMIN, '1.1.0', data);
+  return { uploadId, leaseId: lease.json.leaseId as string };
+}
+
+function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) {
+  const values: Record<string, string> = {
+    ns: 'web',
+    pkg: 'site',
+    version: '1.0.0',
+    stage: 'prod',
+    name: 'site.tgz',
+    uploadId: ids.uploadId,
+    leaseId: ids.leaseId,
+  };
+  const path = route.path.replace(/:(\w+)/g, (_, param: string) => {
+    const value = values[param];
+    if (value === undefined) throw new Error(`no fixture for :${param} of ${route.path}: add one`);
+    return encodeURIComponent(value);
+  });
+  const key = `${route.method} ${route.path}`;
+  const body = REQUIRED_BODIES[key];
+  if (route.body && !route.body.optional && body === undefined)
+    throw new Error(`no valid body for ${key}: add one to REQUIRED_BODIES`);
+  return apiEvent(route.method, path, { authorizer, body });
+}
+
+describe('authorization on AWS fails closed', () => {
+  it.each([
+    ['an IAM caller', UNLISTED_IAM],
+    ['a JWT caller', UNLISTED_JWT],
+  ])(
+    'answers 403 to %s with no role binding on every route but health (defect: unlisted IAM callers were administrators)',
+    async (_, caller) => {
+      const { backend } = await motoBackend();
+      // Nothing configured but one admin to make the fixtures: no ARCA_IAM_ROLES, no ARCA_JWT_ROLES.
+      const ids = await fixtures(handlerWith(backend, { ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE }), backend);
+      const call = handlerWith(backend, {});
+
+      const statuses: Record<string, string> = {};
+      for (const route of routes.filter((r) => r.auth)) {
+        const res = await call(requestFor(route, ids, caller));
+        statuses[`${route.method} ${route.path}`] =
+          `${res.status} ${(res.json.error as { code?: string })?.code}`;
+      }
+      const health = await call(apiEvent('GET', '/v1/health', { authorizer: caller }));
+
+      expect(Object.keys(statuses).length).toBeGreaterThan(10);
+      expect(statuses).toEqual(
+        Object.fromEntries(Object.keys(statuses).map((key) => [key, '403 Forbidden'])),
+      );
+      expect(health.status).toBe(200);
+    },
+  );
+
+  it('keeps 401 for a request no authorizer vouched for', async () => {
+    const { backend } = await motoBackend();
+    const call = handlerWith(backend, {});
+
+    const res = await call(apiEvent('POST', '/v1/gc/plan'));
+
+    expect(res).toMatchObject({ status: 401, json: { error: { code: 'Unauthenticated' } } });
+  });
+
+  it('lets a mapped read role read its namespace but not write it nor run admin routes', async () => {
+    const { backend } = await motoBackend();
+    const reader = iamCaller('arn:aws:sts::123456789012:assumed-role/reader/s1');
+    const call = handlerWith(backend, {
+      ARCA_IAM_ROLES: JSON.stringify({
+        'arn:aws:iam::123456789012:role/reader': { roles: { web: ['read'] } },
+      }),
+    });
+
+    const read = await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: reader }));
+    const write = await call(
+      apiEvent('POST', '/v1/uploads', { authorizer: reader, body: REQUIRED_BODIES['POST /v1/uploads'] }),
+    );
+    const other = await call(apiEvent('GET', '/v1/packages/api/site/versions', { authorizer: reader }));
+    const gc = await call(apiEvent('POST', '/v1/gc/plan', { authorizer: reader }));
+
+    expect(read).toMatchObject({ status: 200, json: { items: [] } });
+    expect([write.status, other.status, gc.status]).toEqual([403, 403, 403]);
+  });
+
+  it('lets a named admin run GC, any session of its role, and no one else', async () => {
+    const { backend } = await motoBackend();
+    const call = handlerWith(backend, {
+      ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE,
+      ARCA_IAM_ROLES: JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
+    });
+    const bob = iamCaller('arn:aws:sts::123456789012:assumed-role/platform-admin/bob');
+    const writer = iamCaller('arn:aws:sts::123456789012:assumed-role/ci/run-2');
+
+    const byAdmin = await call(apiEvent('POST', '/v1/gc/run', { authorizer: ADMIN }));
+    const byOtherSession = await call(apiEvent('POST', '/v1/gc/plan', { authorizer: bob }));
+    const byWriter = await call(apiEvent('POST', '/v1/gc/run', { authorizer: writer }));
+
+    expect(byAdmin).toMatchObject({ status: 200, json: { deleted: expect.any(Object) } });
+    expect(byOtherSession).toMatchObject({ status: 200, json: { actions: [] } });
+    expect(byWriter).toMatchObject({ status: 403, json: { error: { code: 'Forbidden' } } });
+  });
+
+  it('gives every unlisted caller the roles of `*` but never makes it an admin', async () => {
+    const { backend } = await motoBackend();
+    const call = handlerWith(backend, {
+      ARCA_IAM_ROLES: JSON.stringify({ '*': { roles: { '*': ['read', 'write', 'promote'] } } }),
+      ARCA_JWT_ROLES: JSON.stringify({ '*': { roles: { web: ['read'] } } }),
+    });
+
+    for (const caller of [UNLISTED_IAM, UNLISTED_JWT]) {
+      const read = await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: caller }));
+      const gc = await call(apiEvent('POST', '/v1/gc/run', { authorizer: caller }));
+      const policy = await call(
+        apiEvent('PUT', '/v1/namespaces/web/policy', { authorizer: caller, body: { enforceOrder: true } }),
+      );
+      const audit = await call(apiEvent('GET', '/v1/audit', { authorizer: caller }));
+
+      expect(read.status).toBe(200);
+      expect([gc.status, policy.status, audit.status]).toEqual([403, 403, 403]);
+    }
+  });
+
+  it.each([
+    ['`*` granting admin', { ARCA_IAM_ROLES: JSON.stringify({ '*': { admin: true } }) }],
+    [
+      '`*` holding the admin role',
+      { ARCA_JWT_ROLES: JSON.stringify({ '*': { roles: { '*': ['admin'] } } }) },
+    ],
+    ['a role map that is not JSON', { ARCA_IAM_ROLES: '{"arn:aws:iam::123456789012:role/ci": ' }],
+    ['an administrator that is not an ARN', { ARCA_ADMIN_PRINCIPALS: '*' }],
+  ])('answers 500 to every request, health included, when the cold start rejects %s', async (_, bindings) => {
+    // defaultDeps is what the Lambda runs: it parses the bindings before touching any resource.
+    const call = callerOf(defaultDeps({ ARCA_BUCKET: 'unused', ARCA_TABLE: 'unused', ...bindings }));
+
+    const answers = [
+      await call(apiEvent('POST', '/v1/gc/run', { authorizer: UNLISTED_IAM })),
+      await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: UNLISTED_JWT })),
+      await call(apiEvent('GET', '/v1/health')),
+    ];
+
+    for (const res of answers)
+      expect(res).toMatchObject({ status: 500, json: { error: { code: 'Internal' } } });
+    expect(answers.every((res) => res.headers['x-request-id']?.startsWith('req-'))).toBe(true);
+  });
+});
