@@ -67,8 +67,13 @@ export interface BlobStore {
   /** Streams a staged object once; null when absent. */
   readStaged(stagingKey: string): Promise<AsyncIterable<Uint8Array> | null>;
   hasBlob(sha256: Sha256): Promise<boolean>;
-  /** Moves verified staged bytes to content-addressed storage (a no-op when the blob is there). */
-  moveToBlob(stagingKey: string, sha256: Sha256): Promise<void>;
+  /**
+   * Stores the staged bytes the scan just verified in content-addressed storage (a no-op when the
+   * blob is there), leaving the staged object for the caller to delete once the verdict is recorded.
+   * CAS must end up with exactly the bytes that were read: a copy, or a link to bytes nothing can
+   * write to any more. False when the staged object is gone and the blob is not stored.
+   */
+  copyToBlob(stagingKey: string, sha256: Sha256): Promise<boolean>;
   /** Deletes staged objects; absent keys are fine. */
   deleteStaged(stagingKeys: readonly string[]): Promise<void>;
   deleteBlobs(sha256s: readonly Sha256[]): Promise<void>;
@@ -143,6 +148,12 @@ export interface Index extends LifecycleIndex {
   listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage>;
   getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>>;
   /**
+   * The subset of `sha256s` that a committed version in one of `namespaces` (`'*'`: any namespace)
+   * references: content a caller reading those namespaces can already download, and so the only
+   * content an upload may take as `exists` without sending its bytes.
+   */
+  referencedBlobs(sha256s: readonly Sha256[], namespaces: '*' | readonly string[]): Promise<Set<Sha256>>;
+  /**
    * Holds a blob before the scan worker writes its bytes into content-addressed storage: creates the
    * row (`pending`, refcount 0) when absent and moves its unreferenced-since to at least `until`, so
    * GC cannot start deleting it while the bytes land. ConflictError (retry later) when GC is
@@ -151,7 +162,8 @@ export interface Index extends LifecycleIndex {
   pinBlob(sha256: Sha256, size: number, until: Date): Promise<void>;
   /**
    * Applies a scan outcome in one transaction: the session file's verdict, the blob's state and scan
-   * report, and (when the session is committed) the version file's rejection. Idempotent. A blob
+   * report, and (when the session is committed) the version file's rejection, or for verified bytes
+   * the end of its `unverified` mark. Idempotent. A blob
    * verified before any commit references it is held until the session's expiry, like `exists` files.
    */
   recordScan(outcome: ScanOutcome): Promise<void>;

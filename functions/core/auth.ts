@@ -18,3 +18,14 @@ export function authorize(principal: Principal, namespace: string, role: Role): 
 export function authorizeAdmin(principal: Principal): void {
   if (!principal.admin) throw new ForbiddenError(`${principal.id} is not an administrator`);
 }
+
+/**
+ * The namespaces whose content `principal` may read: `'*'` for a store admin or a `*` role, else
+ * those where it holds any role (every role implies `read`).
+ */
+export function readableNamespaces(principal: Principal): '*' | readonly string[] {
+  if (principal.admin || (principal.roles['*']?.length ?? 0) > 0) return '*';
+  return Object.entries(principal.roles)
+    .filter(([, roles]) => roles.length > 0)
+    .map(([namespace]) => namespace);
+}

@@ -103,6 +103,12 @@ export interface VersionFileRecord {
   readonly stagingKey?: string;
   /** Present when this version's upload of the file was rejected by the scan. */
   readonly rejection?: ScanReport;
+  /**
+   * True from a commit that came before the scan of this version's own upload of the file until
+   * that scan verifies it: the file is `pending` whatever the blob's state, so bytes another
+   * namespace stored under the same digest are never served for an upload nobody has checked.
+   */
+  readonly unverified?: boolean;
 }
 
 export type VersionRecordState = 'live' | 'deleting';

@@ -18,8 +18,10 @@ export type ScanResult = ScanOutcome['verdict'] | 'skipped';
  * Streams the bytes once: recomputes sha256 and size (the only check that holds for multipart and for
  * storage that does not verify checksums) and feeds every scanner. Verified bytes move into
  * content-addressed storage BEFORE the index says `available`, so a crash in between leaves bytes
- * the next delivery finds, never an index entry without bytes; and the blob is pinned BEFORE the
- * move, so GC can never delete bytes that are landing.
+ * the next delivery finds, never an index entry without bytes; the blob is pinned BEFORE the copy,
+ * so GC can never delete bytes that are landing; and the staged object is deleted only AFTER the
+ * verdict is recorded, so a commit that finds neither staged bytes nor a verdict knows nothing was
+ * uploaded (it never takes content stored by someone else for this upload's bytes).
  */
 export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
   const ref = parseStagingKey(stagingKey);
@@ -44,13 +46,10 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     at: deps.clock.now(),
   });
 
+  // Absent: aborted or expired since the event, or deleted after an earlier delivery recorded its
+  // verdict. Staged bytes are deleted only after the verdict, so there is nothing to scan.
   const stream = await deps.blobs.readStaged(stagingKey);
-  if (!stream) {
-    // Bytes already moved by an earlier delivery that died before recording it.
-    if (!(await deps.blobs.hasBlob(file.sha256))) return 'skipped';
-    await deps.index.recordScan(outcome('verified', report('clean', [])));
-    return 'verified';
-  }
+  if (!stream) return 'skipped';
 
   const hash = createHash('sha256');
   const passes = deps.scanners.map((s) => s.start());
@@ -84,8 +83,10 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     return 'infected';
   }
   await deps.index.pinBlob(sha256, size, new Date(session.expiresAt));
-  await deps.blobs.moveToBlob(stagingKey, sha256);
+  // The session was aborted or expired while it was read: its bytes are gone, nothing to record.
+  if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
   await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
+  await deps.blobs.deleteStaged([stagingKey]);
   return 'verified';
 
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {

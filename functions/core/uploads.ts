@@ -1,5 +1,5 @@
 import type { CompletedPart, SignedPart, SignedRequest, StoredSession } from '../ports.ts';
-import { authorize } from './auth.ts';
+import { authorize, readableNamespaces } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import {
   ConflictError,
@@ -75,7 +75,10 @@ function auditOf(caller: Caller, action: string, session: UploadSession, now: Da
 
 /**
  * Opens an upload session: refuses a version that exists, answers `exists` for content already
- * stored and verified (no bytes move), and signs an upload (single PUT or parts) for the rest.
+ * stored, verified and readable by the caller (no bytes move), and signs an upload (single PUT or
+ * parts) for the rest. Content the caller cannot read is never `exists`, however it is stored: the
+ * answer would hand it over, and tell whether a digest is stored anywhere. The client uploads it,
+ * and the scan deduplicates.
  */
 export async function createUpload(
   deps: CoreDeps,
@@ -93,9 +96,11 @@ export async function createUpload(
       );
     }
   }
-  const [existing, blobs] = await Promise.all([
+  const shas = input.files.map((f) => f.sha256);
+  const [existing, blobs, readable] = await Promise.all([
     deps.index.getVersion(input.namespace, input.package, input.version),
-    deps.index.getBlobs(input.files.map((f) => f.sha256)),
+    deps.index.getBlobs(shas),
+    deps.index.referencedBlobs(shas, readableNamespaces(caller.principal)),
   ]);
   if (existing) throw versionExists(input);
 
@@ -105,7 +110,9 @@ export async function createUpload(
   const instructions: UploadInstruction[] = [];
   const files: SessionFile[] = [];
   for (const [n, f] of input.files.entries()) {
-    if (blobs.get(f.sha256)?.state === 'available') {
+    const blob = blobs.get(f.sha256);
+    if (blob?.state === 'available' && readable.has(f.sha256)) {
+      requireStoredSize(f, blob);
       files.push({ ...f, action: 'exists' });
       instructions.push({ name: f.name, sha256: f.sha256, action: 'exists' });
       continue;
@@ -140,6 +147,15 @@ export async function createUpload(
   };
   await deps.index.createSession(session, auditOf(caller, 'upload.create', session, now));
   return { uploadId, expiresAt: session.expiresAt, files: instructions };
+}
+
+/** SizeMismatchError unless a file declared as `exists` has the stored blob's size. */
+function requireStoredSize(f: { name: string; size: number }, blob: BlobRecord): void {
+  if (blob.size !== f.size) {
+    throw new SizeMismatchError(`${f.name}: declared ${f.size} bytes, the stored content is ${blob.size}`, {
+      details: { file: f.name, declared: f.size, stored: blob.size },
+    });
+  }
 }
 
 const versionExists = (v: { namespace: string; package: string; version: string }) =>
@@ -239,27 +255,30 @@ async function checkStagedFiles(
   const files = await Promise.all(
     session.files.map(async (f): Promise<VersionFileRecord> => {
       const record = { name: f.name, sha256: f.sha256, size: f.size, mediaType: f.mediaType };
-      if (f.verdict === 'rejected') return { ...record, stagingKey: f.stagingKey, rejection: f.rejection };
       const blob = blobs.get(f.sha256);
-      if (blob?.state === 'available') {
+      if (f.action === 'exists' || f.verdict === 'verified') {
+        // Content stored before (deduplicated), or this upload's bytes the scan verified and stored.
+        if (blob?.state === 'quarantined') return record;
+        if (blob?.state !== 'available') {
+          // GC has taken it since: the bytes must be sent again.
+          throw new ConflictError(`blob ${f.sha256} of ${f.name} is no longer stored; start a new upload`, {
+            details: { file: f.name, reason: 'blobGone' },
+          });
+        }
+        requireStoredSize(f, blob);
         availableBlobs.add(f.sha256); // the transaction re-checks it: GC may be deleting it right now
         return record;
       }
-      if (blob?.state === 'quarantined') return record;
-      // Verified bytes, or deduplicated content, that GC has taken since: they must be sent again.
-      if (f.verdict === 'verified' || !f.stagingKey) {
-        throw new ConflictError(`blob ${f.sha256} of ${f.name} is no longer stored; start a new upload`, {
-          details: { file: f.name, reason: 'blobGone' },
-        });
-      }
+      if (f.verdict === 'rejected') return { ...record, stagingKey: f.stagingKey, rejection: f.rejection };
+      // Not scanned yet: this upload's own bytes must be staged, whatever else the store holds under
+      // the same digest, and the file stays pending until their scan (`unverified`).
+      const { stagingKey } = f;
+      if (stagingKey === undefined) throw new Error(`upload file ${f.name} has no staging key`);
       if (f.multipartId) await completeParts(deps, f, parts?.get(f.name));
-      const staged = await deps.blobs.statStaged(f.stagingKey);
+      const staged = await deps.blobs.statStaged(stagingKey);
       if (!staged) {
-        // The scan may have moved these verified bytes into CAS a moment ago and not recorded it
-        // yet: the file is then as good as uploaded, and the scan's record makes it available.
-        if (await deps.blobs.hasBlob(f.sha256)) return { ...record, stagingKey: f.stagingKey };
-        // Or it found them bad and dropped them since this commit read the session: retry on the
-        // session that carries the verdict, so the version commits quarantined.
+        // The scan deletes staged bytes only after recording its verdict: if the session changed
+        // since this commit read it, retry on the session that carries the verdict.
         await refuseIfSessionChanged(deps, session);
         throw new UploadIncompleteError(`no bytes were uploaded for ${f.name}`, {
           details: { file: f.name },
@@ -278,7 +297,7 @@ async function checkStagedFiles(
           },
         );
       }
-      return { ...record, stagingKey: f.stagingKey };
+      return { ...record, stagingKey, unverified: true };
     }),
   );
   return { files, availableBlobs: [...availableBlobs], blobs };

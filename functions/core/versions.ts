@@ -30,7 +30,11 @@ function describeFile(file: VersionFileRecord, blob: BlobRecord | undefined): Ve
     return { ...base, state: 'quarantined', scan: scanOf(file.rejection) };
   }
   const state: FileState =
-    blob?.state === 'quarantined' ? 'quarantined' : blob?.state === 'available' ? 'available' : 'pending';
+    blob?.state === 'quarantined'
+      ? 'quarantined'
+      : blob?.state === 'available' && !file.unverified
+        ? 'available'
+        : 'pending';
   const scan =
     blob?.scan && state !== 'pending' ? scanOf(blob.scan) : { status: 'pending' as const, findings: [] };
   return { ...base, state, scan };

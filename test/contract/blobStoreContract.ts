@@ -61,11 +61,13 @@ export function describeBlobStoreContract(name: string, factory: () => Promise<B
       expect(await store.readStaged(key)).toBeNull();
     });
 
-    it('moves staged bytes into content-addressed storage and serves them by signed GET', async () => {
+    it('copies staged bytes into content-addressed storage and serves them by signed GET', async () => {
       const data = content('move', 10_000);
       const key = await stage(data);
-      await store.moveToBlob(key, sha256(data));
+      expect(await store.copyToBlob(key, sha256(data))).toBe(true);
       expect(await store.hasBlob(sha256(data))).toBe(true);
+      expect(await store.statStaged(key)).toEqual(expect.objectContaining({ size: data.length }));
+      await store.deleteStaged([key]);
       expect(await store.statStaged(key)).toBeNull();
       const url = await store.signDownload(sha256(data), 'move.bin', 'application/octet-stream', soon());
       const got = await fetch(url);
@@ -73,13 +75,20 @@ export function describeBlobStoreContract(name: string, factory: () => Promise<B
       expect(Buffer.from(await got.arrayBuffer())).toEqual(data);
     });
 
-    it('drops the staged copy when the blob is already stored', async () => {
+    it('leaves a stored blob as it is when the same content is copied again', async () => {
       const data = content('twice');
-      await store.moveToBlob(await stage(data), sha256(data));
+      expect(await store.copyToBlob(await stage(data), sha256(data))).toBe(true);
       const again = await stage(data);
-      await store.moveToBlob(again, sha256(data));
-      expect(await store.statStaged(again)).toBeNull();
+      expect(await store.copyToBlob(again, sha256(data))).toBe(true);
       expect(await store.hasBlob(sha256(data))).toBe(true);
+    });
+
+    it('answers false when neither the staged object nor the blob is stored', async () => {
+      const data = content('gone');
+      const key = await stage(data);
+      await store.deleteStaged([key]);
+      expect(await store.copyToBlob(key, sha256(data))).toBe(false);
+      expect(await store.hasBlob(sha256(data))).toBe(false);
     });
 
     it('deletes staged objects and blobs, absent keys included', async () => {
@@ -88,7 +97,7 @@ export function describeBlobStoreContract(name: string, factory: () => Promise<B
       await store.deleteStaged([key, `staging/${newId()}/3`]);
       expect(await store.statStaged(key)).toBeNull();
       const blob = content('blob');
-      await store.moveToBlob(await stage(blob), sha256(blob));
+      await store.copyToBlob(await stage(blob), sha256(blob));
       await store.deleteBlobs([sha256(blob), sha256('absent')]);
       expect(await store.hasBlob(sha256(blob))).toBe(false);
     });

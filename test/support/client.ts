@@ -37,16 +37,28 @@ export interface PublishOptions {
   readonly version: string;
   readonly files: Record<string, Buffer>;
   readonly metadata?: Record<string, string>;
+  /** The bearer token to publish with (default: the admin's). */
+  readonly token?: string;
 }
 
 export async function createUpload(base: string, o: PublishOptions): Promise<ApiAnswer> {
-  return call(base, 'POST', '/v1/uploads', {
-    namespace: o.namespace ?? 'demo',
-    package: o.package ?? 'app',
-    version: o.version,
-    files: Object.entries(o.files).map(([name, data]) => ({ name, size: data.length, sha256: sha256(data) })),
-    ...(o.metadata ? { metadata: o.metadata } : {}),
-  });
+  return call(
+    base,
+    'POST',
+    '/v1/uploads',
+    {
+      namespace: o.namespace ?? 'demo',
+      package: o.package ?? 'app',
+      version: o.version,
+      files: Object.entries(o.files).map(([name, data]) => ({
+        name,
+        size: data.length,
+        sha256: sha256(data),
+      })),
+      ...(o.metadata ? { metadata: o.metadata } : {}),
+    },
+    o.token,
+  );
 }
 
 /** PUTs every `upload` file of a create-upload answer with exactly its signed headers. */
@@ -63,7 +75,7 @@ export async function publish(base: string, o: PublishOptions): Promise<ApiAnswe
   const created = await createUpload(base, o);
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   await uploadAll(created, o.files);
-  return call(base, 'POST', `/v1/uploads/${created.body.uploadId}/commit`);
+  return call(base, 'POST', `/v1/uploads/${created.body.uploadId}/commit`, undefined, o.token);
 }
 
 /** Polls a version until it leaves `pending` (the in-process scan is asynchronous). */

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Principal } from '../../functions/core/model.ts';
 import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth.ts';
 import {
   createEmbeddedBackend,
@@ -10,6 +11,23 @@ import {
 import { type LocalServer, startLocalServer } from '../../functions/local/server.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token';
+
+/** Scoped tokens every test server accepts besides the admin's: a writer and a reader per namespace. */
+export const SCOPED_TOKENS = {
+  alphaWriter: 'test-alpha-writer',
+  betaWriter: 'test-beta-writer',
+  alphaReader: 'test-alpha-reader',
+} as const;
+
+/** The principals of the test servers' tokens (admin plus the scoped ones). */
+export function testTokens(): Map<string, Principal> {
+  return new Map<string, Principal>([
+    [ADMIN_TOKEN, ADMIN_PRINCIPAL],
+    [SCOPED_TOKENS.alphaWriter, { id: 'alpha-writer', admin: false, roles: { alpha: ['write'] } }],
+    [SCOPED_TOKENS.betaWriter, { id: 'beta-writer', admin: false, roles: { beta: ['write'] } }],
+    [SCOPED_TOKENS.alphaReader, { id: 'alpha-reader', admin: false, roles: { alpha: ['read'] } }],
+  ]);
+}
 
 export interface EmbeddedServer {
   readonly server: LocalServer;
@@ -25,7 +43,7 @@ export async function startEmbeddedServer(options: Partial<EmbeddedOptions> = {}
   let backend: EmbeddedBackend | undefined;
   const server = await startLocalServer({
     port: 0,
-    authenticate: bearerAuthenticator(new Map([[ADMIN_TOKEN, ADMIN_PRINCIPAL]])),
+    authenticate: bearerAuthenticator(testTokens()),
     log: () => {},
     backend: async (url) => {
       backend = await createEmbeddedBackend({ ...options, dataDir, publicUrl: url });

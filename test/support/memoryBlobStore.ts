@@ -80,10 +80,12 @@ export class MemoryBlobStore implements BlobStore {
     return this.blobs.has(sha);
   }
 
-  async moveToBlob(key: string, sha: string): Promise<void> {
+  async copyToBlob(key: string, sha: string): Promise<boolean> {
+    if (this.blobs.has(sha)) return true;
     const data = this.staged.get(key);
-    if (data && !this.blobs.has(sha)) this.blobs.set(sha, data);
-    this.staged.delete(key);
+    if (!data) return false;
+    this.blobs.set(sha, Buffer.from(data));
+    return true;
   }
 
   async deleteStaged(keys: readonly string[]): Promise<void> {

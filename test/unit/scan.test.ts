@@ -83,12 +83,12 @@ describe('scanStagedObject', () => {
     expect((await h.deps.index.getBlobs([sha256(data)])).get(sha256(data))!.state).toBe('quarantined');
   });
 
-  it('completes a scan that died after moving the bytes, and treats a redelivery as a no-op', async () => {
+  it('completes a scan that died after copying the bytes, and treats a redelivery as a no-op', async () => {
     const data = content('recover', 100);
     const { uploadId, key } = await open(data);
     h.blobs.stage(key, data);
     await commitUpload(h.deps, admin, { uploadId });
-    await h.blobs.moveToBlob(key, sha256(data)); // the previous delivery's last act before it died
+    await h.blobs.copyToBlob(key, sha256(data)); // the previous delivery's last act before it died
     expect(await scanStagedObject(h.deps, key)).toBe('verified');
     expect((await getVersion(h.deps, admin, ref)).state).toBe('available');
     expect(await scanStagedObject(h.deps, key)).toBe('skipped');

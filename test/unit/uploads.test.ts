@@ -53,6 +53,43 @@ describe('upload use cases', () => {
       expect(created.files[1]!.multipart!.parts).toHaveLength(4);
     });
 
+    it('keeps a file uploaded in parts pending over content stored elsewhere until its own scan (defect: deduplication leaked content across namespaces)', async () => {
+      const stored = content('alpha-secret', 2000);
+      await publish('1.0.0', { a: stored });
+      const beta: typeof admin = {
+        principal: { id: 'beta-writer', admin: false, roles: { beta: ['write'] } },
+        requestId: 'req-beta',
+      };
+      const created = await createUpload(h.deps, beta, {
+        ...input('1.0.0', { a: stored }),
+        namespace: 'beta',
+      });
+      expect(created.files[0]).toMatchObject({ action: 'upload', multipart: { partSize: 512 } });
+      // Parts carry no checksum: other bytes of the declared size are accepted by storage.
+      const session = (await h.deps.index.getSession(created.uploadId))!;
+      const file = session.files[0]!;
+      const garbage = Buffer.alloc(stored.length, 0x5a);
+      const parts = created.files[0]!.multipart!.parts.map((p) => ({
+        partNumber: p.partNumber,
+        etag: h.blobs.stagePart(
+          file.multipartId!,
+          p.partNumber,
+          garbage.subarray((p.partNumber - 1) * 512, p.partNumber * 512),
+        ),
+      }));
+      const committed = await commitUpload(h.deps, beta, {
+        uploadId: created.uploadId,
+        parts: new Map([['a', parts]]),
+      });
+      expect(committed.state).toBe('pending');
+      const ref = { namespace: 'beta', package: 'app', version: '1.0.0' };
+      await expect(resolveDownload(h.deps, beta, { ...ref, file: 'a' })).rejects.toMatchObject({
+        code: 'Conflict',
+      });
+      expect(await scanStagedObject(h.deps, file.stagingKey!)).toBe('rejected');
+      expect((await getVersion(h.deps, beta, ref)).state).toBe('quarantined');
+    });
+
     it('answers exists for content already available', async () => {
       const data = content('dedupe');
       await publish('1.0.0', { a: data });
@@ -114,12 +151,12 @@ describe('upload use cases', () => {
       });
     });
 
-    it('commits bytes the scan has moved into storage but not yet recorded', async () => {
+    it('commits bytes the scan has copied into storage but not yet recorded', async () => {
       const data = content('racing-scan');
       const created = await createUpload(h.deps, admin, input('1.0.0', { a: data }));
       const key = (await h.deps.index.getSession(created.uploadId))!.files[0]!.stagingKey!;
       h.blobs.stage(key, data);
-      await h.blobs.moveToBlob(key, sha256(data)); // the scan's move, before its record
+      await h.blobs.copyToBlob(key, sha256(data)); // the scan's copy, before its record
       expect((await commitUpload(h.deps, admin, { uploadId: created.uploadId })).state).toBe('pending');
       expect(await scanStagedObject(h.deps, key)).toBe('verified');
       expect(

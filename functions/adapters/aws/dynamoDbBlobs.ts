@@ -52,9 +52,15 @@ export function blobChange(
   table: string,
   read: BlobFacts | null,
   next: BlobFacts,
-  extra: { readonly scan?: ScanReport; readonly at?: string } = {},
+  extra: {
+    readonly scan?: ScanReport;
+    readonly at?: string;
+    /** Counters to add to (attribute name → amount), e.g. a namespace's reference count. */
+    readonly add?: Readonly<Record<string, number>>;
+  } = {},
 ): TransactWriteItem {
   const list = listing(next);
+  const added = Object.entries(extra.add ?? {});
   const set = [
     '#kind = :blob',
     '#sha256 = :sha',
@@ -84,7 +90,10 @@ export function blobChange(
       TableName: table,
       Key: toAttributes(keys.blob(next.sha256)),
       ...updateExpression({
-        update: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        update:
+          `SET ${set.join(', ')}` +
+          (added.length > 0 ? ` ADD ${added.map(([name]) => `#${name} :${name}`).join(', ')}` : '') +
+          (remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''),
         condition,
         values: {
           ':blob': 'blob',
@@ -100,6 +109,7 @@ export function blobChange(
           ':readState': read?.state,
           ':readRefcount': read?.refcount,
           ':readSince': read?.unreferencedSince,
+          ...Object.fromEntries(added.map(([name, amount]) => [`:${name}`, amount])),
         },
       }),
     },

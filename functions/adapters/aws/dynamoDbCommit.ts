@@ -2,7 +2,14 @@ import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
 import type { AuditEvent, CommitInput, Sha256 } from '../../ports.ts';
 import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { auditItem, keys, sessionOf, versionItem, workLists } from './dynamoDbItems.ts';
+import {
+  auditItem,
+  keys,
+  namespaceRefAttribute,
+  sessionOf,
+  versionItem,
+  workLists,
+} from './dynamoDbItems.ts';
 import type { CancellationReason } from './dynamoDbTable.ts';
 
 /** Positions of the commit transaction's items; blob updates follow, one per distinct blob. */
@@ -60,7 +67,16 @@ export function commitTransaction(
       },
     },
     { Put: { TableName: table, Item: toAttributes(auditItem(audit)) } },
-    ...blobs.map((sha) => blobReference(table, sha, refs.get(sha)!, v.createdAt, available.has(sha))),
+    ...blobs.map((sha) =>
+      blobReference(
+        table,
+        sha,
+        refs.get(sha)!,
+        v.createdAt,
+        available.has(sha),
+        namespaceRefAttribute(v.namespace),
+      ),
+    ),
     ...checkedOnly.map(
       (sha): TransactWriteItem => ({
         ConditionCheck: {
@@ -98,6 +114,7 @@ function blobReference(
   ref: { size: number; count: number },
   at: string,
   mustBeAvailable: boolean,
+  namespaceRef: string,
 ): TransactWriteItem {
   return {
     Update: {
@@ -108,7 +125,7 @@ function blobReference(
           'SET #kind = :blob, #sha256 = :sha, #size = if_not_exists(#size, :size), ' +
           '#state = if_not_exists(#state, :pending), #createdAt = if_not_exists(#createdAt, :at) ' +
           // Referenced now: off GC's deletable list (holds end here too, as in the embedded index).
-          'ADD #refcount :count REMOVE #unreferencedSince, #gsi2pk, #gsi2sk',
+          `ADD #refcount :count, #${namespaceRef} :count REMOVE #unreferencedSince, #gsi2pk, #gsi2sk`,
         condition: mustBeAvailable
           ? '#state = :available'
           : 'attribute_not_exists(#pk) OR #state <> :deleting',

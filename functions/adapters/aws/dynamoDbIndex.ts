@@ -21,6 +21,7 @@ import {
   blobOf,
   keys,
   packageKey,
+  referencingNamespaces,
   sessionItem,
   sessionOf,
   versionOf,
@@ -191,6 +192,22 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
     return new Map(items.map((i) => [i.sha256 as Sha256, blobOf(i)]));
   }
 
+  async referencedBlobs(
+    sha256s: readonly Sha256[],
+    namespaces: '*' | readonly string[],
+  ): Promise<Set<Sha256>> {
+    if (namespaces !== '*' && namespaces.length === 0) return new Set();
+    const items = await this.table.getMany([...new Set(sha256s)].map(keys.blob));
+    return new Set(
+      items
+        .filter((item) => {
+          const from = referencingNamespaces(item);
+          return namespaces === '*' ? from.length > 0 : from.some((ns) => namespaces.includes(ns));
+        })
+        .map((item) => item.sha256 as Sha256),
+    );
+  }
+
   /** Idempotent: a file that already has its verdict is left alone, whatever this outcome says. */
   async recordScan(outcome: ScanOutcome): Promise<void> {
     for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
@@ -199,7 +216,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       if (!session || !file || file.verdict) return;
       const [blob, version] = await Promise.all([
         outcome.verdict !== 'rejected' ? this.table.get(keys.blob(outcome.sha256)) : null,
-        outcome.verdict !== 'verified' && session.state === 'committed'
+        session.state === 'committed'
           ? this.getVersion(session.namespace, session.package, session.version)
           : null,
       ]);

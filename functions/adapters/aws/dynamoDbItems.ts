@@ -48,6 +48,28 @@ export const keys = {
 };
 
 /** History items of one stage sort by promotion number under this prefix. */
+/**
+ * The blob item's per-namespace reference counter: how many committed version files of that
+ * namespace point at the blob (`referencedBlobs`). Namespace names may hold `.`, `-` and `_`; the
+ * attribute name keeps to word characters (expression names are `#\w+`), escaping those three.
+ */
+export const NAMESPACE_REF_PREFIX = 'nsref_';
+export const namespaceRefAttribute = (namespace: string): string =>
+  NAMESPACE_REF_PREFIX + namespace.replace(/[._-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
+const namespaceOfRefAttribute = (attribute: string): string =>
+  attribute
+    .slice(NAMESPACE_REF_PREFIX.length)
+    .replace(/_([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+
+/** The namespaces a blob item counts live references from. */
+export function referencingNamespaces(item: Item): string[] {
+  return Object.entries(item)
+    .filter(
+      ([name, count]) => name.startsWith(NAMESPACE_REF_PREFIX) && typeof count === 'number' && count > 0,
+    )
+    .map(([name]) => namespaceOfRefAttribute(name));
+}
+
 export const promotionPrefix = (stage: string) => `PROMOTION#${stage}#`;
 
 /** Blobs on the unreferenced list spread over 16 gsi2 partitions by their first hex digit. */

@@ -3,7 +3,7 @@ import { NotFoundError } from '../../core/errors.ts';
 import type { AuditEvent, Sha256, VersionRecord, VersionRef } from '../../ports.ts';
 import { blobChange, blobFactsOf, later } from './dynamoDbBlobs.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { atOrBefore, auditItem, keys, workLists } from './dynamoDbItems.ts';
+import { atOrBefore, auditItem, keys, namespaceRefAttribute, workLists } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** deleteVersion rebuilds this many times when racing commits keep moving its blobs' refcounts. */
@@ -118,7 +118,13 @@ export class DynamoDbRetention {
           const refcount = Math.max(0, read.refcount - refs.get(read.sha256)!);
           const since =
             refcount === 0 ? later(read.unreferencedSince, now.toISOString()) : read.unreferencedSince;
-          return blobChange(this.table.name, read, { ...read, refcount, unreferencedSince: since });
+          const dropped = refs.get(read.sha256)!;
+          return blobChange(
+            this.table.name,
+            read,
+            { ...read, refcount, unreferencedSince: since },
+            { add: { [namespaceRefAttribute(ref.namespace)]: -dropped } },
+          );
         }),
       ]);
       if (!failed) return true;

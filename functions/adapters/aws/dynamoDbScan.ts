@@ -9,14 +9,15 @@ import { keys } from './dynamoDbItems.ts';
 export interface ScanSnapshot {
   readonly session: StoredSession;
   readonly blob: BlobFacts | null;
-  /** The committed version, read only when a rejection must be copied onto its file. */
+  /** The committed version, whose file takes the rejection or loses its `unverified` mark. */
   readonly version: VersionRecord | null;
 }
 
 /**
  * The scan outcome as one transaction: the session file's verdict (revision-checked, so a commit
  * racing it fails and re-reads, or this fails and is rebuilt), the blob's state and report, and for a
- * committed session the version file's rejection. Same meaning as the embedded index.
+ * committed session the version file's rejection, or the end of its `unverified` mark. Same meaning
+ * as the embedded index.
  */
 export function scanTransaction(
   table: string,
@@ -48,13 +49,16 @@ export function scanTransaction(
   ];
   if (outcome.verdict !== 'rejected') items.push(blobUpdate(table, outcome, read.blob, session.expiresAt));
   const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
-  if (rejected && read.version && position >= 0) {
+  const versionFile = position >= 0 ? read.version?.files[position] : undefined;
+  if (versionFile && (rejected || versionFile.unverified)) {
     items.push({
       Update: {
         TableName: table,
         Key: toAttributes(keys.version(session.namespace, session.package, session.version)),
         ...updateExpression({
-          update: `SET #files[${position}].#rejection = :report`,
+          update: rejected
+            ? `SET #files[${position}].#rejection = :report`
+            : `REMOVE #files[${position}].#unverified`,
           condition: '#uploadId = :uploadId',
           values: { ':report': outcome.report, ':uploadId': session.uploadId },
         }),

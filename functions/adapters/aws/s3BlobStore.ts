@@ -167,25 +167,29 @@ export class S3BlobStore implements BlobStore {
     return (await this.head(blobKeyOf(sha256), false)) !== null;
   }
 
-  async moveToBlob(stagingKey: string, sha256: Sha256): Promise<void> {
+  /**
+   * Copies the staged object into CAS server-side. What S3 holds under a staged key cannot change
+   * after the scan read it: a single PUT is bound to its sha256 by the signed checksum header, and a
+   * completed multipart upload takes no more parts.
+   */
+  async copyToBlob(stagingKey: string, sha256: Sha256): Promise<boolean> {
     const target = blobKeyOf(sha256);
-    if (!(await this.head(target, false))) {
-      const staged = await this.head(stagingKey, false);
-      if (!staged) throw new Error(`neither ${stagingKey} nor blob ${sha256} is stored`);
-      const size = staged.ContentLength ?? 0;
-      if (size > this.copyPartThreshold) {
-        await copyInParts(this.s3, this.bucket, stagingKey, target, size, this.copyPartThreshold);
-      } else {
-        await this.s3.send(
-          new CopyObjectCommand({
-            Bucket: this.bucket,
-            Key: target,
-            CopySource: copySourceOf(this.bucket, stagingKey),
-          }),
-        );
-      }
+    if (await this.head(target, false)) return true;
+    const staged = await this.head(stagingKey, false);
+    if (!staged) return false;
+    const size = staged.ContentLength ?? 0;
+    if (size > this.copyPartThreshold) {
+      await copyInParts(this.s3, this.bucket, stagingKey, target, size, this.copyPartThreshold);
+    } else {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: target,
+          CopySource: copySourceOf(this.bucket, stagingKey),
+        }),
+      );
     }
-    await this.deleteStaged([stagingKey]);
+    return true;
   }
 
   deleteStaged(stagingKeys: readonly string[]): Promise<void> {

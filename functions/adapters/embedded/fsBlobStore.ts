@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { chmod, link, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UploadIncompleteError } from '../../core/errors.ts';
@@ -39,9 +39,12 @@ export interface FsBlobStoreOptions {
 const MiB = 1024 * 1024;
 
 /**
- * The filesystem blob store. Every write lands in `tmp/`, is fsynced, then renamed into place, so
- * no partial file is ever visible under `staging/` or `blobs/`; verified bytes move into CAS by
- * rename, never by copy.
+ * The filesystem blob store. Every write lands in a private file under `tmp/`, is checked (size, and
+ * digest where one was signed), fsynced, then renamed into place: no partial or unverified file is
+ * ever visible under `staging/` or `blobs/`, and no request ever holds open a file that is visible
+ * there. A staged or stored file is therefore never written again once it has a name: the scan's
+ * hard link into CAS shares an inode nothing can change (issue 11, defect 1: a part PUT held open
+ * across commit and scan used to write into the stored blob).
  */
 export class FsBlobStore implements BlobStore {
   readonly multipartThreshold: number;
@@ -60,8 +63,12 @@ export class FsBlobStore implements BlobStore {
    */
   async init(): Promise<void> {
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    await chmod(this.root, DIR_MODE); // a data dir made by an earlier version was 0755
     await Promise.all(
-      ['tmp', 'staging', 'blobs/sha256'].map((d) => mkdir(join(this.root, d), { recursive: true })),
+      ['tmp', 'staging', 'blobs/sha256'].map((d) =>
+        mkdir(join(this.root, d), { recursive: true, mode: DIR_MODE }),
+      ),
     );
   }
 
@@ -105,6 +112,8 @@ export class FsBlobStore implements BlobStore {
     expiresAt: Date,
   ): Promise<MultipartUpload> {
     const multipartId = randomBytes(12).toString('hex');
+    // The upload exists from here on: a part PUT for an upload completed or aborted since is refused.
+    await mkdir(this.multipartDir(stagingKey, multipartId), { recursive: true, mode: DIR_MODE });
     const partSize = Math.max(this.partSize, Math.ceil(size / 10_000 / MiB) * MiB);
     const count = Math.max(1, Math.ceil(size / partSize));
     const parts = Array.from({ length: count }, (_, i) => {
@@ -140,24 +149,23 @@ export class FsBlobStore implements BlobStore {
     body: Readable,
   ) {
     checkSignedHeaders(grant.size, headers, grant.sha256);
-    const tmp = this.path(`tmp/${randomBytes(12).toString('hex')}`);
-    try {
-      const { size, sha256 } = await writeStream(tmp, body, grant.size, 0, 'create');
-      if (size !== grant.size) throw sizeMismatch(size, grant.size);
+    await this.receiveInto(body, grant.size, async (tmp, sha256) => {
       if (sha256 !== grant.sha256)
         throw new StorageRejectionError(400, 'BadDigest', 'the body does not hash to the signed sha256');
       const final = this.path(grant.key);
-      await mkdir(dirname(final), { recursive: true });
+      await mkdir(dirname(final), { recursive: true, mode: DIR_MODE });
       await rename(tmp, final);
-    } catch (error) {
-      await rm(tmp, { force: true });
-      throw error;
-    }
+    });
     this.options.onStaged?.(grant.key);
     return { etag: `"${grant.sha256.slice(0, 32)}"` };
   }
 
-  /** Receives one part: written in place at its offset; its ETag file marks it complete. */
+  /**
+   * Receives one part into a private temp file; once its size holds it is renamed to
+   * `part-<n>.<etag>` in the upload's directory. A part sent again gets a file of its own, and the
+   * commit picks, by ETag, exactly the parts it lists. An upload completed or aborted meanwhile
+   * answers 404 `NoSuchUpload`, like S3, and leaves nothing behind.
+   */
   async receivePart(
     grant: Extract<StorageGrant, { op: 'part' }>,
     headers: Record<string, string | undefined>,
@@ -165,42 +173,70 @@ export class FsBlobStore implements BlobStore {
   ) {
     checkSignedHeaders(grant.size, headers);
     const dir = this.multipartDir(grant.key, grant.multipartId);
-    await mkdir(dir, { recursive: true });
-    const { size, sha256 } = await writeStream(join(dir, 'data'), body, grant.size, grant.offset, 'inPlace');
-    if (size !== grant.size) throw sizeMismatch(size, grant.size);
-    const etag = `"${sha256.slice(0, 32)}"`;
-    await writeFile(join(dir, `part-${grant.partNumber}`), etag);
-    return { etag };
+    if (!(await stat(dir).catch(() => null))) throw noSuchUpload();
+    let etag = '';
+    await this.receiveInto(body, grant.size, async (tmp, sha256) => {
+      etag = sha256.slice(0, 32);
+      await rename(tmp, join(dir, partFile(grant.partNumber, etag))).catch((error) => {
+        throw error?.code === 'ENOENT' ? noSuchUpload() : error;
+      });
+    });
+    return { etag: `"${etag}"` };
   }
 
+  /** Streams `body` into a private temp file of exactly `size` bytes, then hands it to `keep`. */
+  private async receiveInto(
+    body: Readable,
+    size: number,
+    keep: (tmp: string, sha256: Sha256) => Promise<void>,
+  ): Promise<void> {
+    const tmp = this.path(`tmp/${randomBytes(12).toString('hex')}`);
+    try {
+      const written = await writeStream(tmp, body, size);
+      if (written.size !== size) throw sizeMismatch(written.size, size);
+      await keep(tmp, written.sha256);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * Assembles the listed parts into a new file (never one a request could still be writing), then
+   * renames it to the staged key. Completing twice: like S3, the upload is gone once its object exists.
+   */
   async completeMultipart(
     stagingKey: string,
     multipartId: string,
     parts: readonly CompletedPart[],
   ): Promise<void> {
     const dir = this.multipartDir(stagingKey, multipartId);
-    // Completing twice (a retried commit): like S3, the upload is gone once its object exists.
-    if (!(await stat(dir).catch(() => null)) && (await this.statStaged(stagingKey))) return;
+    const present = await readdir(dir).catch(() => null);
+    if (!present) {
+      if (await this.statStaged(stagingKey)) return;
+      throw new UploadIncompleteError(`the multipart upload of ${stagingKey} no longer exists`);
+    }
     const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-    for (const [i, part] of sorted.entries()) {
-      const stored = await readFile(join(dir, `part-${part.partNumber}`), 'utf8').catch(() => undefined);
-      if (
-        part.partNumber !== i + 1 ||
-        stored === undefined ||
-        normaliseEtag(stored) !== normaliseEtag(part.etag)
-      ) {
+    const files = sorted.map((part, i) => {
+      const name = partFile(part.partNumber, normaliseEtag(part.etag));
+      if (part.partNumber !== i + 1 || !present.includes(name)) {
         throw new UploadIncompleteError(
           `part ${part.partNumber} of ${stagingKey} is missing or its ETag does not match`,
         );
       }
+      return join(dir, name);
+    });
+    const uploaded = new Set(present.map((f) => /^part-(\d+)\./.exec(f)?.[1]).filter(Boolean));
+    if (sorted.length < uploaded.size)
+      throw new UploadIncompleteError(`the commit lists ${sorted.length} of ${uploaded.size} uploaded parts`);
+    const tmp = this.path(`tmp/${randomBytes(12).toString('hex')}`);
+    try {
+      await concatenate(files, tmp);
+      await rename(tmp, this.path(stagingKey));
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
     }
-    const expected = (await readdir(dir)).filter((f) => f.startsWith('part-')).length;
-    if (sorted.length < expected)
-      throw new UploadIncompleteError(`the commit lists ${sorted.length} of ${expected} uploaded parts`);
-    const data = join(dir, 'data');
-    const handle = await open(data, 'r+');
-    await handle.sync().finally(() => handle.close());
-    await rename(data, this.path(stagingKey));
     await rm(dir, { recursive: true, force: true });
     this.options.onStaged?.(stagingKey);
   }
@@ -227,18 +263,32 @@ export class FsBlobStore implements BlobStore {
     return (await stat(this.blobPath(sha256)).catch(() => null)) !== null;
   }
 
-  async moveToBlob(stagingKey: string, sha256: Sha256): Promise<void> {
+  /**
+   * Verify-then-link: the scanned staged file gets a second name in CAS. Nothing can write to it
+   * (see the class comment), so CAS holds exactly the bytes the scan read. False when the staged file
+   * is gone (aborted or expired meanwhile) and the blob is not stored either.
+   */
+  async copyToBlob(stagingKey: string, sha256: Sha256): Promise<boolean> {
+    if (await this.hasBlob(sha256)) return true;
     const target = this.blobPath(sha256);
-    if (await this.hasBlob(sha256)) {
-      await rm(this.path(stagingKey), { force: true });
-      return;
+    await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+    try {
+      await link(this.path(stagingKey), target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return true; // a concurrent scan of the same content linked it first
+      if (code === 'ENOENT') return false;
+      throw error;
     }
-    await mkdir(dirname(target), { recursive: true });
-    await rename(this.path(stagingKey), target);
+    return true;
   }
 
+  /** Deletes staged files, then their `staging/<uploadId>/` directories once empty. */
   async deleteStaged(stagingKeys: readonly string[]): Promise<void> {
     await Promise.all(stagingKeys.map((k) => rm(this.path(k), { force: true })));
+    const dirs = new Set(stagingKeys.map((k) => dirname(this.path(k))));
+    // ENOTEMPTY: another file of the session is still staged; its own deletion removes the directory.
+    await Promise.all([...dirs].map((d) => rmdir(d).catch(() => undefined)));
   }
 
   async deleteBlobs(sha256s: readonly Sha256[]): Promise<void> {
@@ -256,6 +306,16 @@ export class FsBlobStore implements BlobStore {
 }
 
 const normaliseEtag = (etag: string) => etag.replaceAll('"', '').trim();
+
+/** Part files are named by number and ETag: `part-3.<32 hex>`. */
+const partFile = (partNumber: number, etag: string) => `part-${partNumber}.${etag}`;
+
+const noSuchUpload = () =>
+  new StorageRejectionError(404, 'NoSuchUpload', 'the multipart upload was completed or aborted');
+
+/** Only the store's own user reads the data dir: blobs of every namespace live there. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 const sizeMismatch = (got: number, want: number) =>
   new StorageRejectionError(400, 'SizeMismatch', `the body is ${got} bytes; the URL was signed for ${want}`);
@@ -277,25 +337,19 @@ function checkSignedHeaders(size: number, headers: Record<string, string | undef
 }
 
 /**
- * Streams `body` into `path` at `offset`, hashing as it goes, and stops early (without reading the
- * rest) once more than `limit` bytes arrive. Writes go out in ~1 MiB batches; fsyncs before returning.
+ * Streams `body` into a new file at `path` (mode 0600), hashing as it goes, and stops early (without
+ * reading the rest) once more than `limit` bytes arrive. Writes go out in ~1 MiB batches; fsyncs
+ * before returning.
  */
-async function writeStream(
-  path: string,
-  body: Readable,
-  limit: number,
-  offset: number,
-  mode: 'create' | 'inPlace',
-) {
-  const flags = mode === 'create' ? 'w' : constants.O_RDWR | constants.O_CREAT;
-  const handle = await open(path, flags, 0o644);
+async function writeStream(path: string, body: Readable, limit: number) {
+  const handle = await open(path, 'wx', FILE_MODE);
   const hash = createHash('sha256');
   let size = 0;
   let batch: Buffer[] = [];
   let batched = 0;
   const flush = async () => {
     if (batched === 0) return;
-    await handle.writev(batch, offset + size - batched);
+    await handle.writev(batch, size - batched);
     batch = [];
     batched = 0;
   };
@@ -314,4 +368,29 @@ async function writeStream(
     await handle.close();
   }
   return { size, sha256: hash.digest('hex') };
+}
+
+/** Writes `sources` one after another into a new file at `target`, fsynced. */
+async function concatenate(sources: readonly string[], target: string): Promise<void> {
+  const out = await open(target, 'wx', FILE_MODE);
+  try {
+    const buffer = Buffer.allocUnsafe(8 * MiB);
+    let position = 0;
+    for (const source of sources) {
+      const input = await open(source, 'r');
+      try {
+        for (;;) {
+          const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) break;
+          await out.write(buffer, 0, bytesRead, position);
+          position += bytesRead;
+        }
+      } finally {
+        await input.close();
+      }
+    }
+    await out.sync();
+  } finally {
+    await out.close();
+  }
 }

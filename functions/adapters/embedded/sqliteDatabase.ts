@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -73,12 +73,38 @@ CREATE INDEX IF NOT EXISTS audit_by_namespace ON audit (namespace, id);
  * store must survive; only an OS crash may lose the last transactions.
  */
 export function openDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  migrate(db);
+  if (path !== ':memory:') {
+    // Only the store's user reads the index (WAL and shared-memory files take the same mode).
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) chmodIfPresent(file, 0o600);
+  }
   return db;
+}
+
+/** Columns added after a table was first created: SQLite has no ADD COLUMN IF NOT EXISTS. */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  { table: 'files', column: 'unverified', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
+
+function migrate(db: Database.Database): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
+
+function chmodIfPresent(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }

@@ -48,6 +48,7 @@ interface FileRow {
   media_type: string;
   staging_key: string | null;
   rejection: string | null;
+  unverified: number;
 }
 
 interface BlobRow {
@@ -79,6 +80,7 @@ const toFile = (r: FileRow): VersionFileRecord => ({
   mediaType: r.media_type,
   ...(r.staging_key === null ? {} : { stagingKey: r.staging_key }),
   ...(r.rejection === null ? {} : { rejection: JSON.parse(r.rejection) }),
+  ...(r.unverified ? { unverified: true } : {}),
 });
 
 const toBlob = (r: BlobRow): BlobRecord => ({
@@ -106,7 +108,7 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
       setSession: p('UPDATE sessions SET state = ?, files = ?, revision = revision + 1 WHERE upload_id = ?'),
       versionExists: p('SELECT 1 FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
       getVersion: p('SELECT * FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
-      files: p(`SELECT name, sha256, size, media_type, staging_key, rejection FROM files
+      files: p(`SELECT name, sha256, size, media_type, staging_key, rejection, unverified FROM files
         WHERE namespace = ? AND package = ? AND version = ? ORDER BY position`),
       // Newest commit first: by commit time, and in commit order within one instant (as on DynamoDB).
       listFirst: p(`SELECT * FROM versions WHERE namespace = ? AND package = ?
@@ -117,13 +119,17 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
         (namespace, package, version, seq, state, created_at, created_by, upload_id, metadata)
         VALUES (@namespace, @package, @version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live',
           @created_at, @created_by, @upload_id, @metadata)`),
-      insertFile:
-        p(`INSERT INTO files VALUES (@namespace, @package, @version, @name, @position, @sha256, @size,
-        @media_type, @staging_key, @rejection)`),
+      insertFile: p(`INSERT INTO files (namespace, package, version, name, position, sha256, size, media_type,
+        staging_key, rejection, unverified) VALUES (@namespace, @package, @version, @name, @position,
+        @sha256, @size, @media_type, @staging_key, @rejection, @unverified)`),
       rejectFile: p(
         'UPDATE files SET rejection = ? WHERE namespace = ? AND package = ? AND version = ? AND name = ?',
       ),
+      verifyFile: p(
+        'UPDATE files SET unverified = 0 WHERE namespace = ? AND package = ? AND version = ? AND name = ?',
+      ),
       blobState: p('SELECT state FROM blobs WHERE sha256 = ?'),
+      blobNamespaces: p('SELECT DISTINCT namespace FROM files WHERE sha256 = ?'),
       getBlob: p('SELECT sha256, size, state, refcount, scan FROM blobs WHERE sha256 = ?'),
       refBlob: p(`INSERT INTO blobs VALUES (?, ?, 'pending', 1, NULL, ?, NULL)
         ON CONFLICT (sha256) DO UPDATE SET refcount = refcount + 1, unreferenced_since = NULL`),
@@ -223,6 +229,7 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
             media_type: f.mediaType,
             staging_key: f.stagingKey ?? null,
             rejection: f.rejection === undefined ? null : JSON.stringify(f.rejection),
+            unverified: f.unverified ? 1 : 0,
           });
           this.s.refBlob.run(f.sha256, f.size, v.createdAt);
         }
@@ -295,6 +302,19 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
     return found;
   }
 
+  async referencedBlobs(
+    sha256s: readonly Sha256[],
+    namespaces: '*' | readonly string[],
+  ): Promise<Set<Sha256>> {
+    const found = new Set<Sha256>();
+    if (namespaces !== '*' && namespaces.length === 0) return found;
+    for (const sha of new Set(sha256s)) {
+      const rows = this.s.blobNamespaces.all(sha) as { namespace: string }[];
+      if (rows.some((r) => namespaces === '*' || namespaces.includes(r.namespace))) found.add(sha);
+    }
+    return found;
+  }
+
   async pinBlob(sha256: Sha256, size: number, until: Date): Promise<void> {
     this.db
       .transaction(() => {
@@ -330,8 +350,10 @@ export class SqliteIndex extends SqliteLifecycleIndex implements Index {
           ? { ...file, verdict: 'rejected', rejection: outcome.report }
           : { ...file, verdict: 'verified' };
         const files = session.files.map((f, i) => (i === outcome.fileIndex ? updated : f));
-        if (rejected && session.state === 'committed') {
-          this.s.rejectFile.run(scan, session.namespace, session.package, session.version, file.name);
+        if (session.state === 'committed') {
+          const where = [session.namespace, session.package, session.version, file.name];
+          if (rejected) this.s.rejectFile.run(scan, ...where);
+          else this.s.verifyFile.run(...where);
         }
         this.s.setSession.run(session.state, JSON.stringify(files), outcome.uploadId);
       })
