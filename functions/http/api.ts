@@ -1,8 +1,11 @@
 import { InvalidRequestError, NotFoundError, UnauthenticatedError } from '../core/errors.ts';
-import { toErrorResponse } from './errors.ts';
+import { MethodNotAllowedError, toErrorResponse } from './errors.ts';
 import type { Route } from './route.ts';
 import { routes } from './routes.ts';
 import type { ApiDeps, HttpRequest, HttpResponse } from './types.ts';
+
+/** On every answer of the route table, on both hosts: a JSON error is never sniffed into HTML. */
+const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff' } as const;
 
 interface Match {
   readonly route: Route;
@@ -17,10 +20,15 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** Matches the raw path segment by segment, so an encoded `/` (`%2F`) never creates a segment. */
+/**
+ * Matches the raw path segment by segment, so an encoded `/` (`%2F`) never creates a segment. HEAD is
+ * served as GET (node:http and API Gateway drop the body). A known path asked with another method is
+ * 405 with the methods it does serve.
+ */
 function match(table: readonly Route[], method: string, path: string): Match | undefined {
   const segments = path.split('/');
-  let pathMatched = false;
+  const wanted = method === 'HEAD' ? 'GET' : method;
+  const allowed = new Set<string>();
   for (const route of table) {
     const pattern = route.path.split('/');
     if (pattern.length !== segments.length) continue;
@@ -33,13 +41,20 @@ function match(table: readonly Route[], method: string, path: string): Match | u
       return p === segments[i];
     });
     if (!fits) continue;
-    pathMatched = true;
-    if (route.method !== method) continue;
+    if (route.method !== wanted) {
+      allowed.add(route.method);
+      if (route.method === 'GET') allowed.add('HEAD');
+      continue;
+    }
     for (const [k, v] of Object.entries(params)) params[k] = decodeSegment(v);
     return { route, params };
   }
-  if (pathMatched) throw new NotFoundError(`${method} is not supported on ${path}`);
-  return undefined;
+  if (allowed.size === 0) return undefined;
+  const allow = [...allowed].sort();
+  throw new MethodNotAllowedError(
+    allow,
+    `${method} is not supported on ${path}; it answers ${allow.join(', ')}`,
+  );
 }
 
 function parseJson(raw: string | undefined, optional: boolean): unknown {
@@ -61,14 +76,15 @@ export interface ApiResult {
 }
 
 /**
- * The HTTP API as a function: match the route, authenticate, validate params/query/body with the
- * route's schemas, call its use case, and map any error at this one edge.
+ * The HTTP API as a function: match the route, authenticate from the headers, only then read the body,
+ * validate params/query/body with the route's schemas, call its use case, and map any error at this
+ * one edge.
  */
 export function createApi(
   deps: ApiDeps,
   table: readonly Route[] = routes,
 ): (req: HttpRequest) => Promise<ApiResult> {
-  return async (req) => {
+  const answer = async (req: HttpRequest): Promise<ApiResult> => {
     try {
       const found = match(table, req.method, req.path);
       if (!found) throw new NotFoundError(`no route for ${req.method} ${req.path}`);
@@ -81,10 +97,11 @@ export function createApi(
       };
       const query = route.query.parse(Object.fromEntries(req.query));
       const parsedParams = route.params ? route.params.parse(params) : {};
+      const raw = req.readBody ? await req.readBody() : req.body;
       const body = route.body
-        ? route.body.schema.parse(parseJson(req.body, route.body.optional ?? false))
+        ? route.body.schema.parse(parseJson(raw, route.body.optional ?? false))
         : undefined;
-      if (!route.body && req.body !== undefined && req.body.trim() !== '') {
+      if (!route.body && raw !== undefined && raw.trim() !== '') {
         throw new InvalidRequestError(`${req.method} ${route.path} takes no body`);
       }
       return { response: await route.handle({ params: parsedParams, query, body, caller, deps }) };
@@ -92,5 +109,10 @@ export function createApi(
       const { response, unexpected } = toErrorResponse(error);
       return unexpected ? { response, error } : { response };
     }
+  };
+  return async (req) => {
+    const result = await answer(req);
+    const headers = { ...result.response.headers, ...SECURITY_HEADERS };
+    return { ...result, response: { ...result.response, headers } };
   };
 }

@@ -21,6 +21,22 @@ const STATUS: Record<ErrorCode, number> = {
   Throttled: 429,
 };
 
+/**
+ * A known path asked with a method it does not serve: 405 with an `allow` header. Raised by the
+ * router, not the domain, so it lives here rather than among core's errors.
+ */
+export class MethodNotAllowedError extends Error {
+  readonly code = 'MethodNotAllowed';
+
+  constructor(
+    readonly allow: readonly string[],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MethodNotAllowedError';
+  }
+}
+
 export const errorBody = (code: string, message: string, details?: unknown) => ({
   error: { code, message, ...(details === undefined ? {} : { details }) },
 });
@@ -36,6 +52,10 @@ export function errorResponse(
 
 /** Maps anything thrown by a route to a response; `unexpected` is true for the bare 500 case. */
 export function toErrorResponse(error: unknown): { response: HttpResponse; unexpected: boolean } {
+  if (error instanceof MethodNotAllowedError) {
+    const response = errorResponse(405, error.code, error.message, { allow: error.allow });
+    return { response: { ...response, headers: { allow: error.allow.join(', ') } }, unexpected: false };
+  }
   if (error instanceof ArcaError) {
     const details = error.details && Object.keys(error.details).length > 0 ? error.details : undefined;
     return {

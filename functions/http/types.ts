@@ -11,6 +11,12 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** The raw body, already size-limited by the host (over 1 MiB the host answers 413 itself). */
   readonly body?: string;
+  /**
+   * For a host that streams the body: reads it (size-limited, throwing `TooLargeError` past 1 MiB).
+   * Called only once the route is matched and the caller authenticated, so no byte of an
+   * unauthenticated body is read. Takes the place of `body`.
+   */
+  readonly readBody?: () => Promise<string | undefined>;
   readonly requestId: string;
 }
 

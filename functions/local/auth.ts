@@ -23,22 +23,25 @@ export function bearerAuthenticator(tokens: ReadonlyMap<string, Principal>): Aut
 
 export const ADMIN_PRINCIPAL: Principal = { id: 'admin', admin: true, roles: {} };
 
+/** Where the admin token came from: the variable, the data dir, or generated just now. */
+export type AdminTokenSource = 'env' | 'file' | 'generated';
+
 /**
- * The admin token: `ARCA_ADMIN_TOKEN` when set, else the one kept in the data dir, generated on
- * first start. `generated` tells the caller to print it.
+ * The admin token: `ARCA_ADMIN_TOKEN` when set, else the one kept in the data dir (`path`), generated
+ * on first start. Only a `generated` token is ever printed.
  */
 export function resolveAdminToken(
   dataDir: string,
   fromEnv: string | undefined,
-): { token: string; generated: boolean } {
-  if (fromEnv) return { token: fromEnv, generated: false };
+): { token: string; source: AdminTokenSource; path: string } {
   const path = join(dataDir, 'admin-token');
+  if (fromEnv) return { token: fromEnv, source: 'env', path };
   try {
-    return { token: readFileSync(path, 'utf8').trim(), generated: false };
+    return { token: readFileSync(path, 'utf8').trim(), source: 'file', path };
   } catch {
     mkdirSync(dataDir, { recursive: true });
     const token = `arca_${randomBytes(24).toString('base64url')}`;
     writeFileSync(path, `${token}\n`, { mode: 0o600 });
-    return { token, generated: true };
+    return { token, source: 'generated', path };
   }
 }

@@ -52,37 +52,60 @@ function withGcSchedule(backend: HostedBackend, env: NodeJS.ProcessEnv, log: Log
 }
 
 /**
- * `npm start` / `arca serve`: the local Arca on 127.0.0.1, embedded backend by default. Prints the admin
- * token and a curl example, and on SIGTERM/SIGINT finishes in-flight requests before exiting.
+ * What `serve` prints for a person at start: the URL, and the admin token only when it was generated
+ * just now; otherwise where the token lives, never the secret (terminal scrollback and CI logs keep it).
+ */
+export function startBanner(
+  url: string,
+  dataDir: string,
+  admin: ReturnType<typeof resolveAdminToken>,
+): string {
+  const token =
+    admin.source === 'generated'
+      ? [
+          `Admin token (generated, kept in ${admin.path}):`,
+          `  export ARCA_URL=${url} ARCA_TOKEN=${admin.token}`,
+        ]
+      : admin.source === 'file'
+        ? [
+            `Admin token: kept in ${admin.path}`,
+            `  export ARCA_URL=${url} ARCA_TOKEN="$(cat '${admin.path}')"`,
+          ]
+        : [
+            `Admin token: the ${ENV.adminToken} variable`,
+            `  export ARCA_URL=${url} ARCA_TOKEN="$${ENV.adminToken}"`,
+          ];
+  return [
+    '',
+    `Arca is serving ${url} (data in ${dataDir}).`,
+    ...token,
+    'Try:',
+    `  curl -s -H "Authorization: Bearer $ARCA_TOKEN" $ARCA_URL/v1/packages/demo/hello/versions`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * `npm start` / `arca serve`: the local Arca on 127.0.0.1, embedded backend by default. Prints how to
+ * reach it (see `startBanner`), and on SIGTERM/SIGINT finishes in-flight requests before exiting.
+ * `close()` stops it without exiting.
  */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<LocalServer> {
   const dataDir = resolve(env[ENV.dataDir] || '.arca');
-  const { token, generated } = resolveAdminToken(dataDir, env[ENV.adminToken]);
+  const admin = resolveAdminToken(dataDir, env[ENV.adminToken]);
   const log: Log = (line) =>
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
 
   const server = await startLocalServer({
     host: env[ENV.host] || '127.0.0.1',
     port: intEnv(ENV.port, 7070, env),
-    authenticate: bearerAuthenticator(new Map([[token, ADMIN_PRINCIPAL]])),
+    authenticate: bearerAuthenticator(new Map([[admin.token, ADMIN_PRINCIPAL]])),
     log,
     backend: async (url) => withGcSchedule(await hostBackend(env, url, dataDir, log), env, log),
   });
 
   log({ level: 'info', msg: 'arca listening', url: server.url, dataDir, backend: backendKind(env) });
-  if (generated || !env[ENV.adminToken]) {
-    process.stderr.write(
-      [
-        '',
-        `Arca is serving ${server.url} (data in ${dataDir}).`,
-        `Admin token${generated ? ' (generated, kept in ' + dataDir + '/admin-token)' : ` (from ${dataDir}/admin-token)`}:`,
-        `  export ARCA_URL=${server.url} ARCA_TOKEN=${token}`,
-        'Try:',
-        `  curl -s -H "Authorization: Bearer $ARCA_TOKEN" $ARCA_URL/v1/packages/demo/hello/versions`,
-        '',
-      ].join('\n'),
-    );
-  }
+  process.stderr.write(startBanner(server.url, dataDir, admin));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -93,7 +116,16 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
     log({ level: 'info', msg: 'stopped' });
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  return server;
+  const onTerm = () => void stop('SIGTERM');
+  const onInt = () => void stop('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  return {
+    ...server,
+    close: async () => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      await server.close();
+    },
+  };
 }

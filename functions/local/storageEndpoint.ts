@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { type FsBlobStore, StorageRejectionError } from '../adapters/embedded/fsBlobStore.ts';
 import type { UrlSigner } from '../adapters/embedded/urlSigner.ts';
 import { errorBody } from '../http/errors.ts';
@@ -25,6 +26,7 @@ export function createStorageEndpoint(
 ) {
   let partPuts = 0;
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+    const socket = req.socket; // node:http clears `req.socket` once the request is destroyed
     const [kind, token] = path.slice(STORAGE_PREFIX.length).split('/');
     const verified = token
       ? signer.verify(token, clock.now().getTime())
@@ -57,6 +59,12 @@ export function createStorageEndpoint(
       }
       throw new StorageRejectionError(403, 'Forbidden', 'the URL does not grant this request');
     } catch (error) {
+      // The client hung up or was cut off, or a download broke mid-body: no answer can follow.
+      if (res.headersSent || socket.destroyed) {
+        if (!socket.destroyed) res.emit('arca:error', error);
+        res.destroy();
+        return res.statusCode;
+      }
       const rejection =
         error instanceof StorageRejectionError
           ? error
@@ -88,6 +96,9 @@ async function sendBlob(
     'x-amz-checksum-sha256': Buffer.from(grant.sha256, 'hex').toString('base64'),
     'accept-ranges': 'bytes',
     'cache-control': 'private, max-age=31536000, immutable',
+    // The bytes are whatever a publisher uploaded: a browser must never run or sniff them as a page.
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; sandbox",
   };
   const range = parseRange(req.headers.range, info.size);
   if (range === 'invalid') {
@@ -102,10 +113,8 @@ async function sendBlob(
     res.end();
     return status;
   }
-  await new Promise<void>((resolve, reject) => {
-    const stream = store.openBlob(grant.sha256, range ?? undefined);
-    stream.on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
-  });
+  // pipeline, not pipe: a client that hangs up mid-download ends the request and closes the file.
+  await pipeline(store.openBlob(grant.sha256, range ?? undefined), res);
   return status;
 }
 

@@ -220,6 +220,8 @@ const BAD_REQUESTS: [string, string, string, unknown, number, string][] = [
     'NotFound',
   ],
   ['an unknown route', 'GET', '/v1/nothing-here', undefined, 404, 'NotFound'],
+  ['a wrong method on a known path', 'DELETE', '/v1/health', undefined, 405, 'MethodNotAllowed'],
+  ['PUT on the uploads route', 'PUT', '/v1/uploads', upload(), 405, 'MethodNotAllowed'],
   [
     'a commit body with unknown fields',
     'POST',
@@ -251,6 +253,21 @@ describeForEachBackend('bad input answers a 4xx with a code and changes nothing'
       expect(await s.snapshot()).toEqual(before);
     },
   );
+
+  it('answers a wrong method with 405 MethodNotAllowed and an allow header naming the right ones', async () => {
+    const wrong = await call(s.url, 'PUT', '/v1/uploads/01ARZ3NDEKTSV4RRFFQ69G5FAV');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('DELETE');
+    expect(wrong.body.error).toMatchObject({ code: 'MethodNotAllowed', details: { allow: ['DELETE'] } });
+    const health = await call(s.url, 'POST', '/v1/health');
+    expect(health.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('answers HEAD on a GET route as GET, without a body', async () => {
+    const res = await fetch(`${s.url}/v1/health`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+  });
 
   it('accepts a digest with the sha256: prefix and answers the bare hex', async () => {
     const data = content('prefixed');
