@@ -131,7 +131,7 @@ describe('archiveScanner', () => {
     expect(contents.archive).toMatchObject({ format: 'gzip', entries: 1, expandedBytes: 7 + AWS_KEY.length });
   });
 
-  it('reports a corrupt gzip or a truncated tar as incomplete, without a finding', async () => {
+  it('quarantines a corrupt gzip or a truncated tar with a finding that says why (defect: an archive read only in part was called clean)', async () => {
     const corrupt = gzipSync(release);
     corrupt.fill(0x41, 20, 60);
     const truncated = release.subarray(0, 1500);
@@ -139,10 +139,60 @@ describe('archiveScanner', () => {
     const a = await inspect(corrupt);
     const b = await inspect(truncated);
 
-    expect(a.findings).toEqual([]);
+    expect(rules(a.findings)).toEqual(['archive-unreadable']);
+    expect(a.findings[0]!.message).toMatch(/^the archive could not be read to its end: invalid gzip data/);
     expect(a.contents.archive?.incomplete).toMatch(/^invalid gzip data/);
-    expect(b.findings).toEqual([]);
-    expect(b.contents.archive?.incomplete).toBe('the archive ends inside an entry');
+    expect(b.findings).toEqual([
+      {
+        scanner: 'archive',
+        rule: 'archive-unreadable',
+        message:
+          'the archive could not be read to its end: the archive ends 5524 bytes short of the end of the data of "app/bin/server"',
+      },
+    ]);
+    expect(b.contents.archive).toMatchObject({ format: 'tar', entries: 2 });
+  });
+
+  it('quarantines a tar.gz whose later headers are garbage, naming the bad checksum', async () => {
+    const damaged = Buffer.from(release);
+    damaged.fill(0x41, 7168, 7168 + 512); // the header of app/sbom.cdx.json
+
+    const { findings, contents } = await inspect(gzipSync(damaged));
+
+    expect(rules(findings)).toEqual(['archive-unreadable']);
+    expect(contents.archive).toMatchObject({ entries: 2, incomplete: 'a header block has a bad checksum' });
+  });
+
+  it('reports an unreadable archive even past the findings cap', async () => {
+    const keys = Array.from({ length: 25 }, (_, i) => ({ path: `../k${i}`, data: 'x' }));
+    const cut = tar(keys).subarray(0, 24 * 1024 + 256); // inside the last header
+
+    const { findings } = await inspect(cut);
+
+    expect(findings).toHaveLength(21);
+    expect(findings.at(-1)!.rule).toBe('archive-unreadable');
+  });
+
+  it('accepts what real tools write at the end of an archive: one zero block or none, zeros after a gzip stream', async () => {
+    const oneZeroBlock = release.subarray(0, release.length - 512);
+    const noEndMarker = release.subarray(0, release.length - 1024);
+    const paddedGzip = Buffer.concat([gzipSync(release), Buffer.alloc(10_000)]);
+
+    for (const archive of [oneZeroBlock, noEndMarker, gzipSync(noEndMarker), paddedGzip]) {
+      const { findings, contents } = await inspect(archive);
+      expect(findings).toEqual([]);
+      expect(contents.archive?.entries).toBe(5);
+      expect(contents.archive?.incomplete).toBeUndefined();
+    }
+  });
+
+  it('accepts a zip with bytes appended after its end record, as unzip and Python read it', async () => {
+    const bytes = Buffer.concat([zip([{ path: 'a.txt', data: 'hello' }]), Buffer.from('signature block')]);
+
+    const { findings, contents } = await inspect(bytes);
+
+    expect(findings).toEqual([]);
+    expect(contents.archive).toMatchObject({ format: 'zip', entries: 1 });
   });
 
   it('stops counting past the entry limit', async () => {
@@ -183,12 +233,15 @@ describe('archiveScanner', () => {
     expect(rules((await inspect(lying)).findings)).toEqual(['decompression-bomb']);
   });
 
-  it('says so when a zip directory lies beyond the tail it keeps', async () => {
+  it('quarantines a zip whose directory lies beyond the tail it keeps, saying so', async () => {
     const big = zip(Array.from({ length: 200 }, (_, i) => ({ path: `file-${i}.txt`, data: 'x'.repeat(50) })));
 
-    const { contents } = await inspect(big, 1000, { zipTailBytes: 2000 });
+    const { findings, contents } = await inspect(big, 1000, { zipTailBytes: 2000 });
 
-    expect(contents.archive?.incomplete).toBe('the central directory is larger than the inspected tail');
+    expect(rules(findings)).toEqual(['archive-unreadable']);
+    expect(contents.archive?.incomplete).toMatch(
+      /^the central directory is larger than the \d+ bytes of the file's end kept to read it$/,
+    );
   });
 
   it('leaves anything that is not an archive alone', async () => {
@@ -196,6 +249,19 @@ describe('archiveScanner', () => {
 
     expect(findings).toEqual([]);
     expect(contents).toEqual({});
+  });
+
+  it('leaves alone files that only resemble an archive in their first bytes', async () => {
+    const notGzip = Buffer.from([0x1f, 0x8b, 0x07, 0, 1, 2, 3]);
+    const notZip = Buffer.from('PK is how this note starts, not a zip');
+    const notTar = Buffer.from(release.subarray(0, 512));
+    notTar[0] = 0x62; // the header's checksum no longer holds
+
+    for (const bytes of [notGzip, notZip, Buffer.concat([notTar, Buffer.alloc(2048, 0x41)])]) {
+      const { findings, contents } = await inspect(bytes);
+      expect(findings).toEqual([]);
+      expect(contents).toEqual({});
+    }
   });
 });
 

@@ -15,14 +15,19 @@ export interface ArchiveLimits {
   readonly bombFloorBytes?: number;
   /** More entries than this is refused (default 1,000,000). */
   readonly maxEntries?: number;
-  /** How much of a zip's tail is kept to read its central directory (default 8 MiB). */
+  /** How much of a zip's tail is kept to read its central directory (default 32 MiB). */
   readonly zipTailBytes?: number;
 }
+
+/** The rule of the finding an archive gets when the scan could not read it to its end. */
+const UNREADABLE_RULE = 'archive-unreadable';
 
 const MAX_SBOMS_LISTED = 50;
 /** Findings kept per object: one bad archive should not make a megabyte report. */
 const MAX_FINDINGS = 20;
 const HEAD_BYTES = 512;
+/** Entry paths in the report are cut past this: a PAX path may be a megabyte, a report may not. */
+const MAX_PATH_SHOWN = 1024;
 /** A local file header, or the end record that is all an empty zip holds. */
 const ZIP_MAGIC = [0x04034b50, 0x06054b50];
 
@@ -30,7 +35,13 @@ const ZIP_MAGIC = [0x04034b50, 0x06054b50];
  * Lists tar, tar.gz, gzip and zip archives on the scan's single pass, without unpacking to disk:
  * refuses entries that would land outside the extraction directory (`../`, absolute paths, links
  * pointing out), decompression bombs, overlapping zip entries and absurd entry counts, and runs the
- * content scanners on the files inside compressed archives. Anything else passes through untouched.
+ * content scanners on the files inside compressed archives. An archive it recognises but cannot
+ * read to its end (corrupt, truncated, over a limit) gets a finding that says why: what was not
+ * read was not scanned, so it is never reported clean. Anything else passes through untouched.
+ *
+ * Memory per pass is bounded whatever the input: the first chunk (to recognise the format), the tar
+ * reader's one block and 1 MiB of metadata, zlib's window and one inflated chunk, and for a zip the
+ * kept tail (`zipTailBytes` plus one chunk).
  */
 export function archiveScanner(limits: ArchiveLimits = {}): Scanner {
   return { name: 'archive', start: () => new ArchivePass(limits) };
@@ -64,7 +75,7 @@ class ArchivePass implements ScanPass {
     this.ratio = limits.maxExpansionRatio ?? 100;
     this.floor = limits.bombFloorBytes ?? 2 ** 30;
     this.maxEntries = limits.maxEntries ?? 1_000_000;
-    this.tailLimit = limits.zipTailBytes ?? 8 * 2 ** 20;
+    this.tailLimit = limits.zipTailBytes ?? 32 * 2 ** 20;
   }
 
   update(chunk: Buffer): void | Promise<void> {
@@ -110,7 +121,9 @@ class ArchivePass implements ScanPass {
       this.format = 'gzip'; // becomes tar+gzip if the inflated bytes start with a tar header
       this.gunzip = createGunzip();
       this.gunzip.on('data', (inflated: Buffer) => this.inflated(inflated));
-      this.gunzip.on('error', (error) => this.stop(`invalid gzip data (${error.message})`));
+      // Trailing bytes other than zeros fail too: zlib reads them as a next member, and the data
+      // inflated with them in the same chunk is dropped, so nothing after them can be vouched for.
+      this.gunzip.on('error', (error) => this.unreadable(`invalid gzip data (${error.message})`));
     } else if (head.length >= 4 && ZIP_MAGIC.includes(head.readUInt32LE(0))) {
       this.format = 'zip';
     } else if (isTarHeader(head)) {
@@ -210,7 +223,10 @@ class ArchivePass implements ScanPass {
       entry.type === 'symlink' || entry.type === 'hardlink'
         ? linkProblem(entry.path, entry.linkTarget ?? '', entry.type === 'hardlink')
         : undefined;
-    if (link) this.flag('link-escape', `${entry.path} links to ${entry.linkTarget}: ${link}`, entry.path);
+    if (link) {
+      const message = `${shown(entry.path)} links to ${shown(entry.linkTarget ?? '')}: ${link}`;
+      this.flag('link-escape', message, entry.path);
+    }
     // Uncompressed tars were already scanned byte for byte; compressed files are scanned inflated.
     if (compressed && entry.type === 'file') this.startInner(entry.path);
   }
@@ -218,7 +234,7 @@ class ArchivePass implements ScanPass {
   private endTar(): void {
     if (!this.tar) return;
     this.tar.end();
-    if (this.tar.error && !this.incomplete) this.incomplete = this.tar.error;
+    if (this.tar.error) this.unreadable(this.tar.error);
     this.finishInner();
   }
 
@@ -231,8 +247,8 @@ class ArchivePass implements ScanPass {
       return;
     }
     const problem = entryPathProblem(path);
-    if (problem) this.flag('path-traversal', `entry ${JSON.stringify(path)} ${problem}`, path);
-    if (looksLikeSbom(path) && this.sboms.length < MAX_SBOMS_LISTED) this.sboms.push(path);
+    if (problem) this.flag('path-traversal', `entry ${JSON.stringify(shown(path))} ${problem}`, path);
+    if (looksLikeSbom(path) && this.sboms.length < MAX_SBOMS_LISTED) this.sboms.push(shown(path));
   }
 
   private startInner(path: string | undefined): void {
@@ -251,7 +267,7 @@ class ArchivePass implements ScanPass {
         // Inside a tar the entry's path says where; in a lone gzip stream the message has to.
         this.findings.push(
           this.innerPath
-            ? { ...f, path: this.innerPath }
+            ? { ...f, path: shown(this.innerPath) }
             : { ...f, message: `${f.message} (in the decompressed data)` },
         );
       }
@@ -272,14 +288,14 @@ class ArchivePass implements ScanPass {
     this.zipTail = [];
     const listing = readZipDirectory(tail, this.compressedBytes, (entry) => this.countEntry(entry.path));
     this.expandedBytes = listing.declaredBytes;
-    if (listing.error) this.incomplete ??= listing.error;
+    if (listing.error) this.unreadable(listing.error);
     if (listing.declaredBytes > this.bombLimit()) {
       const from = `declares ${listing.declaredBytes} bytes from ${this.compressedBytes}`;
       this.flag('decompression-bomb', `${from}: over ${this.ratio}× its size`);
     }
     const { overlap } = listing;
     if (overlap) {
-      const message = `${overlap.path} overlaps ${overlap.overlaps}: a zip bomb's trick`;
+      const message = `${shown(overlap.path)} overlaps ${shown(overlap.overlaps)}: a zip bomb's trick`;
       this.flag('overlapping-entries', message, overlap.path);
     }
   }
@@ -291,11 +307,31 @@ class ArchivePass implements ScanPass {
 
   private flag(rule: string, message: string, path?: string): void {
     if (this.findings.length >= MAX_FINDINGS) return;
-    this.findings.push({ scanner: 'archive', rule, message, ...(path !== undefined ? { path } : {}) });
+    this.findings.push({
+      scanner: 'archive',
+      rule,
+      message,
+      ...(path !== undefined ? { path: shown(path) } : {}),
+    });
   }
 
+  /**
+   * The archive cannot be read to its end: what was not read was not scanned, so this is a finding
+   * (past the findings cap too, so the reason is always in the report), and the listing says why.
+   */
+  private unreadable(reason: string): void {
+    if (this.incomplete) return;
+    const message = `the archive could not be read to its end: ${reason}`;
+    this.findings.push({ scanner: 'archive', rule: UNREADABLE_RULE, message });
+    this.stop(reason);
+  }
+
+  /** Stops reading at a limit whose own finding has been recorded. */
   private stop(reason: string): void {
     this.incomplete ??= reason;
     this.gunzip?.destroy();
   }
 }
+
+const shown = (path: string): string =>
+  path.length > MAX_PATH_SHOWN ? `${path.slice(0, MAX_PATH_SHOWN)}… (${path.length} characters)` : path;

@@ -71,9 +71,13 @@ function walkDirectory(tail: Buffer, fileSize: number, onEntry: (entry: ZipEntry
     if (!zip64) return { entries: 0, declaredBytes, error: 'a ZIP64 directory that cannot be located' };
     ({ count, cdSize, cdOffset } = zip64);
   }
+  if (cdOffset + cdSize > fileSize) {
+    return { entries: 0, declaredBytes, error: 'the central directory runs past the end of the file' };
+  }
   let at = cdOffset - tailStart;
-  if (at < 0 || cdOffset + cdSize > fileSize) {
-    return { entries: 0, declaredBytes, error: 'the central directory is larger than the inspected tail' };
+  if (at < 0) {
+    const error = `the central directory is larger than the ${tail.length} bytes of the file's end kept to read it`;
+    return { entries: 0, declaredBytes, error };
   }
   for (let n = 0; n < count; n++) {
     if (at + 46 > tail.length || tail.readUInt32LE(at) !== CENTRAL_HEADER) {
@@ -99,12 +103,20 @@ function walkDirectory(tail: Buffer, fileSize: number, onEntry: (entry: ZipEntry
   return { entries: count, declaredBytes };
 }
 
+/**
+ * The end record: the one whose comment reaches the end of the file, else (as Python's zipfile and
+ * unzip read it) the last one in the final 64 KiB, when bytes were appended after the zip.
+ */
 function findEocd(tail: Buffer): number {
   const lowest = Math.max(0, tail.length - 22 - MAX_COMMENT);
+  let appended = -1;
   for (let at = tail.length - 22; at >= lowest; at--) {
-    if (tail.readUInt32LE(at) === EOCD && at + 22 + tail.readUInt16LE(at + 20) === tail.length) return at;
+    if (tail.readUInt32LE(at) !== EOCD) continue;
+    const end = at + 22 + tail.readUInt16LE(at + 20);
+    if (end === tail.length) return at;
+    if (appended === -1 && end < tail.length) appended = at;
   }
-  return -1;
+  return appended;
 }
 
 function readZip64(tail: Buffer, eocd: number, tailStart: number) {
