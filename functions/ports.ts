@@ -280,6 +280,14 @@ export interface LifecycleIndex {
   listDeletingBlobs(limit: number): Promise<Sha256[]>;
   /** Removes the rows of blobs whose bytes are gone (conditioned on `deleting`, refcount 0), one audit each. */
   forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void>;
+
+  /**
+   * Takes, or renews, the store's one GC lock for `holder` until `until`. False while another
+   * holder's lock is unexpired at `now`: only one GC run (or finisher of its deletions) at a time.
+   */
+  acquireGcLock(holder: string, now: Date, until: Date): Promise<boolean>;
+  /** Releases the lock if `holder` holds it; `null` releases whoever holds it (a start after a crash). */
+  releaseGcLock(holder: string | null): Promise<void>;
 }
 
 /** Re-exported so adapters import their types from one place. */

@@ -1,6 +1,8 @@
+import type { Sha256 } from '../ports.ts';
 import { authorizeAdmin } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
-import { InvalidRequestError } from './errors.ts';
+import { ConflictError, InvalidRequestError } from './errors.ts';
+import { newId } from './ids.ts';
 import type { AuditEvent, NamespacePolicy, Version } from './model.ts';
 import { policyFor } from './policies.ts';
 import { protectionOf } from './protection.ts';
@@ -26,10 +28,65 @@ interface Step extends GcAction {
   apply(): Promise<boolean>;
 }
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const BLOB_BATCH = 1000;
 const UNFINISHED = 'finishing a deletion an interrupted GC run began';
+/**
+ * The GC lock lives this long unless renewed; a run renews it every LOCK_RENEW_MS, and before every
+ * batch of byte deletions, so a run that died (a killed process, a timed-out Lambda) holds it at most
+ * this long, and a run that lost it stops before it deletes anything.
+ */
+const LOCK_TTL_MS = 5 * MINUTE;
+const LOCK_RENEW_MS = MINUTE;
+
+/** What the lock and the finishing of deletions need: the scan worker has these too. */
+type StoreDeps = Pick<CoreDeps, 'index' | 'blobs' | 'clock'>;
+
+/** The store's one GC lock, held by one run (or finisher) at a time. */
+class GcLock {
+  private renewedAt = 0;
+  private constructor(
+    private readonly deps: StoreDeps,
+    readonly holder: string,
+  ) {}
+
+  /** Takes the lock, or answers null while another run holds it. */
+  static async take(deps: StoreDeps, role: string): Promise<GcLock | null> {
+    const lock = new GcLock(deps, `${role}:${newId(deps.clock.now())}`);
+    return (await lock.renew()) ? lock : null;
+  }
+
+  private async renew(): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const held = await this.deps.index.acquireGcLock(this.holder, now, new Date(now.getTime() + LOCK_TTL_MS));
+    if (held) this.renewedAt = now.getTime();
+    return held;
+  }
+
+  /** Renews when due (always with `force`); throws once the lock was lost, so nothing more is deleted. */
+  async keep(force = false): Promise<void> {
+    if (!force && this.deps.clock.now().getTime() - this.renewedAt < LOCK_RENEW_MS) return;
+    if (!(await this.renew())) throw new Error(`GC lost its lock (${this.holder}): another run took over`);
+  }
+
+  release(): Promise<void> {
+    return this.deps.index.releaseGcLock(this.holder);
+  }
+}
+
+/** Deletes the bytes of blobs marked `deleting`, then forgets them: the mark is the point of no return. */
+async function finishDeletions(
+  deps: StoreDeps,
+  lock: GcLock,
+  shas: readonly Sha256[],
+  audit: (sha: Sha256) => AuditEvent,
+) {
+  await lock.keep(true);
+  await deps.blobs.deleteBlobs(shas);
+  await deps.index.forgetBlobs(shas, audit);
+}
 
 class Phases {
   private readonly policies = new Map<string, Promise<NamespacePolicy>>();
@@ -38,7 +95,14 @@ class Phases {
     private readonly deps: CoreDeps,
     private readonly caller: Caller,
     private readonly now: Date,
+    /** Held by a run; absent for the dry run, which changes nothing. */
+    private readonly lock?: GcLock,
   ) {}
+
+  private held(): GcLock {
+    if (!this.lock) throw new Error('a GC step ran without the GC lock');
+    return this.lock;
+  }
 
   private policy(namespace: string): Promise<NamespacePolicy> {
     const cached = this.policies.get(namespace);
@@ -190,10 +254,11 @@ class Phases {
    * Phase 4, first: blobs a run marked `deleting` and stopped before forgetting (a crash, a timeout).
    * The mark is the point of no return: no commit or scan takes such a blob back, and until it is
    * gone the same content cannot be published again; so the deletion is finished, whatever its age.
-   * Another run finishing the same blob at the same time is harmless: both deletes are idempotent.
+   * Only the holder of the GC lock deletes, so no other run can have forgotten such a blob and let
+   * its content be stored again in the meantime.
    */
   async finishUnfinishedDeletions(limit: number): Promise<number> {
-    const { index, blobs } = this.deps;
+    const { index } = this.deps;
     const seen = new Set<string>();
     while (seen.size < limit) {
       const batch = (await index.listDeletingBlobs(Math.min(BLOB_BATCH, limit - seen.size))).filter(
@@ -201,8 +266,9 @@ class Phases {
       );
       if (batch.length === 0) break;
       for (const s of batch) seen.add(s);
-      await blobs.deleteBlobs(batch);
-      await index.forgetBlobs(batch, (sha) => this.audit('gc.deleteBlob', '*', `sha256:${sha}`, UNFINISHED));
+      await finishDeletions(this.deps, this.held(), batch, (sha) =>
+        this.audit('gc.deleteBlob', '*', `sha256:${sha}`, UNFINISHED),
+      );
     }
     return seen.size;
   }
@@ -212,7 +278,7 @@ class Phases {
    * only if its refcount is still 0, so a racing commit wins. Answers how many were deleted.
    */
   async deleteUnreferencedBlobs(limit: number): Promise<number> {
-    const { index, blobs } = this.deps;
+    const { index } = this.deps;
     const { cutoff, reason } = this.blobRule();
     const seen = new Set<string>();
     let deleted = 0;
@@ -221,10 +287,12 @@ class Phases {
       const batch = listed.filter((s) => !seen.has(s));
       if (batch.length === 0) return deleted;
       for (const s of batch) seen.add(s);
+      await this.held().keep(true);
       const marked = await index.markBlobsDeleting(batch, cutoff);
       if (marked.length === 0) continue;
-      await blobs.deleteBlobs(marked);
-      await index.forgetBlobs(marked, (sha) => this.audit('gc.deleteBlob', '*', `sha256:${sha}`, reason));
+      await finishDeletions(this.deps, this.held(), marked, (sha) =>
+        this.audit('gc.deleteBlob', '*', `sha256:${sha}`, reason),
+      );
       deleted += marked.length;
     }
     return deleted;
@@ -279,7 +347,9 @@ const CURSOR_SCOPE = 'gc';
 
 /**
  * Runs GC now, doing at most `maxActions` steps so one invocation stays bounded (a Lambda has 15
- * minutes); `nextCursor` resumes retention from the package it reached. Admin only.
+ * minutes); `nextCursor` resumes retention from the package it reached. One run at a time per store:
+ * while another holds the GC lock this answers ConflictError (`details.reason` `gcRunning`), so the
+ * counts a run reports are what it did. Admin only.
  */
 export async function runGarbageCollection(
   deps: CoreDeps,
@@ -289,11 +359,36 @@ export async function runGarbageCollection(
   authorizeAdmin(caller.principal);
   const resumeAfter =
     options.cursor === undefined ? undefined : parseResume(deps.cursors.decode(CURSOR_SCOPE, options.cursor));
-  const phases = new Phases(deps, caller, deps.clock.now());
+  const lock = await GcLock.take(deps, 'gc');
+  if (!lock) {
+    throw new ConflictError('another GC run is in progress; try again once it has finished', {
+      details: { reason: 'gcRunning' },
+    });
+  }
+  try {
+    return await runLocked(deps, caller, options.maxActions, resumeAfter, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** True for the answer of a run started while another held the GC lock: a schedule skips its turn. */
+export const isGcRunning = (error: unknown): boolean =>
+  error instanceof ConflictError && error.details?.reason === 'gcRunning';
+
+async function runLocked(
+  deps: CoreDeps,
+  caller: Caller,
+  maxActions: number,
+  resumeAfter: string | undefined,
+  lock: GcLock,
+): Promise<GcReport> {
+  const phases = new Phases(deps, caller, deps.clock.now(), lock);
   const done = zero();
   let skipped = 0;
-  let budget = options.maxActions;
+  let budget = maxActions;
   const apply = async (s: Step) => {
+    await lock.keep();
     budget--;
     if (await s.apply()) done[s.action]++;
     else skipped++;
@@ -323,6 +418,49 @@ export async function runGarbageCollection(
   done.deleteBlob += deletedBlobs;
   budget -= deletedBlobs;
   return report(budget <= 0 ? JSON.stringify(null) : null);
+}
+
+/**
+ * Finishes the deletion of blobs a GC run marked `deleting` and never forgot (it was killed or timed
+ * out), so their content can be published again now rather than after the next run. Done only when
+ * no run holds the GC lock (a live run finishes them itself); answers whether it was done.
+ */
+export async function finishInterruptedDeletions(
+  deps: StoreDeps,
+  sha256s: readonly Sha256[],
+  requestId: string,
+): Promise<boolean> {
+  const lock = await GcLock.take(deps, 'finisher');
+  if (!lock) return false;
+  try {
+    const blobs = await deps.index.getBlobs(sha256s);
+    const deleting = [...new Set(sha256s)].filter((sha) => blobs.get(sha)?.state === 'deleting');
+    if (deleting.length === 0) return true;
+    const at = deps.clock.now().toISOString();
+    await finishDeletions(deps, lock, deleting, (sha) => ({
+      at,
+      actor: 'gc',
+      action: 'gc.deleteBlob',
+      namespace: '*',
+      target: `sha256:${sha}`,
+      requestId,
+      details: { rule: UNFINISHED },
+    }));
+    return true;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * At the start of a process that is the store's only GC runner (the local server): no run survived
+ * the last process, so its lock is broken and whatever it left `deleting` is finished.
+ */
+export async function recoverGarbageCollection(deps: StoreDeps): Promise<number> {
+  await deps.index.releaseGcLock(null);
+  const unfinished = await deps.index.listDeletingBlobs(1_000_000);
+  if (unfinished.length > 0) await finishInterruptedDeletions(deps, unfinished, 'recovery');
+  return unfinished.length;
 }
 
 /** The resume point: the last package whose retention was fully applied (JSON `[ns, pkg]`), or null. */

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BlobStore, Clock, Index, ScanOutcome } from '../ports.ts';
+import { ConflictError } from './errors.ts';
+import { finishInterruptedDeletions } from './gc.ts';
 import type { ContentSummary, Finding, ScanReport } from './model.ts';
 import type { Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
@@ -82,7 +84,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     await deps.blobs.deleteStaged([stagingKey]);
     return 'infected';
   }
-  await deps.index.pinBlob(sha256, size, new Date(session.expiresAt));
+  await pinBlob(deps, sha256, size, new Date(session.expiresAt));
   // The session was aborted or expired while it was read: its bytes are gone, nothing to record.
   if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
   await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
@@ -92,5 +94,19 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
     const listed = Object.keys(contents).length > 0 ? { contents } : {};
     return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed };
+  }
+}
+
+/**
+ * Pins the blob; when a killed GC run left it `deleting`, finishes that deletion first (unless a live
+ * run holds the GC lock: then the scan fails and is retried once that run has finished it).
+ */
+async function pinBlob(deps: ScanDeps, sha256: string, size: number, until: Date): Promise<void> {
+  try {
+    await deps.index.pinBlob(sha256, size, until);
+  } catch (error) {
+    if (!(error instanceof ConflictError) || error.details?.reason !== 'blobDeleting') throw error;
+    if (!(await finishInterruptedDeletions(deps, [sha256], 'scan'))) throw error;
+    await deps.index.pinBlob(sha256, size, until);
   }
 }

@@ -11,6 +11,7 @@ import {
   UploadIncompleteError,
   VersionExistsError,
 } from './errors.ts';
+import { finishInterruptedDeletions } from './gc.ts';
 import { newId } from './ids.ts';
 import type {
   AuditEvent,
@@ -205,7 +206,11 @@ export async function commitUpload(
     try {
       committed = await commitChecked(deps, caller, session, input.parts, now);
     } catch (error) {
-      if (error instanceof ConflictError && error.details?.reason === 'sessionChanged' && attempt < 5)
+      if (attempt >= 5 || !(error instanceof ConflictError)) throw error;
+      if (error.details?.reason === 'sessionChanged') continue;
+      // Content a killed GC run left half deleted: finish that deletion, then this upload stores it anew.
+      const deleting = error.details?.reason === 'blobDeleting' ? (error.details.blobs as string[]) : [];
+      if (deleting.length > 0 && (await finishInterruptedDeletions(deps, deleting, caller.requestId)))
         continue;
       throw error;
     }

@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { lazyAwsDeps } from '../adapters/aws/deps.ts';
 import type { Caller, CoreDeps } from '../core/deps.ts';
-import { type GcReport, runGarbageCollection } from '../core/gc.ts';
+import { type GcReport, isGcRunning, runGarbageCollection } from '../core/gc.ts';
 
 /** The schedule's identity in audit events. */
 const SCHEDULE: Caller = {
@@ -37,10 +37,18 @@ export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHand
     let cursor: string | undefined;
     do {
       const caller = { ...SCHEDULE, requestId: context.awsRequestId };
-      const report = await runGarbageCollection(resolved, caller, {
-        maxActions: options.maxActions ?? 50_000,
-        ...(cursor ? { cursor } : {}),
-      });
+      let report: GcReport;
+      try {
+        report = await runGarbageCollection(resolved, caller, {
+          maxActions: options.maxActions ?? 50_000,
+          ...(cursor ? { cursor } : {}),
+        });
+      } catch (error) {
+        if (!isGcRunning(error)) throw error;
+        // A run started by hand (or a slow previous schedule) holds the lock: it does this work.
+        logger.info('gc skipped: another run holds the GC lock');
+        break;
+      }
       logger.info('gc run', { ...report });
       metrics.addMetric('DeletedVersions', MetricUnit.Count, report.deleted.versions);
       metrics.addMetric('DeletedBlobs', MetricUnit.Count, report.deleted.blobs);

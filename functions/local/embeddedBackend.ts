@@ -7,6 +7,7 @@ import { SqliteIndex } from '../adapters/embedded/sqliteIndex.ts';
 import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
 import { CursorCodec } from '../core/cursor.ts';
 import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
+import { recoverGarbageCollection } from '../core/gc.ts';
 import { scanStagedObject } from '../core/scan.ts';
 import { defaultScanners } from '../core/scanners.ts';
 import { type Clock, systemClock } from '../ports.ts';
@@ -67,7 +68,11 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     store,
     signer,
     scanQueue,
-    recover: async () => scanQueue.recover(await listStagedKeys(options.dataDir)),
+    recover: async () => {
+      // This process is the store's only GC runner: a run the last one was killed in is over.
+      await recoverGarbageCollection(deps);
+      return scanQueue.recover(await listStagedKeys(options.dataDir));
+    },
     close: async () => {
       await scanQueue.stop();
       db.close();

@@ -1,5 +1,5 @@
 import type { Caller, CoreDeps } from '../core/deps.ts';
-import { runGarbageCollection } from '../core/gc.ts';
+import { isGcRunning, runGarbageCollection } from '../core/gc.ts';
 
 /** The scheduler's own identity in audit events. */
 export const GC_CALLER: Caller = {
@@ -31,11 +31,13 @@ export function startGcSchedule(
       } while (cursor);
     })()
       .catch((error) =>
-        log({
-          level: 'error',
-          msg: 'gc failed',
-          error: error instanceof Error ? error.stack : String(error),
-        }),
+        isGcRunning(error)
+          ? log({ level: 'info', msg: 'gc skipped: another run holds the GC lock' })
+          : log({
+              level: 'error',
+              msg: 'gc failed',
+              error: error instanceof Error ? error.stack : String(error),
+            }),
       )
       .finally(() => {
         running = undefined;

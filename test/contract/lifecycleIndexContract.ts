@@ -152,6 +152,36 @@ export function describeLifecycleIndexContract(name: string, factory: () => Prom
       expect(await index.listDeletingBlobs(10)).toEqual([]);
     });
 
+    it('lets one holder at a time take the GC lock, until it is released or expires', async () => {
+      const now = new Date();
+      const until = new Date(now.getTime() + HOUR);
+      expect(await index.acquireGcLock('run-a', now, until)).toBe(true);
+      expect(await index.acquireGcLock('run-b', now, until)).toBe(false);
+      expect(await index.acquireGcLock('run-a', now, new Date(until.getTime() + HOUR))).toBe(true);
+      await index.releaseGcLock('run-b'); // not its lock: nothing happens
+      expect(await index.acquireGcLock('run-b', now, until)).toBe(false);
+      await index.releaseGcLock('run-a');
+      expect(await index.acquireGcLock('run-b', now, until)).toBe(true);
+      // Expired: a killed run's lock is taken over once its time is up.
+      expect(
+        await index.acquireGcLock('run-c', new Date(until.getTime() + 1), new Date(until.getTime() + HOUR)),
+      ).toBe(true);
+      await index.releaseGcLock(null);
+      expect(await index.acquireGcLock('run-d', now, until)).toBe(true);
+    });
+
+    it('counts the namespaces whose versions reference a blob, and forgets one when its last version goes', async () => {
+      const a = await committed({ namespace: 'alpha' });
+      const sha = a.files[0]!.sha256;
+      expect(await index.referencedBlobs([sha], ['alpha'])).toEqual(new Set([sha]));
+      expect(await index.referencedBlobs([sha], ['beta'])).toEqual(new Set());
+      expect(await index.referencedBlobs([sha], '*')).toEqual(new Set([sha]));
+      expect(await index.referencedBlobs([sha], [])).toEqual(new Set());
+      expect(await index.tombstoneVersion(ref(a), 'test', new Date(), audit())).toBe(true);
+      expect(await index.deleteVersion(ref(a), new Date(Date.now() + HOUR), new Date(), audit())).toBe(true);
+      expect(await index.referencedBlobs([sha], ['alpha'])).toEqual(new Set());
+    });
+
     it('expires open sessions past their expiry only', async () => {
       const s = session({ expiresAt: new Date(Date.now() - 1000).toISOString() });
       const fresh = session();

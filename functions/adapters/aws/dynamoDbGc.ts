@@ -30,6 +30,33 @@ async function mapConcurrently<T, R>(items: readonly T[], fn: (item: T) => Promi
 export class DynamoDbGc {
   constructor(private readonly table: DynamoTable) {}
 
+  /** One item; its conditional write is the whole check: free, expired, or already this holder's. */
+  acquireGcLock(holder: string, now: Date, until: Date): Promise<boolean> {
+    return this.table.update({
+      TableName: this.table.name,
+      Key: toAttributes(keys.gcLock()),
+      ...updateExpression({
+        update: 'SET #kind = :lock, #holder = :holder, #expiresAt = :until',
+        condition: 'attribute_not_exists(#pk) OR #expiresAt <= :now OR #holder = :holder',
+        values: {
+          ':lock': 'lock',
+          ':holder': holder,
+          ':until': until.toISOString(),
+          ':now': now.toISOString(),
+        },
+      }),
+    });
+  }
+
+  async releaseGcLock(holder: string | null): Promise<void> {
+    await this.table.delete({
+      Key: toAttributes(keys.gcLock()),
+      ...(holder === null
+        ? {}
+        : expression({ condition: '#holder = :holder', values: { ':holder': holder } })),
+    });
+  }
+
   /** gsi2 `SESSIONS#open` sorts by `<expiresAt>#<uploadId>`: below `now` is "expired before now". */
   async listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]> {
     const items = await this.table.workList(workLists.openSessions, now.toISOString(), limit);

@@ -45,6 +45,7 @@ export const keys = {
   }),
   lease: (leaseId: string) => ({ pk: `LEASE#${leaseId}`, sk: 'LEASE' }),
   policy: (namespace: string) => ({ pk: `POLICY#${namespace}`, sk: 'POLICY' }),
+  gcLock: () => ({ pk: 'LOCK#gc', sk: 'LOCK' }),
 };
 
 /** History items of one stage sort by promotion number under this prefix. */

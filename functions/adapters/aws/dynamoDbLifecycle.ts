@@ -107,4 +107,10 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
   forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent) {
     return this.gc.forgetBlobs(sha256s, audit);
   }
+  acquireGcLock(holder: string, now: Date, until: Date) {
+    return this.gc.acquireGcLock(holder, now, until);
+  }
+  releaseGcLock(holder: string | null) {
+    return this.gc.releaseGcLock(holder);
+  }
 }

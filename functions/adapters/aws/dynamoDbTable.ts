@@ -1,5 +1,7 @@
 import {
   BatchGetItemCommand,
+  DeleteItemCommand,
+  type DeleteItemCommandInput,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
@@ -157,6 +159,20 @@ export class DynamoTable {
   async update(update: NonNullable<TransactWriteItem['Update']>): Promise<boolean> {
     try {
       await withRetry(() => this.db.send(new UpdateItemCommand(update)), this.retry);
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** One DeleteItem outside any transaction, conditioned as given; false when its condition failed. */
+  async delete(input: Omit<DeleteItemCommandInput, 'TableName'>): Promise<boolean> {
+    try {
+      await withRetry(
+        () => this.db.send(new DeleteItemCommand({ ...input, TableName: this.name })),
+        this.retry,
+      );
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;

@@ -152,9 +152,7 @@ export class FsBlobStore implements BlobStore {
     await this.receiveInto(body, grant.size, async (tmp, sha256) => {
       if (sha256 !== grant.sha256)
         throw new StorageRejectionError(400, 'BadDigest', 'the body does not hash to the signed sha256');
-      const final = this.path(grant.key);
-      await mkdir(dirname(final), { recursive: true, mode: DIR_MODE });
-      await rename(tmp, final);
+      await renameInto(tmp, this.path(grant.key));
     });
     this.options.onStaged?.(grant.key);
     return { etag: `"${grant.sha256.slice(0, 32)}"` };
@@ -232,7 +230,7 @@ export class FsBlobStore implements BlobStore {
     const tmp = this.path(`tmp/${randomBytes(12).toString('hex')}`);
     try {
       await concatenate(files, tmp);
-      await rename(tmp, this.path(stagingKey));
+      await renameInto(tmp, this.path(stagingKey));
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
@@ -368,6 +366,21 @@ async function writeStream(path: string, body: Readable, limit: number) {
     await handle.close();
   }
   return { size, sha256: hash.digest('hex') };
+}
+
+/**
+ * Renames `from` to `to`, creating `to`'s directory. `deleteStaged` removes a session's directory
+ * once it is empty, possibly between the mkdir and the rename: then the directory is made again.
+ */
+async function renameInto(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(dirname(to), { recursive: true, mode: DIR_MODE });
+    try {
+      return await rename(from, to);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
+    }
+  }
 }
 
 /** Writes `sources` one after another into a new file at `target`, fsynced. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 
-const MAX_ATTEMPTS = 5;
+/** Retries back off exponentially from 400 ms to this ceiling, and go on while the entry is queued. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 /**
  * The embedded stand-in for "S3 ObjectCreated → SQS": a durable queue table in the index database
@@ -69,13 +70,16 @@ export class ScanQueue {
     }
   }
 
-  /** Like SQS redelivery: a few retries with growing delays, then the entry waits for the next start. */
+  /**
+   * Like SQS redelivery, with growing delays up to a minute, for as long as the scan fails: a commit
+   * whose scan waits on something passing (content a killed GC run left half deleted) becomes
+   * available once it has passed, without a restart.
+   */
   private retryLater(key: string, error: unknown): void {
     this.options.onError?.(key, error);
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
-    if (attempt >= MAX_ATTEMPTS) return;
-    const timer = setTimeout(() => this.schedule(key), 200 * 2 ** attempt);
+    const timer = setTimeout(() => this.schedule(key), Math.min(MAX_RETRY_DELAY_MS, 200 * 2 ** attempt));
     timer.unref();
   }
 

@@ -57,6 +57,8 @@ const toPromotion = (r: PromotionRow): Promotion => ({
   by: r.promoted_by,
 });
 
+const GC_LOCK = 'gc';
+
 const prepare = (db: Database.Database) => {
   const p = (sql: string) => db.prepare(sql);
   return {
@@ -130,6 +132,11 @@ const prepare = (db: Database.Database) => {
       AND state != 'deleting'`),
     forgetBlob: p("DELETE FROM blobs WHERE sha256 = ? AND state = 'deleting' AND refcount = 0"),
     deletingBlobs: p("SELECT sha256 FROM blobs WHERE state = 'deleting' LIMIT ?"),
+    takeLock: p(`INSERT INTO locks VALUES (@name, @holder, @until) ON CONFLICT (name) DO UPDATE
+      SET holder = excluded.holder, expires_at = excluded.expires_at
+      WHERE locks.expires_at <= @now OR locks.holder = excluded.holder`),
+    releaseLock: p('DELETE FROM locks WHERE name = ? AND holder = ?'),
+    breakLock: p('DELETE FROM locks WHERE name = ?'),
   };
 };
 
@@ -429,6 +436,21 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
 
   async listDeletingBlobs(limit: number): Promise<Sha256[]> {
     return (this.l.deletingBlobs.all(limit) as { sha256: string }[]).map((r) => r.sha256);
+  }
+
+  async acquireGcLock(holder: string, now: Date, until: Date): Promise<boolean> {
+    const taken = this.l.takeLock.run({
+      name: GC_LOCK,
+      holder,
+      until: until.toISOString(),
+      now: now.toISOString(),
+    });
+    return taken.changes === 1;
+  }
+
+  async releaseGcLock(holder: string | null): Promise<void> {
+    if (holder === null) this.l.breakLock.run(GC_LOCK);
+    else this.l.releaseLock.run(GC_LOCK, holder);
   }
 
   async forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void> {
