@@ -268,6 +268,11 @@ export interface LifecycleIndex {
   listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]>;
   /** open → aborted, conditioned on still open and expired at `now`. */
   expireSession(uploadId: string, now: Date, audit: AuditEvent): Promise<boolean>;
+  /**
+   * Removes up to `limit` finished (committed or aborted) sessions that expired before `before`;
+   * answers how many. DynamoDB's item TTL removes them by itself: there it answers 0.
+   */
+  purgeSessions(before: Date, limit: number): Promise<number>;
 
   /** Blobs with refcount 0, unreferenced since at or before `cutoff`, not already deleting. */
   listDeletableBlobs(cutoff: Date, limit: number): Promise<Sha256[]>;

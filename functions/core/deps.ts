@@ -36,3 +36,9 @@ export interface Caller {
   readonly principal: Principal;
   readonly requestId: string;
 }
+
+/**
+ * How long a finished (committed or aborted) session is kept past its expiry, for idempotent commit
+ * retries and audits; then its row goes (DynamoDB: item TTL; SQLite: GC's first phase).
+ */
+export const SESSION_RETENTION_SECONDS = 30 * 86_400;

@@ -1,6 +1,6 @@
 import type { Sha256 } from '../ports.ts';
 import { authorizeAdmin } from './auth.ts';
-import type { Caller, CoreDeps } from './deps.ts';
+import { type Caller, type CoreDeps, SESSION_RETENTION_SECONDS } from './deps.ts';
 import { ConflictError, InvalidRequestError } from './errors.ts';
 import { newId } from './ids.ts';
 import type { AuditEvent, NamespacePolicy, Version } from './model.ts';
@@ -94,7 +94,7 @@ class Phases {
   constructor(
     private readonly deps: CoreDeps,
     private readonly caller: Caller,
-    private readonly now: Date,
+    readonly now: Date,
     /** Held by a run; absent for the dry run, which changes nothing. */
     private readonly lock?: GcLock,
   ) {}
@@ -401,6 +401,7 @@ async function runLocked(
   });
 
   for await (const s of phases.expiredSessions(budget)) await apply(s);
+  await deps.index.purgeSessions(new Date(phases.now.getTime() - SESSION_RETENTION_SECONDS * 1000), 10_000);
   // Resume point: the last package whose retention finished. A package cut short is redone next
   // time, which is safe: what was tombstoned is no longer a candidate.
   let finished: string | undefined;

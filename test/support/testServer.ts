@@ -22,6 +22,8 @@ export const BACKENDS: readonly BackendKind[] = (process.env.ARCA_TEST_BACKENDS 
 export interface TestServerOptions {
   readonly clock?: Clock;
   readonly config?: Partial<CoreConfig>;
+  /** Files above this size are uploaded in parts (S3 takes parts of at least 5 MiB). */
+  readonly multipartThreshold?: number;
 }
 
 /** A local Arca server on a free port, over a fresh store of the given backend. */
@@ -53,7 +55,11 @@ export async function startTestServer(
       throw new Error("startTestServer('aws') needs moto: call it inside describeForEachBackend");
     return startAwsServer(options);
   }
-  const s = await startEmbeddedServer(options);
+  const { multipartThreshold, ...rest } = options;
+  const s = await startEmbeddedServer({
+    ...rest,
+    ...(multipartThreshold ? { multipartThreshold, partSize: multipartThreshold } : {}),
+  });
   const blobRoot = join(s.dataDir, 'blobs/sha256');
   return {
     kind,

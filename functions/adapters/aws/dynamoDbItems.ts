@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SESSION_RETENTION_SECONDS } from '../../core/deps.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -14,9 +15,6 @@ import type {
  * never leak into the domain.
  */
 export type Item = Record<string, unknown>;
-
-/** How long a finished session is kept for idempotent commit retries and audits, past its expiry. */
-const SESSION_RETENTION_SECONDS = 30 * 86_400;
 
 export const packageKey = (namespace: string, pkg: string) => `PKG#${namespace}/${pkg}`;
 export const versionSortKey = (version: string) => `VERSION#${version}`;

@@ -95,6 +95,10 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
   expireSession(uploadId: string, now: Date, audit: AuditEvent) {
     return this.gc.expireSession(uploadId, now, audit);
   }
+  /** The table's TTL attribute (set on every session item) removes finished sessions. */
+  async purgeSessions(_before: Date, _limit: number): Promise<number> {
+    return 0;
+  }
   listDeletableBlobs(cutoff: Date, limit: number) {
     return this.gc.listDeletableBlobs(cutoff, limit);
   }

@@ -374,11 +374,13 @@ async function writeStream(path: string, body: Readable, limit: number) {
  */
 async function renameInto(from: string, to: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dirname(to), { recursive: true, mode: DIR_MODE });
     try {
+      // Even the recursive mkdir can answer ENOENT: it saw the directory, which was removed before
+      // it could stat it.
+      await mkdir(dirname(to), { recursive: true, mode: DIR_MODE });
       return await rename(from, to);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) throw error;
     }
   }
 }

@@ -136,6 +136,8 @@ const prepare = (db: Database.Database) => {
       SET holder = excluded.holder, expires_at = excluded.expires_at
       WHERE locks.expires_at <= @now OR locks.holder = excluded.holder`),
     releaseLock: p('DELETE FROM locks WHERE name = ? AND holder = ?'),
+    purgeSessions: p(`DELETE FROM sessions WHERE upload_id IN (SELECT upload_id FROM sessions
+      WHERE state IN ('committed', 'aborted') AND expires_at < ? LIMIT ?)`),
     breakLock: p('DELETE FROM locks WHERE name = ?'),
   };
 };
@@ -418,6 +420,10 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
         return true;
       })
       .immediate();
+  }
+
+  async purgeSessions(before: Date, limit: number): Promise<number> {
+    return this.l.purgeSessions.run(before.toISOString(), limit).changes;
   }
 
   async listDeletableBlobs(cutoff: Date, limit: number): Promise<Sha256[]> {
