@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -248,5 +248,16 @@ describe('the embedded storage endpoint writes nothing in place', () => {
     expect((await call(s.url, 'DELETE', `/v1/uploads/${aborted.body.uploadId}`)).status).toBe(204);
     await s.backend.scanQueue.whenIdle();
     expect(await readdir(join(s.dataDir, 'staging'))).toEqual([]);
+  });
+
+  it('keeps the data dir, the index and the blobs to the store’s own user (defect: they were world-readable)', async () => {
+    const data = content('private', 100);
+    await publish(s.url, { version: '4.0.0', files: { 'p.bin': data } });
+    await s.backend.scanQueue.whenIdle();
+    const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+    expect(await modeOf(s.dataDir)).toBe(0o700);
+    expect(await modeOf(join(s.dataDir, 'index.sqlite'))).toBe(0o600);
+    expect(await modeOf(join(s.dataDir, 'blobs'))).toBe(0o700);
+    expect(await modeOf(s.backend.store.blobPath(sha256(data)))).toBe(0o600);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scanStagedObject } from '../../functions/core/scan.ts';
-import { commitUpload, createUpload } from '../../functions/core/uploads.ts';
+import { abortUpload, commitUpload, createUpload } from '../../functions/core/uploads.ts';
 import { getVersion } from '../../functions/core/versions.ts';
 import { admin, type CoreHarness, coreHarness } from '../support/coreHarness.ts';
 import { content, sha256 } from '../support/fixtures.ts';
@@ -92,6 +92,20 @@ describe('scanStagedObject', () => {
     expect(await scanStagedObject(h.deps, key)).toBe('verified');
     expect((await getVersion(h.deps, admin, ref)).state).toBe('available');
     expect(await scanStagedObject(h.deps, key)).toBe('skipped');
+  });
+
+  it('skips, without an error, a session aborted while its bytes were being read (defect: an abort racing a scan logged ENOENT)', async () => {
+    const data = content('aborted-mid-scan', 100);
+    const { uploadId, key } = await open(data);
+    h.blobs.stage(key, data);
+    const reading = h.blobs.readStaged.bind(h.blobs);
+    h.blobs.readStaged = async (k) => {
+      const stream = await reading(k);
+      await abortUpload(h.deps, admin, uploadId); // the abort lands while the scan holds the stream
+      return stream;
+    };
+    expect(await scanStagedObject(h.deps, key)).toBe('skipped');
+    expect(h.blobs.blobs.has(sha256(data))).toBe(false);
   });
 
   it('skips keys that are not staging keys and drops staged bytes of aborted sessions', async () => {
