@@ -12,6 +12,7 @@ import type {
   Promotion,
   ScanReport,
   Sha256,
+  TokenRecord,
   UploadSession,
   VersionFileRecord,
   VersionRecord,
@@ -127,7 +128,20 @@ export interface StoredSession extends UploadSession {
  * The index. Every method that changes more than one item is ONE transaction with the conditions
  * named on it; none reads then writes without a condition.
  */
-export interface Index extends LifecycleIndex {
+/** Arca tokens: stored by id with only their secret's hash. */
+export interface AccessIndex {
+  /** Stores a new token and its audit event (one transaction). */
+  putToken(token: TokenRecord, audit: AuditEvent): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | null>;
+  /** Every token, revoked and expired ones included, oldest first. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Sets `revokedAt` (and writes the audit event) unless unknown or already revoked: then false. */
+  revokeToken(id: string, at: string, audit: AuditEvent): Promise<boolean>;
+  /** Notes a use; an unknown token is ignored. */
+  touchToken(id: string, at: string): Promise<void>;
+}
+
+export interface Index extends LifecycleIndex, AccessIndex {
   /**
    * Stores a new open session (and its audit event). Blobs the session relies on (`exists` files)
    * are held: their unreferenced-since moves to the session's expiry, so GC's grace runs from there.
@@ -304,6 +318,7 @@ export type {
   PackageStages,
   Promotion,
   Sha256,
+  TokenRecord,
   UploadSession,
   VersionFileRecord,
   VersionRecord,

@@ -166,12 +166,38 @@ export interface Version {
 }
 
 /** Who is calling, as established by the host's authenticator. */
+/**
+ * What authenticated a caller: the store's admin token (and its own schedules), an Arca token, an
+ * IAM principal (AWS), or an OIDC token from a trusted issuer.
+ */
+export type PrincipalKind = 'admin' | 'token' | 'iam' | 'oidc';
+
+/** Who calls, whatever authenticated it: every authorization decision is made in core from this. */
 export interface Principal {
   readonly id: string;
-  /** Full access to every namespace. */
+  readonly kind: PrincipalKind;
+  /** Store-wide administrator: every namespace, plus GC, audit, keys and every token. */
   readonly admin: boolean;
   /** Per-namespace roles (`*` for every namespace). */
   readonly roles: Readonly<Record<string, readonly Role[]>>;
+  /** Namespaces (or `*`) where `promote` reaches only these stages; absent: any stage. */
+  readonly promoteStages?: Readonly<Record<string, readonly string[]>>;
+  /** Verified claims of an OIDC caller (repository, workflow, ref, sha, run id, …). */
+  readonly claims?: Readonly<Record<string, string>>;
+}
+
+/** An Arca token as stored: never its secret, only the secret's sha256. */
+export interface TokenRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Lowercase hex sha256 of the secret part of the token. */
+  readonly secretHash: string;
+  readonly roles: Readonly<Record<string, readonly Role[]>>;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly expiresAt: string;
+  readonly revokedAt?: string;
+  readonly lastUsedAt?: string;
 }
 
 export type Role = 'read' | 'write' | 'promote' | 'admin';

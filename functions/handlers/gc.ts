@@ -9,7 +9,7 @@ import { type GcReport, isGcRunning, runGarbageCollection } from '../core/gc.ts'
 
 /** The schedule's identity in audit events. */
 const SCHEDULE: Caller = {
-  principal: { id: 'gc-schedule', admin: true, roles: {} },
+  principal: { id: 'gc-schedule', kind: 'admin', admin: true, roles: {} },
   requestId: 'gc-schedule',
 };
 

@@ -89,10 +89,10 @@ export function createApi(
       const found = match(table, req.method, req.path);
       if (!found) throw new NotFoundError(`no route for ${req.method} ${req.path}`);
       const { route, params } = found;
-      const principal = route.auth ? await deps.authenticate(req) : null;
+      const principal = route.auth ? await deps.authenticate(req, deps) : null;
       if (route.auth && !principal) throw new UnauthenticatedError('a valid bearer token is required');
       const caller = {
-        principal: principal ?? { id: 'anonymous', admin: false, roles: {} },
+        principal: principal ?? { id: 'anonymous', kind: 'token', admin: false, roles: {} },
         requestId: req.requestId,
       };
       const query = route.query.parse(Object.fromEntries(req.query));

@@ -1,6 +1,7 @@
 import { resolveDownload } from '../core/downloads.ts';
 import { abortUpload, commitUpload, createUpload } from '../core/uploads.ts';
 import { getVersion, listVersions } from '../core/versions.ts';
+import { accessRoutes } from './accessRoutes.ts';
 import { lifecycleRoutes } from './lifecycleRoutes.ts';
 import { downloadResponse, ok, type Route, route } from './route.ts';
 import {
@@ -93,4 +94,4 @@ const publishingRoutes: readonly Route[] = [
 ];
 
 /** The route table, shared by the local server and the API Lambda handler. */
-export const routes: readonly Route[] = [...publishingRoutes, ...lifecycleRoutes];
+export const routes: readonly Route[] = [...publishingRoutes, ...lifecycleRoutes, ...accessRoutes];

@@ -11,6 +11,7 @@ import {
   LIMITS,
   METADATA_KEY_PATTERN,
 } from '../core/names.ts';
+import { TOKEN_TTL } from '../core/tokens.ts';
 
 const named = (what: string, check: (s: string) => boolean) =>
   z.string().refine(check, (s) => ({ message: `invalid ${what}: ${JSON.stringify(s.slice(0, 200))}` }));
@@ -181,3 +182,40 @@ export const auditQuerySchema = z
     cursor: z.string().min(1).max(4096).optional(),
   })
   .strict();
+
+const roleSchema = z.enum(['read', 'write', 'promote', 'admin']);
+
+/** `{"<ns>|*": [roles]}`: at least one namespace, each with at least one role, no repeats. */
+export const rolesSchema = z
+  .record(
+    z.string().refine(
+      (ns) => ns === '*' || isNamespace(ns),
+      (ns) => ({
+        message: `invalid namespace in roles: ${JSON.stringify(ns.slice(0, 200))}`,
+      }),
+    ),
+    z
+      .array(roleSchema)
+      .min(1, 'each namespace needs at least one role')
+      .max(4)
+      .refine((list) => new Set(list).size === list.length, 'roles must be unique'),
+  )
+  .refine((roles) => Object.keys(roles).length > 0, 'roles must name at least one namespace')
+  .refine((roles) => Object.keys(roles).length <= 256, 'at most 256 namespaces');
+
+export const createTokenSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'invalid token name: letters, digits, . _ -, ≤ 64'),
+    roles: rolesSchema,
+    ttlSeconds: z
+      .number()
+      .int('ttlSeconds must be an integer')
+      .min(TOKEN_TTL.min, `ttlSeconds must be ≥ ${TOKEN_TTL.min}`)
+      .max(TOKEN_TTL.max, `ttlSeconds must be ≤ ${TOKEN_TTL.max} (one year)`)
+      .default(TOKEN_TTL.default),
+  })
+  .strict();
+
+export const tokenParams = z.object({ id: z.string().regex(UPLOAD_ID_PATTERN, 'invalid token id') }).strict();

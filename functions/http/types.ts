@@ -27,8 +27,11 @@ export interface HttpResponse {
   readonly body?: unknown;
 }
 
-/** Turns a request's credentials into a principal, or null when they are missing or invalid. */
-export type Authenticator = (request: HttpRequest) => Promise<Principal | null>;
+/**
+ * Turns a request's credentials into a principal, or null when they are missing or invalid. Gets the
+ * use cases' deps, for credentials the index holds (Arca tokens).
+ */
+export type Authenticator = (request: HttpRequest, deps: CoreDeps) => Promise<Principal | null>;
 
 export interface ApiDeps extends CoreDeps {
   readonly authenticate: Authenticator;

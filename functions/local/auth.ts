@@ -2,26 +2,31 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Principal } from '../core/model.ts';
+import { authenticateToken, TOKEN_PREFIX } from '../core/tokens.ts';
 import type { Authenticator } from '../http/types.ts';
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /**
- * Bearer-token authentication for the local server. Tokens are compared by their sha256 in constant
- * time, so neither timing nor a heap dump of the table reveals a token.
+ * Bearer-token authentication for the local server: the configured tokens (the admin's), compared
+ * by their sha256 in constant time so neither timing nor a heap dump of the table reveals one, then
+ * Arca tokens (`arca_<id>_<secret>`) from the index, checked on every request so a revoked or
+ * expired token answers 401 at once.
  */
 export function bearerAuthenticator(tokens: ReadonlyMap<string, Principal>): Authenticator {
   const table = [...tokens].map(([token, principal]) => ({ hash: digest(token), principal }));
-  return async (req) => {
+  return async (req, deps) => {
     const header = req.headers['authorization'];
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) return null;
     const presented = digest(m[1]!);
-    return table.find((t) => timingSafeEqual(t.hash, presented))?.principal ?? null;
+    const configured = table.find((t) => timingSafeEqual(t.hash, presented))?.principal;
+    if (configured) return configured;
+    return m[1]!.startsWith(TOKEN_PREFIX) ? authenticateToken(deps, m[1]!) : null;
   };
 }
 
-export const ADMIN_PRINCIPAL: Principal = { id: 'admin', admin: true, roles: {} };
+export const ADMIN_PRINCIPAL: Principal = { id: 'admin', kind: 'admin', admin: true, roles: {} };
 
 /** Where the admin token came from: the variable, the data dir, or generated just now. */
 export type AdminTokenSource = 'env' | 'file' | 'generated';

@@ -3,7 +3,7 @@ import { isGcRunning, runGarbageCollection } from '../core/gc.ts';
 
 /** The scheduler's own identity in audit events. */
 export const GC_CALLER: Caller = {
-  principal: { id: 'gc-schedule', admin: true, roles: {} },
+  principal: { id: 'gc-schedule', kind: 'admin', admin: true, roles: {} },
   requestId: 'gc-schedule',
 };
 

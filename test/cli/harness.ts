@@ -22,7 +22,7 @@ export const PART_SIZE = BACKEND === 'aws' ? 16 * MiB : MiB;
 
 /** A token that may only read the `demo` namespace: publishing with it is forbidden. */
 export const READER_TOKEN = 'reader-token';
-const READER: Principal = { id: 'reader', admin: false, roles: { demo: ['read'] } };
+const READER: Principal = { id: 'reader', kind: 'token', admin: false, roles: { demo: ['read'] } };
 
 export interface TestStore {
   readonly url: string;

@@ -84,6 +84,7 @@ describe('the GitHub CI role', () => {
 
     expect(ci).toEqual({
       id: CI_SESSION,
+      kind: 'iam',
       admin: false,
       roles: { payments: ['write', 'promote'], web: ['write', 'promote'] },
     });
@@ -94,7 +95,7 @@ describe('the GitHub CI role', () => {
 
     expect(
       principalOf({ iam: { userArn: CI_SESSION } }, callerBindingsFrom(apiVariables(arca.template))),
-    ).toEqual({ id: CI_SESSION, admin: false, roles: {} });
+    ).toEqual({ id: CI_SESSION, kind: 'iam', admin: false, roles: {} });
   });
 
   it('keeps the operator’s own `iamRoles` next to its binding', () => {

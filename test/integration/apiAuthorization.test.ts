@@ -44,11 +44,19 @@ const REQUIRED_BODIES: Record<string, unknown> = {
   },
   'POST /v1/leases/:leaseId/renew': { ttlSeconds: 600 },
   'PUT /v1/namespaces/:ns/policy': {},
+  'POST /v1/tokens': { name: 'web-ci', roles: { web: ['write'] } },
 };
+
+/**
+ * Routes an authenticated caller with no role may use, and why: `whoami` shows a caller what Arca
+ * makes of it (no roles), which is how "CD cannot pull" is debugged.
+ */
+const OPEN_TO_EVERY_CALLER: Record<string, string> = { 'GET /v1/whoami': '200 undefined' };
 
 interface Fixtures {
   readonly uploadId: string;
   readonly leaseId: string;
+  readonly tokenId: string;
 }
 
 /**
@@ -71,7 +79,11 @@ async function fixtures(asAdmin: Call, backend: AwsBackend): Promise<Fixtures> {
   );
   expect(lease.status).toBe(201);
   const uploadId = await publish(asAdmin, ADMIN, '1.1.0', data);
-  return { uploadId, leaseId: lease.json.leaseId as string };
+  const token = await asAdmin(
+    apiEvent('POST', '/v1/tokens', { authorizer: ADMIN, body: REQUIRED_BODIES['POST /v1/tokens'] }),
+  );
+  expect(token.status).toBe(201);
+  return { uploadId, leaseId: lease.json.leaseId as string, tokenId: token.json.id as string };
 }
 
 function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) {
@@ -83,6 +95,7 @@ function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) 
     name: 'site.tgz',
     uploadId: ids.uploadId,
     leaseId: ids.leaseId,
+    id: ids.tokenId,
   };
   const path = route.path.replace(/:(\w+)/g, (_, param: string) => {
     const value = values[param];
@@ -118,7 +131,9 @@ describe('authorization on AWS fails closed', () => {
 
       expect(Object.keys(statuses).length).toBeGreaterThan(10);
       expect(statuses).toEqual(
-        Object.fromEntries(Object.keys(statuses).map((key) => [key, '403 Forbidden'])),
+        Object.fromEntries(
+          Object.keys(statuses).map((key) => [key, OPEN_TO_EVERY_CALLER[key] ?? '403 Forbidden']),
+        ),
       );
       expect(health.status).toBe(200);
     },

@@ -172,11 +172,17 @@ describe('principalOf', () => {
 
     expect(principalOf(IAM_CI, mapped)).toEqual({
       id: IAM_CI.iam!.userArn,
+      kind: 'iam',
       admin: false,
       roles: { web: ['write'] },
     });
-    expect(principalOf(ops, mapped)).toEqual({ id: ops.iam!.userArn, admin: false, roles: {} });
-    expect(principalOf(ops, bindings({}))).toEqual({ id: ops.iam!.userArn, admin: false, roles: {} });
+    expect(principalOf(ops, mapped)).toEqual({ id: ops.iam!.userArn, kind: 'iam', admin: false, roles: {} });
+    expect(principalOf(ops, bindings({}))).toEqual({
+      id: ops.iam!.userArn,
+      kind: 'iam',
+      admin: false,
+      roles: {},
+    });
     expect(principalOf(undefined, mapped)).toBeNull();
   });
 
@@ -200,7 +206,7 @@ describe('principalOf', () => {
   it('gives an unmapped JWT subject no role at all', () => {
     const principal = principalOf({ jwt: { claims: { sub: 'repo:other/repo:ref:main' } } }, bindings({}));
 
-    expect(principal).toEqual({ id: 'repo:other/repo:ref:main', admin: false, roles: {} });
+    expect(principal).toEqual({ id: 'repo:other/repo:ref:main', kind: 'oidc', admin: false, roles: {} });
   });
 
   it('refuses at parse time any role map entry that would make an admin', () => {

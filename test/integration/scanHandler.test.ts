@@ -15,7 +15,10 @@ import { hashDownload, MIB, putStream, SyntheticFile } from './streams.ts';
 
 useMoto();
 
-const caller: Caller = { principal: { id: 'ci', admin: true, roles: {} }, requestId: 'req-scan' };
+const caller: Caller = {
+  principal: { id: 'ci', kind: 'admin', admin: true, roles: {} },
+  requestId: 'req-scan',
+};
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 let versions = 0;
 

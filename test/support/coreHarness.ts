@@ -29,8 +29,11 @@ export function coreHarness(): CoreHarness {
   return { deps, blobs, clock, close: () => db.close() };
 }
 
-export const admin: Caller = { principal: { id: 'admin', admin: true, roles: {} }, requestId: 'req-test' };
+export const admin: Caller = {
+  principal: { id: 'admin', kind: 'admin', admin: true, roles: {} },
+  requestId: 'req-test',
+};
 export const reader: Caller = {
-  principal: { id: 'ci-reader', admin: false, roles: { demo: ['read'] } },
+  principal: { id: 'ci-reader', kind: 'token', admin: false, roles: { demo: ['read'] } },
   requestId: 'req-test',
 };

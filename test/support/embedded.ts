@@ -17,15 +17,29 @@ export const SCOPED_TOKENS = {
   alphaWriter: 'test-alpha-writer',
   betaWriter: 'test-beta-writer',
   alphaReader: 'test-alpha-reader',
+  alphaAdmin: 'test-alpha-admin',
 } as const;
 
 /** The principals of the test servers' tokens (admin plus the scoped ones). */
 export function testTokens(): Map<string, Principal> {
   return new Map<string, Principal>([
     [ADMIN_TOKEN, ADMIN_PRINCIPAL],
-    [SCOPED_TOKENS.alphaWriter, { id: 'alpha-writer', admin: false, roles: { alpha: ['write'] } }],
-    [SCOPED_TOKENS.betaWriter, { id: 'beta-writer', admin: false, roles: { beta: ['write'] } }],
-    [SCOPED_TOKENS.alphaReader, { id: 'alpha-reader', admin: false, roles: { alpha: ['read'] } }],
+    [
+      SCOPED_TOKENS.alphaWriter,
+      { id: 'alpha-writer', kind: 'token', admin: false, roles: { alpha: ['write'] } },
+    ],
+    [
+      SCOPED_TOKENS.betaWriter,
+      { id: 'beta-writer', kind: 'token', admin: false, roles: { beta: ['write'] } },
+    ],
+    [
+      SCOPED_TOKENS.alphaReader,
+      { id: 'alpha-reader', kind: 'token', admin: false, roles: { alpha: ['read'] } },
+    ],
+    [
+      SCOPED_TOKENS.alphaAdmin,
+      { id: 'alpha-admin', kind: 'token', admin: false, roles: { alpha: ['admin'] } },
+    ],
   ]);
 }
 

@@ -57,7 +57,7 @@ describe('upload use cases', () => {
       const stored = content('alpha-secret', 2000);
       await publish('1.0.0', { a: stored });
       const beta: typeof admin = {
-        principal: { id: 'beta-writer', admin: false, roles: { beta: ['write'] } },
+        principal: { id: 'beta-writer', kind: 'token', admin: false, roles: { beta: ['write'] } },
         requestId: 'req-beta',
       };
       const created = await createUpload(h.deps, beta, {

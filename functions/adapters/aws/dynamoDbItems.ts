@@ -44,6 +44,7 @@ export const keys = {
   lease: (leaseId: string) => ({ pk: `LEASE#${leaseId}`, sk: 'LEASE' }),
   policy: (namespace: string) => ({ pk: `POLICY#${namespace}`, sk: 'POLICY' }),
   gcLock: () => ({ pk: 'LOCK#gc', sk: 'LOCK' }),
+  token: (id: string) => ({ pk: `TOKEN#${id}`, sk: 'TOKEN' }),
 };
 
 /** History items of one stage sort by promotion number under this prefix. */
@@ -85,6 +86,8 @@ export const workLists = {
   deletingBlobs: (sha256: Sha256) => `BLOBS#deleting#${sha256[0]}`,
   tombstoned: 'VERSIONS#deleting',
   packages: 'PACKAGES',
+  /** Every Arca token, by creation time. */
+  tokens: 'TOKENS',
 };
 
 /** The gsi2sk bound of "at or before `time`" on a list whose sort keys are `<ISO time>#…`. */

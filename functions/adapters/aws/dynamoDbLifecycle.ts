@@ -1,4 +1,5 @@
 import type {
+  AccessIndex,
   AuditEvent,
   Lease,
   LifecycleIndex,
@@ -6,8 +7,10 @@ import type {
   Page,
   PromoteInput,
   Sha256,
+  TokenRecord,
   VersionRef,
 } from '../../ports.ts';
+import { DynamoDbAccess } from './dynamoDbAccess.ts';
 import { DynamoDbCatalog } from './dynamoDbCatalog.ts';
 import { DynamoDbGc } from './dynamoDbGc.ts';
 import { DynamoDbLeases } from './dynamoDbLeases.ts';
@@ -19,12 +22,13 @@ import type { DynamoTable } from './dynamoDbTable.ts';
  * The LifecycleIndex half of the DynamoDB index, composed of one part per concern (stages, leases,
  * catalog, retention, GC work lists), each in its own file and all on the same table.
  */
-export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
+export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIndex {
   private readonly stages: DynamoDbStages;
   private readonly leases: DynamoDbLeases;
   private readonly catalog: DynamoDbCatalog;
   private readonly retention: DynamoDbRetention;
   private readonly gc: DynamoDbGc;
+  private readonly access: DynamoDbAccess;
 
   constructor(protected readonly table: DynamoTable) {
     this.stages = new DynamoDbStages(table);
@@ -32,6 +36,7 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
     this.catalog = new DynamoDbCatalog(table);
     this.retention = new DynamoDbRetention(table);
     this.gc = new DynamoDbGc(table);
+    this.access = new DynamoDbAccess(table);
   }
 
   promote(input: PromoteInput, audit: AuditEvent) {
@@ -110,6 +115,21 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex {
   }
   forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent) {
     return this.gc.forgetBlobs(sha256s, audit);
+  }
+  putToken(token: TokenRecord, audit: AuditEvent) {
+    return this.access.putToken(token, audit);
+  }
+  getToken(id: string) {
+    return this.access.getToken(id);
+  }
+  listTokens() {
+    return this.access.listTokens();
+  }
+  revokeToken(id: string, at: string, audit: AuditEvent) {
+    return this.access.revokeToken(id, at, audit);
+  }
+  touchToken(id: string, at: string) {
+    return this.access.touchToken(id, at);
   }
   acquireGcLock(holder: string, now: Date, until: Date) {
     return this.gc.acquireGcLock(holder, now, until);

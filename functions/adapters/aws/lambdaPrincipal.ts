@@ -135,7 +135,7 @@ function iamPrincipal(userArn: string, bindings: CallerBindings): Principal {
     map.has(userArn) || (roleArn !== undefined && map.has(roleArn));
   const grant =
     bindings.iam.get(userArn) ?? (roleArn ? bindings.iam.get(roleArn) : undefined) ?? bindings.iam.get('*');
-  return { id: userArn, admin: named(bindings.admins), roles: grant?.roles ?? {} };
+  return { id: userArn, kind: 'iam', admin: named(bindings.admins), roles: grant?.roles ?? {} };
 }
 
 /**
@@ -153,9 +153,9 @@ export function principalOf(
     const sub = claims.sub;
     const id = typeof claims.iss === 'string' ? `${claims.iss}#${sub}` : sub;
     for (const [pattern, grant] of bindings.jwt) {
-      if (globToRegExp(pattern).test(sub)) return { id, admin: false, roles: grant.roles };
+      if (globToRegExp(pattern).test(sub)) return { id, kind: 'oidc', admin: false, roles: grant.roles };
     }
-    return { id, admin: false, roles: {} };
+    return { id, kind: 'oidc', admin: false, roles: {} };
   }
   return null;
 }

@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 CREATE INDEX IF NOT EXISTS leases_by_version ON leases (namespace, package, version, expires_at);
 CREATE TABLE IF NOT EXISTS policies (namespace TEXT PRIMARY KEY, policy TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT NOT NULL, roles TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, expires_at TEXT NOT NULL,
+  revoked_at TEXT, last_used_at TEXT
+);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scan_queue (staging_key TEXT PRIMARY KEY, enqueued_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (

@@ -13,7 +13,7 @@ import type {
   VersionPage,
   VersionRecord,
 } from '../../ports.ts';
-import { SqliteLifecycleIndex } from './sqliteLifecycle.ts';
+import { SqliteAccessIndex } from './sqliteAccess.ts';
 
 interface SessionRow {
   upload_id: string;
@@ -95,7 +95,7 @@ const toBlob = (r: BlobRow): BlobRecord => ({
  * The embedded index on SQLite. Statements are prepared once; every multi-row change runs in one
  * `BEGIN IMMEDIATE` transaction, so its checks and writes see no interleaving writer.
  */
-export class SqliteIndex extends SqliteLifecycleIndex implements Index {
+export class SqliteIndex extends SqliteAccessIndex implements Index {
   private readonly s;
 
   constructor(db: Database.Database) {

@@ -1,0 +1,87 @@
+import type { AuditEvent, TokenRecord } from '../../ports.ts';
+import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
+import { auditItem, type Item, keys, workLists } from './dynamoDbItems.ts';
+import type { DynamoTable } from './dynamoDbTable.ts';
+
+/** More tokens than this are not listed: a store has tens or hundreds. */
+const MAX_LISTED_TOKENS = 10_000;
+
+const tokenOf = (item: Item): TokenRecord => ({
+  id: item.id as string,
+  name: item.name as string,
+  secretHash: item.secretHash as string,
+  roles: item.roles as TokenRecord['roles'],
+  createdAt: item.createdAt as string,
+  createdBy: item.createdBy as string,
+  expiresAt: item.expiresAt as string,
+  ...(item.revokedAt === undefined ? {} : { revokedAt: item.revokedAt as string }),
+  ...(item.lastUsedAt === undefined ? {} : { lastUsedAt: item.lastUsedAt as string }),
+});
+
+/**
+ * Arca tokens: one item each under `TOKEN#<id>` (read with a consistent GetItem on every request),
+ * listed on gsi2 `TOKENS` by creation time.
+ */
+export class DynamoDbAccess {
+  constructor(private readonly table: DynamoTable) {}
+
+  async putToken(token: TokenRecord, audit: AuditEvent): Promise<void> {
+    const item = {
+      ...keys.token(token.id),
+      kind: 'token',
+      ...token,
+      gsi2pk: workLists.tokens,
+      gsi2sk: `${token.createdAt}#${token.id}`,
+    };
+    const failed = await this.table.transact([
+      {
+        Put: {
+          TableName: this.table.name,
+          Item: toAttributes(item),
+          ...expression({ condition: 'attribute_not_exists(#pk)' }),
+        },
+      },
+      { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+    ]);
+    if (failed) throw new Error(`token ${token.id} already exists`);
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const item = await this.table.get(keys.token(id));
+    return item ? tokenOf(item) : null;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.table.workList(workLists.tokens, '~', MAX_LISTED_TOKENS)).map(tokenOf);
+  }
+
+  async revokeToken(id: string, at: string, audit: AuditEvent): Promise<boolean> {
+    const failed = await this.table.transact([
+      {
+        Update: {
+          TableName: this.table.name,
+          Key: toAttributes(keys.token(id)),
+          ...updateExpression({
+            update: 'SET #revokedAt = :at',
+            condition: 'attribute_exists(#pk) AND attribute_not_exists(#revokedAt)',
+            values: { ':at': at },
+          }),
+        },
+      },
+      { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+    ]);
+    return failed === null;
+  }
+
+  async touchToken(id: string, at: string): Promise<void> {
+    await this.table.update({
+      TableName: this.table.name,
+      Key: toAttributes(keys.token(id)),
+      ...updateExpression({
+        update: 'SET #lastUsedAt = :at',
+        condition: 'attribute_exists(#pk)',
+        values: { ':at': at },
+      }),
+    });
+  }
+}

@@ -1,0 +1,85 @@
+import type Database from 'better-sqlite3';
+import type { AccessIndex, AuditEvent, TokenRecord } from '../../ports.ts';
+import { SqliteLifecycleIndex } from './sqliteLifecycle.ts';
+
+interface TokenRow {
+  id: string;
+  name: string;
+  secret_hash: string;
+  roles: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  roles: JSON.parse(r.roles),
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  expiresAt: r.expires_at,
+  ...(r.revoked_at === null ? {} : { revokedAt: r.revoked_at }),
+  ...(r.last_used_at === null ? {} : { lastUsedAt: r.last_used_at }),
+});
+
+/** Arca tokens on SQLite: looked up by id through a prepared statement on every request. */
+export abstract class SqliteAccessIndex extends SqliteLifecycleIndex implements AccessIndex {
+  private readonly t;
+
+  constructor(db: Database.Database) {
+    super(db);
+    const p = (sql: string) => db.prepare(sql);
+    this.t = {
+      insert: p(`INSERT INTO tokens (id, name, secret_hash, roles, created_at, created_by, expires_at)
+        VALUES (@id, @name, @secret_hash, @roles, @created_at, @created_by, @expires_at)`),
+      get: p('SELECT * FROM tokens WHERE id = ?'),
+      all: p('SELECT * FROM tokens ORDER BY created_at, id'),
+      revoke: p('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      touch: p('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
+    };
+  }
+
+  async putToken(token: TokenRecord, audit: AuditEvent): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.t.insert.run({
+          id: token.id,
+          name: token.name,
+          secret_hash: token.secretHash,
+          roles: JSON.stringify(token.roles),
+          created_at: token.createdAt,
+          created_by: token.createdBy,
+          expires_at: token.expiresAt,
+        });
+        this.writeAudit(audit);
+      })
+      .immediate();
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const row = this.t.get.get(id) as TokenRow | undefined;
+    return row ? toToken(row) : null;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.t.all.all() as TokenRow[]).map(toToken);
+  }
+
+  async revokeToken(id: string, at: string, audit: AuditEvent): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.t.revoke.run(at, id).changes === 0) return false;
+        this.writeAudit(audit);
+        return true;
+      })
+      .immediate();
+  }
+
+  async touchToken(id: string, at: string): Promise<void> {
+    this.t.touch.run(at, id);
+  }
+}
