@@ -251,6 +251,8 @@ export interface LifecycleIndex {
   activeLeases(namespace: string, pkg: string, now: Date): Promise<Lease[]>;
 
   getPolicy(namespace: string): Promise<NamespacePolicy | null>;
+  /** Every namespace's policy (OIDC trust rules and IAM members are read from here). */
+  listPolicies(): Promise<Map<string, NamespacePolicy>>;
   putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent): Promise<void>;
   /** Oldest first, from `since` (ISO time) on; `namespace` narrows. */
   listAudit(

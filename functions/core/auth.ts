@@ -14,6 +14,22 @@ export function authorize(principal: Principal, namespace: string, role: Role): 
   throw new ForbiddenError(`${principal.id} lacks the ${role} role in namespace ${namespace}`);
 }
 
+/**
+ * Throws ForbiddenError unless `principal` may promote in `namespace` to `stage`: the `promote` role
+ * there, and, when its promotions are limited to some stages (an OIDC rule, an IAM binding), `stage`
+ * among them.
+ */
+export function authorizePromote(principal: Principal, namespace: string, stage: string): void {
+  authorize(principal, namespace, 'promote');
+  if (principal.admin) return;
+  const limited = principal.promoteStages?.[namespace] ?? principal.promoteStages?.['*'];
+  if (limited && !limited.includes(stage)) {
+    throw new ForbiddenError(`${principal.id} may promote in ${namespace} only to ${limited.join(', ')}`, {
+      details: { stage, allowed: limited },
+    });
+  }
+}
+
 /** Throws ForbiddenError unless `principal` is a store-wide admin. */
 export function authorizeAdmin(principal: Principal): void {
   if (!principal.admin) throw new ForbiddenError(`${principal.id} is not an administrator`);

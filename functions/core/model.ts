@@ -254,6 +254,30 @@ export interface NamespacePolicy {
   /** Stages whose pointer, once set, never moves (release tags). */
   readonly immutableStages: readonly string[];
   readonly retention: RetentionPolicy;
+  /** OIDC trust: verified tokens matching a rule get its roles in this namespace. */
+  readonly trust?: readonly TrustRule[];
+  /** IAM principals (role or user ARNs) bound to roles in this namespace. */
+  readonly members?: readonly MemberBinding[];
+}
+
+/**
+ * Maps verified OIDC claims to roles in the namespace whose policy holds it: a token from `issuer`,
+ * for `audience`, whose every listed claim equals the value (or starts with it, for a value ending
+ * in `*`) gets `roles`; with `stages`, `promote` reaches only those stages.
+ */
+export interface TrustRule {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly claims: Readonly<Record<string, string>>;
+  readonly roles: readonly Role[];
+  readonly stages?: readonly string[];
+}
+
+/** An IAM principal's roles in a namespace: a role ARN also binds every session of that role. */
+export interface MemberBinding {
+  readonly principal: string;
+  readonly roles: readonly Role[];
+  readonly stages?: readonly string[];
 }
 
 export const DEFAULT_RETENTION: RetentionPolicy = {

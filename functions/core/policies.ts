@@ -1,7 +1,14 @@
-import { authorizeAdmin } from './auth.ts';
+import { authorize } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { InvalidRequestError } from './errors.ts';
-import { DEFAULT_POLICY, DEFAULT_RETENTION, type NamespacePolicy, type RetentionPolicy } from './model.ts';
+import {
+  DEFAULT_POLICY,
+  DEFAULT_RETENTION,
+  type MemberBinding,
+  type NamespacePolicy,
+  type RetentionPolicy,
+  type TrustRule,
+} from './model.ts';
 
 /** The namespace's policy, or the documented defaults when none was set. */
 export async function policyFor(deps: CoreDeps, namespace: string): Promise<NamespacePolicy> {
@@ -13,21 +20,25 @@ export interface PolicyInput {
   readonly enforceOrder?: boolean;
   readonly immutableStages?: readonly string[];
   readonly retention?: Partial<RetentionPolicy>;
+  readonly trust?: readonly TrustRule[];
+  readonly members?: readonly MemberBinding[];
 }
 
-/** Replaces a namespace's policy; omitted fields take the defaults. Admin only. */
+/** Replaces a namespace's policy; omitted fields take the defaults. The namespace's admins only. */
 export async function putNamespacePolicy(
   deps: CoreDeps,
   caller: Caller,
   namespace: string,
   input: PolicyInput,
 ): Promise<NamespacePolicy> {
-  authorizeAdmin(caller.principal);
+  authorize(caller.principal, namespace, 'admin');
   const policy: NamespacePolicy = {
     ...(input.stages ? { stages: input.stages } : {}),
     enforceOrder: input.enforceOrder ?? false,
     immutableStages: input.immutableStages ?? [],
     retention: { ...DEFAULT_RETENTION, ...input.retention },
+    ...(input.trust ? { trust: input.trust } : {}),
+    ...(input.members ? { members: input.members } : {}),
   };
   if (policy.enforceOrder && !policy.stages) {
     throw new InvalidRequestError('enforceOrder needs the ordered list of stages', {
@@ -39,6 +50,22 @@ export async function putNamespacePolicy(
     throw new InvalidRequestError(`immutableStages names stages not in stages: ${unknown.join(', ')}`, {
       details: { field: 'immutableStages' },
     });
+  }
+  for (const [field, rules] of [
+    ['trust', policy.trust ?? []],
+    ['members', policy.members ?? []],
+  ] as const) {
+    for (const [i, rule] of rules.entries()) {
+      const outside = policy.stages ? (rule.stages ?? []).filter((s) => !policy.stages!.includes(s)) : [];
+      if (outside.length > 0) {
+        throw new InvalidRequestError(
+          `${field}[${i}].stages names stages not in stages: ${outside.join(', ')}`,
+          {
+            details: { field: `${field}[${i}].stages` },
+          },
+        );
+      }
+    }
   }
   const now = deps.clock.now();
   await deps.index.putPolicy(namespace, policy, {
@@ -58,6 +85,6 @@ export async function getNamespacePolicy(
   caller: Caller,
   namespace: string,
 ): Promise<NamespacePolicy> {
-  authorizeAdmin(caller.principal);
+  authorize(caller.principal, namespace, 'admin');
   return policyFor(deps, namespace);
 }

@@ -1,4 +1,4 @@
-import { authorize } from './auth.ts';
+import { authorize, authorizePromote } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { InvalidRequestError, NotFoundError, NotPromotableError } from './errors.ts';
 import { policyFor } from './policies.ts';
@@ -20,7 +20,7 @@ export async function promoteVersion(
   caller: Caller,
   ref: VersionRef & { readonly stage: string },
 ): Promise<PromotionResult> {
-  authorize(caller.principal, ref.namespace, 'promote');
+  authorizePromote(caller.principal, ref.namespace, ref.stage);
   const version = await getVersion(deps, caller, ref);
   if (version.state !== 'available') {
     throw new NotPromotableError(

@@ -149,6 +149,52 @@ const stageListSchema = z
   .max(32)
   .refine((list) => new Set(list).size === list.length, 'stages must be unique');
 
+/** Trust rules and member bindings: roles plus, optionally, the stages `promote` may reach. */
+const boundRoles = {
+  roles: z
+    .array(z.enum(['read', 'write', 'promote', 'admin']))
+    .min(1, 'at least one role')
+    .max(4)
+    .refine((list) => new Set(list).size === list.length, 'roles must be unique'),
+  stages: stageListSchema.refine((l) => l.length > 0, 'stages must not be empty').optional(),
+};
+
+const trustRuleSchema = z
+  .object({
+    issuer: z
+      .string()
+      .max(512)
+      .url('issuer must be a URL')
+      .refine(
+        (u) =>
+          /^https:\/\//.test(u) || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(u),
+        {
+          message: 'issuer must be https (http only on a loopback address)',
+        },
+      ),
+    audience: z.string().min(1).max(256),
+    claims: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'invalid claim name'),
+        z.string().min(1).max(512),
+      )
+      .refine((c) => Object.keys(c).length <= 16, 'at most 16 claims'),
+    ...boundRoles,
+  })
+  .strict();
+
+const memberSchema = z
+  .object({
+    principal: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/,
+        'principal must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)',
+      ),
+    ...boundRoles,
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     stages: stageListSchema.refine((l) => l.length > 0, 'stages must not be empty').optional(),
@@ -163,6 +209,8 @@ export const policySchema = z
       })
       .strict()
       .optional(),
+    trust: z.array(trustRuleSchema).max(32, 'at most 32 trust rules').optional(),
+    members: z.array(memberSchema).max(256, 'at most 256 members').optional(),
   })
   .strict();
 

@@ -17,12 +17,25 @@ export class DynamoDbCatalog {
     return item ? (item.policy as NamespacePolicy) : null;
   }
 
+  /** gsi2 `POLICIES`: every policy written since the list existed (a policy put before is listed once put again). */
+  async listPolicies(): Promise<Map<string, NamespacePolicy>> {
+    const items = await this.table.workList(workLists.policies, '~', 100_000);
+    return new Map(items.map((i) => [i.namespace as string, i.policy as NamespacePolicy]));
+  }
+
   async putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent): Promise<void> {
     await this.table.transact([
       {
         Put: {
           TableName: this.table.name,
-          Item: toAttributes({ ...keys.policy(namespace), kind: 'policy', namespace, policy }),
+          Item: toAttributes({
+            ...keys.policy(namespace),
+            kind: 'policy',
+            namespace,
+            policy,
+            gsi2pk: workLists.policies,
+            gsi2sk: namespace,
+          }),
         },
       },
       { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },

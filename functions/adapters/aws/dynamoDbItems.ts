@@ -88,6 +88,8 @@ export const workLists = {
   packages: 'PACKAGES',
   /** Every Arca token, by creation time. */
   tokens: 'TOKENS',
+  /** Every namespace policy, by namespace (trust rules and IAM members are read from all of them). */
+  policies: 'POLICIES',
 };
 
 /** The gsi2sk bound of "at or before `time`" on a list whose sort keys are `<ISO time>#…`. */

@@ -65,6 +65,9 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
     return this.leases.activeLeases(namespace, pkg, now);
   }
 
+  listPolicies() {
+    return this.catalog.listPolicies();
+  }
   getPolicy(namespace: string) {
     return this.catalog.getPolicy(namespace);
   }

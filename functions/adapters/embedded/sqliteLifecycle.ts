@@ -88,6 +88,7 @@ const prepare = (db: Database.Database) => {
       'SELECT * FROM leases WHERE namespace = ? AND package = ? AND expires_at > ? ORDER BY expires_at',
     ),
     getPolicy: p('SELECT policy FROM policies WHERE namespace = ?'),
+    allPolicies: p('SELECT namespace, policy FROM policies'),
     putPolicy: p(
       'INSERT INTO policies VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET policy = excluded.policy',
     ),
@@ -281,6 +282,11 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
 
   async activeLeases(namespace: string, pkg: string, now: Date): Promise<Lease[]> {
     return (this.l.activeLeases.all(namespace, pkg, now.toISOString()) as LeaseRow[]).map(toLease);
+  }
+
+  async listPolicies(): Promise<Map<string, NamespacePolicy>> {
+    const rows = this.l.allPolicies.all() as { namespace: string; policy: string }[];
+    return new Map(rows.map((r) => [r.namespace, JSON.parse(r.policy) as NamespacePolicy]));
   }
 
   async getPolicy(namespace: string): Promise<NamespacePolicy | null> {
