@@ -1,4 +1,4 @@
-import type { MemberBinding, NamespacePolicy, Role, TrustRule } from './model.ts';
+import type { MemberBinding, NamespacePolicy, Principal, Role, TrustRule } from './model.ts';
 
 /** What a caller holds, gathered from the namespaces' policies. */
 export interface Grants {
@@ -64,4 +64,87 @@ export function grantsOfMember(
   return gather(policies, (policy) =>
     (policy.members ?? []).filter((m: MemberBinding) => arns.includes(m.principal)),
   );
+}
+
+/** An OIDC token whose signature, issuer, audience and times were verified. */
+export interface VerifiedToken {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly audiences: readonly string[];
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** Verifies OIDC tokens from the store's trusted issuers; null for any token that does not verify. */
+export interface OidcVerifier {
+  verify(token: string): Promise<VerifiedToken | null>;
+}
+
+/**
+ * Every namespace's policy, read at most once per `ttlMs` (0: on every call). Trust rules and IAM
+ * members are looked up on every request that carries an OIDC token or an IAM identity; a policy
+ * change reaches them within `ttlMs`.
+ */
+export class PolicyDirectory {
+  private cached: { at: number; policies: Promise<Map<string, NamespacePolicy>> } | undefined;
+
+  constructor(
+    private readonly index: { listPolicies(): Promise<Map<string, NamespacePolicy>> },
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  policies(): Promise<Map<string, NamespacePolicy>> {
+    const at = this.now();
+    if (!this.cached || at - this.cached.at >= this.ttlMs) {
+      const policies = this.index.listPolicies();
+      this.cached = { at, policies };
+      policies.catch(() => {
+        this.cached = undefined; // a failed read is not cached
+      });
+    }
+    return this.cached.policies;
+  }
+}
+
+/** The claims worth keeping on the principal (audit events, the version's publisher): CI provenance. */
+const KEPT_CLAIMS = [
+  'sub',
+  'repository',
+  'repository_owner',
+  'workflow',
+  'workflow_ref',
+  'job_workflow_ref',
+  'ref',
+  'ref_type',
+  'sha',
+  'run_id',
+  'run_attempt',
+  'environment',
+  'actor',
+  // GitLab CI
+  'project_path',
+  'pipeline_id',
+  'job_id',
+  'ci_config_ref_uri',
+];
+
+/** The principal of a verified OIDC token: the roles its claims earn under the trust rules (maybe none). */
+export function principalOfToken(
+  policies: ReadonlyMap<string, NamespacePolicy>,
+  token: VerifiedToken,
+): Principal {
+  const grants = grantsOfClaims(policies, token);
+  const claims: Record<string, string> = { iss: token.issuer };
+  for (const name of KEPT_CLAIMS) {
+    const value = token.claims[name];
+    if (typeof value === 'string' || typeof value === 'number') claims[name] = String(value);
+  }
+  return {
+    id: `oidc:${token.issuer}#${token.subject}`,
+    kind: 'oidc',
+    admin: false,
+    roles: grants.roles,
+    ...(Object.keys(grants.promoteStages).length > 0 ? { promoteStages: grants.promoteStages } : {}),
+    claims,
+  };
 }
