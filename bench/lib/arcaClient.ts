@@ -49,6 +49,22 @@ async function put(signed: SignedPut, body: Parameters<typeof httpRequest>[1]['b
   return String(res.headers.etag ?? '');
 }
 
+/** Mints an Arca token with `roles` (the target's token must be allowed to); answers a target using it. */
+export async function scopedTarget(
+  t: ArcaTarget,
+  name: string,
+  roles: Record<string, string[]>,
+): Promise<ArcaTarget> {
+  const created = await jsonRequest<{ token: string }>(
+    `${t.url}/v1/tokens`,
+    'POST',
+    auth(t),
+    { name, roles },
+    [201],
+  );
+  return { url: t.url, token: created.token };
+}
+
 function createUpload(t: ArcaTarget, ref: VersionRef, name: string, size: number, sha256: string) {
   const body = { ...ref, files: [{ name, size, sha256 }] };
   return jsonRequest<CreatedUpload>(`${t.url}/v1/uploads`, 'POST', auth(t), body, [201]);
