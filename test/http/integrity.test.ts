@@ -16,16 +16,16 @@ describeForEachBackend('content is only shared with those who may read it', (kin
   });
   afterAll(async () => s?.close());
 
+  /** Publishes one file as `token` and waits until the version has left `pending`. */
+  const published = async (namespace: string, version: string, data: Buffer, token: string) => {
+    const committed = await publish(s.url, { namespace, version, files: { 'a.bin': data }, token });
+    expect(committed.status).toBe(200);
+    return settled(s.url, `/v1/packages/${namespace}/app/versions/${version}`);
+  };
+
   it('answers upload, not exists, to a writer of another namespace (defect: deduplication leaked content across namespaces)', async () => {
     const secret = content('alpha-only', 4096);
-    const alpha = await publish(s.url, {
-      namespace: 'alpha',
-      version: '1.0.0',
-      files: { 'a.bin': secret },
-      token: alphaWriter,
-    });
-    expect(alpha.status).toBe(200);
-    await settled(s.url, '/v1/packages/alpha/app/versions/1.0.0');
+    await published('alpha', '1.0.0', secret, alphaWriter);
 
     const created = await createUpload(s.url, {
       namespace: 'beta',
@@ -52,34 +52,15 @@ describeForEachBackend('content is only shared with those who may read it', (kin
 
   it('stores content once when a writer of another namespace uploads bytes it really has', async () => {
     const shared = content('both-have-it', 3000);
-    await publish(s.url, {
-      namespace: 'alpha',
-      version: '2.0.0',
-      files: { 'a.bin': shared },
-      token: alphaWriter,
-    });
-    await settled(s.url, '/v1/packages/alpha/app/versions/2.0.0');
-    const beta = await publish(s.url, {
-      namespace: 'beta',
-      version: '2.0.0',
-      files: { 'b.bin': shared },
-      token: betaWriter,
-    });
-    expect(beta.status).toBe(200);
-    const v = await settled(s.url, '/v1/packages/beta/app/versions/2.0.0');
-    expect(v.body.state).toBe('available');
+    await published('alpha', '2.0.0', shared, alphaWriter);
+    const beta = await published('beta', '2.0.0', shared, betaWriter);
+    expect(beta.body.state).toBe('available');
     expect((await s.storedBlobs()).filter((b) => b === sha256(shared))).toHaveLength(1);
   });
 
   it('answers exists for content a version of the caller’s own namespace holds', async () => {
     const data = content('alpha-again', 2000);
-    await publish(s.url, {
-      namespace: 'alpha',
-      version: '3.0.0',
-      files: { 'a.bin': data },
-      token: alphaWriter,
-    });
-    await settled(s.url, '/v1/packages/alpha/app/versions/3.0.0');
+    await published('alpha', '3.0.0', data, alphaWriter);
     const created = await createUpload(s.url, {
       namespace: 'alpha',
       version: '3.0.1',
