@@ -1,13 +1,15 @@
 import { generateKeyPairSync, type KeyObject, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  CloudFrontDownloads,
-  cannedPolicy,
-  signCloudFrontUrl,
-} from '../../functions/adapters/aws/cloudFrontUrls.ts';
+import { CloudFrontDownloads, signCloudFrontUrl } from '../../functions/adapters/aws/cloudFrontUrls.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+/** The policy a canned signature covers: CloudFront rebuilds it from the URL and `Expires`. */
+const cannedPolicy = (url: string, expires: number): string =>
+  JSON.stringify({
+    Statement: [{ Resource: url, Condition: { DateLessThan: { 'AWS:EpochTime': expires } } }],
+  });
 
 /** Checks a signed URL the way CloudFront does: rebuild the canned policy, verify with the public key. */
 function verifyAsCloudFront(signed: string, key: KeyObject) {
@@ -30,10 +32,7 @@ describe('signCloudFrontUrl', () => {
     const base = 'https://d111.cloudfront.net/blobs/sha256/ab/abc?response-content-type=application%2Fgzip';
     const expiresAt = new Date('2026-11-28T12:00:00Z');
 
-    const checked = verifyAsCloudFront(
-      signCloudFrontUrl(base, 'K2JCJMDEHXQW5F', privateKey, expiresAt),
-      publicKey,
-    );
+    const checked = verifyAsCloudFront(signCloudFrontUrl(base, 'K2JCJMDEHXQW5F', pem, expiresAt), publicKey);
 
     expect(checked).toEqual({
       valid: true,
@@ -46,7 +45,7 @@ describe('signCloudFrontUrl', () => {
 
   it('is refused by another key and for another resource', () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
-    const signed = signCloudFrontUrl('https://d111.cloudfront.net/a', 'K1', privateKey, new Date());
+    const signed = signCloudFrontUrl('https://d111.cloudfront.net/a', 'K1', pem, new Date());
 
     expect(verifyAsCloudFront(signed, other).valid).toBe(false);
     expect(verifyAsCloudFront(signed.replace('/a?', '/b?'), publicKey).valid).toBe(false);

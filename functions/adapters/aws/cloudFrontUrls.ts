@@ -1,30 +1,25 @@
-import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
+import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 
 /**
  * A canned-policy CloudFront signed URL: valid for exactly `url` (its query string included) until
  * `expiresAt`, signed with RSA-SHA256 by the private half of a key in the distribution's key group.
+ * Signed by AWS's own signer (`@aws-sdk/cloudfront-signer`), never by hand.
  */
 export function signCloudFrontUrl(
   url: string,
   keyPairId: string,
-  privateKey: KeyObject,
+  privateKeyPem: string,
   expiresAt: Date,
 ): string {
-  const expires = Math.floor(expiresAt.getTime() / 1000);
-  const signature = createSign('RSA-SHA256').update(cannedPolicy(url, expires)).sign(privateKey, 'base64');
-  const params = `Expires=${expires}&Signature=${cloudFrontBase64(signature)}&Key-Pair-Id=${keyPairId}`;
-  return `${url}${url.includes('?') ? '&' : '?'}${params}&Hash-Algorithm=SHA256`;
-}
-
-/** The policy a canned signature covers: CloudFront rebuilds it from the URL and `Expires`. */
-export const cannedPolicy = (url: string, expires: number): string =>
-  JSON.stringify({
-    Statement: [{ Resource: url, Condition: { DateLessThan: { 'AWS:EpochTime': expires } } }],
+  return getSignedUrl({
+    url,
+    keyPairId,
+    privateKey: privateKeyPem,
+    dateLessThan: expiresAt.toISOString(),
+    algorithm: 'SHA256',
   });
-
-/** CloudFront's URL-safe base64: `+` → `-`, `=` → `_`, `/` → `~`. */
-const cloudFrontBase64 = (b64: string): string =>
-  b64.replace(/\+/g, '-').replace(/=/g, '_').replace(/\//g, '~');
+}
 
 export interface CloudFrontDownloadsOptions {
   /** The distribution's domain (`d111111abcdef8.cloudfront.net`). */
@@ -46,8 +41,8 @@ export interface CloudFrontDownloadsOptions {
  * downloads from the first minute and switches to CloudFront by itself.
  */
 export class CloudFrontDownloads {
-  private key: KeyObject | undefined;
-  private loading: Promise<KeyObject | undefined> | undefined;
+  private key: string | undefined;
+  private loading: Promise<string | undefined> | undefined;
   private failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: CloudFrontDownloadsOptions) {}
@@ -61,7 +56,7 @@ export class CloudFrontDownloads {
     return signCloudFrontUrl(url, this.options.keyPairId, key, expiresAt);
   }
 
-  private loadKey(): Promise<KeyObject | undefined> {
+  private loadKey(): Promise<string | undefined> {
     const now = this.options.now?.() ?? Date.now();
     if (now - this.failedAt < (this.options.retryAfterMs ?? 60_000)) return Promise.resolve(undefined);
     this.loading ??= this.readKey(now).finally(() => {
@@ -70,12 +65,14 @@ export class CloudFrontDownloads {
     return this.loading;
   }
 
-  private async readKey(now: number): Promise<KeyObject | undefined> {
+  private async readKey(now: number): Promise<string | undefined> {
     try {
       const pem = await this.options.loadPrivateKey();
       if (!pem) throw new Error('the signing secret is empty');
-      this.key = createPrivateKey(pem);
-      if (this.key.asymmetricKeyType !== 'rsa') throw new Error('the signing key is not an RSA key');
+      // Parsed once here, so a key that is not a usable RSA key falls back now, not per request.
+      if (createPrivateKey(pem).asymmetricKeyType !== 'rsa')
+        throw new Error('the signing key is not an RSA key');
+      this.key = pem;
       return this.key;
     } catch (error) {
       this.key = undefined;
