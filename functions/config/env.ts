@@ -38,6 +38,11 @@ export const ENV = {
   iamRoles: 'ARCA_IAM_ROLES',
   /** Roles of OIDC (JWT) callers, as JSON keyed by a `sub` pattern. */
   jwtRoles: 'ARCA_JWT_ROLES',
+  /**
+   * Trusted OIDC issuers, comma-separated URLs: https, or http on a loopback address (local testing).
+   * Their tokens earn roles through the namespaces' trust rules (adapters/oidc).
+   */
+  oidcIssuers: 'ARCA_OIDC_ISSUERS',
   awsEndpointUrl: 'AWS_ENDPOINT_URL',
   awsRegion: 'AWS_REGION',
 } as const;
