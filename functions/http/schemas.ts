@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UPLOAD_ID_PATTERN } from '../core/ids.ts';
 import {
   DIGEST_PATTERN,
+  FILE_NAME_PATTERN,
   isFileName,
   isNamespace,
   isPackage,
@@ -10,17 +11,29 @@ import {
   isVersion,
   LIMITS,
   METADATA_KEY_PATTERN,
+  NAMESPACE_PATTERN,
+  PACKAGE_PATTERN,
+  STAGE_PATTERN,
+  VERSION_PATTERN,
 } from '../core/names.ts';
 import { TOKEN_TTL } from '../core/tokens.ts';
 
-const named = (what: string, check: (s: string) => boolean) =>
-  z.string().refine(check, (s) => ({ message: `invalid ${what}: ${JSON.stringify(s.slice(0, 200))}` }));
+/**
+ * A name checked by its rule in core/names.ts; the regex and length limit also go into the schema
+ * (zod checks them before the rule), so the OpenAPI document states what the server enforces.
+ */
+const named = (what: string, check: (s: string) => boolean, pattern: RegExp, maxLength: number) =>
+  z
+    .string()
+    .max(maxLength, `invalid ${what}: longer than ${maxLength}`)
+    .regex(pattern, `invalid ${what}`)
+    .refine(check, (s) => ({ message: `invalid ${what}: ${JSON.stringify(s.slice(0, 200))}` }));
 
-export const namespaceSchema = named('namespace', isNamespace);
-export const packageSchema = named('package', isPackage);
-export const versionSchema = named('version', isVersion);
-export const stageSchema = named('stage', isStage);
-export const fileNameSchema = named('file name', isFileName);
+export const namespaceSchema = named('namespace', isNamespace, NAMESPACE_PATTERN, LIMITS.namespaceLength);
+export const packageSchema = named('package', isPackage, PACKAGE_PATTERN, LIMITS.packageLength);
+export const versionSchema = named('version', isVersion, VERSION_PATTERN, 128);
+export const stageSchema = named('stage', isStage, STAGE_PATTERN, 32);
+export const fileNameSchema = named('file name', isFileName, FILE_NAME_PATTERN, 255);
 export const uploadIdSchema = z.string().regex(UPLOAD_ID_PATTERN, 'invalid upload id');
 
 export const digestSchema = z
