@@ -126,6 +126,16 @@ export interface VersionRecord {
   /** When GC tombstoned it (state `deleting`), and the retention rule that matched. */
   readonly tombstonedAt?: string;
   readonly tombstoneReason?: string;
+  /** Who committed it, with the verified CI claims of an OIDC caller; absent on older versions. */
+  readonly publisher?: Publisher;
+}
+
+/** The principal that committed a version, as recorded with it (`createdBy` is its id). */
+export interface Publisher {
+  readonly id: string;
+  readonly kind: PrincipalKind;
+  /** Verified OIDC claims (repository, workflow, ref, sha, run id, …). */
+  readonly claims?: Readonly<Record<string, string>>;
 }
 
 export type VersionState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -153,6 +163,8 @@ export interface Version {
   readonly state: VersionState;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** Who committed it, with the verified CI claims of an OIDC caller; absent on older versions. */
+  readonly publisher?: Publisher;
   readonly metadata: Readonly<Record<string, string>>;
   readonly stages: readonly string[];
   readonly protected: boolean;

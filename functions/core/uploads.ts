@@ -16,6 +16,8 @@ import { newId } from './ids.ts';
 import type {
   AuditEvent,
   BlobRecord,
+  Principal,
+  Publisher,
   SessionFile,
   UploadSession,
   Version,
@@ -70,7 +72,19 @@ function auditOf(caller: Caller, action: string, session: UploadSession, now: Da
     namespace: session.namespace,
     target: `${session.namespace}/${session.package}@${session.version}`,
     requestId: caller.requestId,
-    details: { uploadId: session.uploadId },
+    details: {
+      uploadId: session.uploadId,
+      ...(caller.principal.claims ? { claims: caller.principal.claims } : {}),
+    },
+  };
+}
+
+/** The committing principal as the version keeps it: who, how authenticated, and its CI claims. */
+function publisherOf(principal: Principal): Publisher {
+  return {
+    id: principal.id,
+    kind: principal.kind,
+    ...(principal.claims ? { claims: principal.claims } : {}),
   };
 }
 
@@ -239,6 +253,7 @@ async function commitChecked(
     state: 'live' as const,
     createdAt: now.toISOString(),
     createdBy: caller.principal.id,
+    publisher: publisherOf(caller.principal),
     uploadId: session.uploadId,
     metadata: session.metadata,
     files,

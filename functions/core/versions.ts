@@ -68,6 +68,7 @@ export function describeVersion(
     state,
     createdAt: record.createdAt,
     createdBy: record.createdBy,
+    ...(record.publisher ? { publisher: record.publisher } : {}),
     metadata: record.metadata,
     stages: held.stages,
     protected: held.reasons.length > 0,

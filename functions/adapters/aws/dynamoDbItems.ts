@@ -166,6 +166,7 @@ export function versionItem(version: VersionRecord): Item {
     createdBy: version.createdBy,
     uploadId: version.uploadId,
     metadata: version.metadata,
+    ...(version.publisher === undefined ? {} : { publisher: version.publisher }),
     // Files live inside the version item: ≤ 50 of them fit easily in 400 KB, a version is read whole,
     // and the commit transaction stays within 100 items.
     files: version.files,
@@ -187,6 +188,7 @@ export function versionOf(item: Item): VersionRecord {
     files: item.files as VersionRecord['files'],
     ...(item.tombstonedAt === undefined ? {} : { tombstonedAt: item.tombstonedAt as string }),
     ...(item.tombstoneReason === undefined ? {} : { tombstoneReason: item.tombstoneReason as string }),
+    ...(item.publisher === undefined ? {} : { publisher: item.publisher as VersionRecord['publisher'] }),
   };
 }
 

@@ -97,6 +97,8 @@ export function openDatabase(path: string): Database.Database {
 /** Columns added after a table was first created: SQLite has no ADD COLUMN IF NOT EXISTS. */
 const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
   { table: 'files', column: 'unverified', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // JSON of the committing principal (id, kind, OIDC claims); NULL on versions committed before it.
+  { table: 'versions', column: 'publisher', definition: 'TEXT' },
 ];
 
 function migrate(db: Database.Database): void {

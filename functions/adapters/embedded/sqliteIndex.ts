@@ -39,6 +39,7 @@ interface VersionRow {
   created_by: string;
   upload_id: string;
   metadata: string;
+  publisher: string | null;
 }
 
 interface FileRow {
@@ -116,9 +117,9 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
       listAfter: p(`SELECT * FROM versions WHERE namespace = ? AND package = ? AND (created_at, seq) < (?, ?)
         ORDER BY created_at DESC, seq DESC LIMIT ?`),
       insertVersion: p(`INSERT INTO versions
-        (namespace, package, version, seq, state, created_at, created_by, upload_id, metadata)
+        (namespace, package, version, seq, state, created_at, created_by, upload_id, metadata, publisher)
         VALUES (@namespace, @package, @version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live',
-          @created_at, @created_by, @upload_id, @metadata)`),
+          @created_at, @created_by, @upload_id, @metadata, @publisher)`),
       insertFile: p(`INSERT INTO files (namespace, package, version, name, position, sha256, size, media_type,
         staging_key, rejection, unverified) VALUES (@namespace, @package, @version, @name, @position,
         @sha256, @size, @media_type, @staging_key, @rejection, @unverified)`),
@@ -216,6 +217,7 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
           created_by: v.createdBy,
           upload_id: v.uploadId,
           metadata: JSON.stringify(v.metadata),
+          publisher: v.publisher === undefined ? null : JSON.stringify(v.publisher),
         });
         for (const [position, f] of v.files.entries()) {
           this.s.insertFile.run({
@@ -266,6 +268,7 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
       uploadId: row.upload_id,
       metadata: JSON.parse(row.metadata),
       files,
+      ...(row.publisher === null ? {} : { publisher: JSON.parse(row.publisher) }),
     };
   }
 
