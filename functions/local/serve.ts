@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { createAwsBackend } from '../adapters/aws/awsBackend.ts';
+import { oidcIssuersFromEnv } from '../adapters/oidc/issuers.ts';
+import { JoseOidcVerifier } from '../adapters/oidc/joseOidcVerifier.ts';
 import { coreConfigFromEnv } from '../config/coreConfig.ts';
 import { ENV, intEnv } from '../config/env.ts';
-import { ADMIN_PRINCIPAL, bearerAuthenticator, resolveAdminToken } from './auth.ts';
+import { ADMIN_PRINCIPAL, type BearerOidc, bearerAuthenticator, resolveAdminToken } from './auth.ts';
 import { createEmbeddedBackend } from './embeddedBackend.ts';
 import { startGcSchedule } from './gcSchedule.ts';
 import { type HostedBackend, type LocalServer, startLocalServer } from './server.ts';
@@ -35,6 +37,20 @@ async function hostBackend(
   const recovered = await backend.recover();
   if (recovered > 0) log({ level: 'info', msg: 'recovered pending scans', count: recovered });
   return backend;
+}
+
+/**
+ * OIDC from `ARCA_OIDC_ISSUERS` (a bad issuer stops the start-up); none when it is unset. Trust rules
+ * are read on every request on the embedded backend (a local SQLite read), at most once a minute
+ * from DynamoDB.
+ */
+function oidcFromEnv(env: NodeJS.ProcessEnv, log: Log): BearerOidc | undefined {
+  const issuers = oidcIssuersFromEnv(env);
+  if (issuers.length === 0) return undefined;
+  return {
+    verifier: new JoseOidcVerifier({ issuers, log }),
+    policyTtlMs: backendKind(env) === 'aws' ? 60_000 : 0,
+  };
 }
 
 /** The in-process stand-in for the EventBridge GC schedule (`ARCA_GC_INTERVAL_SECONDS`, 0 = off). */
@@ -95,11 +111,12 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
   const admin = resolveAdminToken(dataDir, env[ENV.adminToken]);
   const log: Log = (line) =>
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+  const oidc = oidcFromEnv(env, log);
 
   const server = await startLocalServer({
     host: env[ENV.host] || '127.0.0.1',
     port: intEnv(ENV.port, 7070, env),
-    authenticate: bearerAuthenticator(new Map([[admin.token, ADMIN_PRINCIPAL]])),
+    authenticate: bearerAuthenticator(new Map([[admin.token, ADMIN_PRINCIPAL]]), oidc),
     log,
     backend: async (url) => withGcSchedule(await hostBackend(env, url, dataDir, log), env, log),
   });

@@ -7,10 +7,9 @@ import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
 import { ENV } from '../../functions/config/env.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import type { CoreConfig } from '../../functions/core/deps.ts';
-import { bearerAuthenticator } from '../../functions/local/auth.ts';
 import { startLocalServer } from '../../functions/local/server.ts';
 import { motoClients } from '../integration/awsFixtures.ts';
-import { testTokens } from './embedded.ts';
+import { testAuthenticator } from './embedded.ts';
 import type { TestServer, TestServerOptions } from './testServer.ts';
 
 /** Gap between two receives of the scan queue while scans run: short, so `settled()` stays quick. */
@@ -46,7 +45,7 @@ export async function startAwsServer(options: TestServerOptions): Promise<TestSe
   let backend: AwsBackend | undefined;
   const server = await startLocalServer({
     port: 0,
-    authenticate: bearerAuthenticator(testTokens()),
+    authenticate: testAuthenticator(options),
     log: (line) => {
       if (process.env.ARCA_TEST_SERVER_LOG) process.stderr.write(`${JSON.stringify(line)}\n`);
     },

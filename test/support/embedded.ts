@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { JoseOidcVerifier } from '../../functions/adapters/oidc/joseOidcVerifier.ts';
 import type { Principal } from '../../functions/core/model.ts';
+import type { Authenticator } from '../../functions/http/types.ts';
 import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth.ts';
 import {
   createEmbeddedBackend,
@@ -51,13 +53,33 @@ export interface EmbeddedServer {
   close(): Promise<void>;
 }
 
+/** How a test server authenticates besides its tokens. */
+export interface TestAuthOptions {
+  /** OIDC issuers whose tokens it trusts (trust rules read on every request, a new key fetched at once). */
+  readonly oidcIssuers?: readonly string[];
+}
+
+/** The test servers' authenticator: `testTokens()`, Arca tokens, and JWTs of `oidcIssuers`. */
+export function testAuthenticator(auth: TestAuthOptions = {}): Authenticator {
+  const issuers = auth.oidcIssuers ?? [];
+  return bearerAuthenticator(
+    testTokens(),
+    issuers.length === 0
+      ? undefined
+      : { verifier: new JoseOidcVerifier({ issuers, jwksCooldownMs: 0 }), policyTtlMs: 0 },
+  );
+}
+
 /** A real local server on a free port over a fresh temp data dir. */
-export async function startEmbeddedServer(options: Partial<EmbeddedOptions> = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(
+  options: Partial<EmbeddedOptions> = {},
+  auth: TestAuthOptions = {},
+): Promise<EmbeddedServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'arca-test-')));
   let backend: EmbeddedBackend | undefined;
   const server = await startLocalServer({
     port: 0,
-    authenticate: bearerAuthenticator(testTokens()),
+    authenticate: testAuthenticator(auth),
     log: () => {},
     backend: async (url) => {
       backend = await createEmbeddedBackend({ ...options, dataDir, publicUrl: url });

@@ -24,6 +24,8 @@ export interface TestServerOptions {
   readonly config?: Partial<CoreConfig>;
   /** Files above this size are uploaded in parts (S3 takes parts of at least 5 MiB). */
   readonly multipartThreshold?: number;
+  /** OIDC issuers the server trusts (say, a test issuer on 127.0.0.1); none by default. */
+  readonly oidcIssuers?: readonly string[];
 }
 
 /** A local Arca server on a free port, over a fresh store of the given backend. */
@@ -55,11 +57,14 @@ export async function startTestServer(
       throw new Error("startTestServer('aws') needs moto: call it inside describeForEachBackend");
     return startAwsServer(options);
   }
-  const { multipartThreshold, ...rest } = options;
-  const s = await startEmbeddedServer({
-    ...rest,
-    ...(multipartThreshold ? { multipartThreshold, partSize: multipartThreshold } : {}),
-  });
+  const { multipartThreshold, oidcIssuers, ...rest } = options;
+  const s = await startEmbeddedServer(
+    {
+      ...rest,
+      ...(multipartThreshold ? { multipartThreshold, partSize: multipartThreshold } : {}),
+    },
+    { oidcIssuers },
+  );
   const blobRoot = join(s.dataDir, 'blobs/sha256');
   return {
     kind,
