@@ -1,4 +1,5 @@
 import { CliError, EXIT, UsageError } from './errors.ts';
+import { gitHubOidcTokenSource, isGitHubOidcAvailable } from './githubOidc.ts';
 import { type AwsCredentials, regionOfHost, signRequest } from './sigv4.ts';
 
 /** Adds credentials to an API request: a bearer token, a SigV4 signature, or nothing. */
@@ -9,10 +10,25 @@ export type Authorizer = (
   body: string,
 ) => Promise<Record<string, string>>;
 
+/** Environment variables that say the job holds AWS credentials (configure-aws-credentials, a profile…). */
+const AWS_CREDENTIAL_HINTS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+];
+
 /**
- * How the CLI authenticates (`--auth` / ARCA_AUTH, default `auto`): a bearer token when one is given
- * (the local server, OIDC tokens); else SigV4 with the AWS credentials of the environment when there
- * are some or the URL is an API Gateway one (Arca on AWS authorises with IAM); else nothing (→ 401).
+ * How the CLI authenticates (`--auth` / ARCA_AUTH, default `auto`); the first match wins:
+ * 1. a token given with --token/ARCA_TOKEN (`auto`, `bearer`): the bearer token;
+ * 2. `sigv4`, or `auto` on an API Gateway URL with AWS credentials in the environment: SigV4 (the
+ *    stack's SigV4 API, reached as CI's configure-aws-credentials step intends);
+ * 3. `auto` or `bearer` on GitHub Actions with `id-token: write`: the job's OIDC token, requested by
+ *    the CLI. Off API Gateway it wins over AWS credentials, which a job often holds for other steps,
+ *    while the request variables exist only when the workflow asked for OIDC;
+ * 4. `auto` on an API Gateway URL or with AWS credentials in the environment: SigV4 (the SDK chain);
+ * 5. nothing (the server answers 401).
+ * docs/cli.md § Credentials says the same for users.
  */
 export function resolveAuthorizer(
   mode: string,
@@ -23,29 +39,32 @@ export function resolveAuthorizer(
   if (!['auto', 'bearer', 'sigv4'].includes(mode)) {
     throw new UsageError(`--auth must be auto, bearer or sigv4, got ${JSON.stringify(mode)}`);
   }
-  const awsHints = [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_PROFILE',
-    'AWS_WEB_IDENTITY_TOKEN_FILE',
-    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-  ];
-  const useSigV4 =
-    mode === 'sigv4' ||
-    (mode === 'auto' &&
-      !token &&
-      (regionOfHost(url.host) !== undefined || awsHints.some((name) => env[name])));
-  if (useSigV4) {
-    const region = regionOfHost(url.host) ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
-    if (!region) throw new UsageError('SigV4 needs a region: set AWS_REGION');
-    let credentials: Promise<AwsCredentials> | undefined;
-    return async (method, target, headers, body) => {
-      credentials ??= loadAwsCredentials(env);
-      return signRequest({ method, url: target, headers, body, credentials: await credentials, region });
-    };
+  if (token && mode !== 'sigv4') return bearer(async () => token);
+  const apiGateway = regionOfHost(url.host) !== undefined;
+  const awsCredentials = AWS_CREDENTIAL_HINTS.some((name) => env[name]);
+  if (mode === 'sigv4' || (mode === 'auto' && apiGateway && awsCredentials)) return sigV4(url, env);
+  if (isGitHubOidcAvailable(env)) return bearer(gitHubOidcTokenSource(env));
+  if (mode === 'bearer') {
+    throw new UsageError(
+      '--auth bearer needs --token or ARCA_TOKEN (or GitHub Actions with id-token: write)',
+    );
   }
-  if (mode === 'bearer' && !token) throw new UsageError('--auth bearer needs --token or ARCA_TOKEN');
-  return async (_method, _url, headers) =>
-    token ? { ...headers, authorization: `Bearer ${token}` } : headers;
+  if (apiGateway || awsCredentials) return sigV4(url, env);
+  return async (_method, _url, headers) => headers;
+}
+
+function bearer(tokenOf: () => Promise<string>): Authorizer {
+  return async (_method, _url, headers) => ({ ...headers, authorization: `Bearer ${await tokenOf()}` });
+}
+
+function sigV4(url: URL, env: NodeJS.ProcessEnv): Authorizer {
+  const region = regionOfHost(url.host) ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+  if (!region) throw new UsageError('SigV4 needs a region: set AWS_REGION');
+  let credentials: Promise<AwsCredentials> | undefined;
+  return async (method, target, headers, body) => {
+    credentials ??= loadAwsCredentials(env);
+    return signRequest({ method, url: target, headers, body, credentials: await credentials, region });
+  };
 }
 
 /**

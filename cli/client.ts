@@ -1,5 +1,6 @@
-import type { AuditEvent, Version } from '../functions/core/model.ts';
+import type { AuditEvent, Role, Version } from '../functions/core/model.ts';
 import { isStage } from '../functions/core/names.ts';
+import type { CreatedToken, TokenView, WhoAmI } from '../functions/core/tokens.ts';
 import type { CreatedUpload, DeclaredFile } from '../functions/core/uploads.ts';
 import type { Authorizer } from './auth.ts';
 import { CliError, EXIT, HttpError } from './errors.ts';
@@ -10,7 +11,7 @@ import { type RetryPolicy, withRetry } from './retry.ts';
 export type { CreatedUpload, DeclaredFile, UploadInstruction } from '../functions/core/uploads.ts';
 
 export type { SignedPart, SignedRequest } from '../functions/ports.ts';
-export type { Version };
+export type { CreatedToken, Role, TokenView, Version, WhoAmI };
 
 export interface CommittedParts {
   readonly name: string;
@@ -44,7 +45,8 @@ const versionPath = (ref: VersionRef) => `${pkgPath(ref)}/versions/${seg(ref.ver
 export class ArcaClient {
   constructor(readonly config: ClientConfig) {}
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `once`: never retried, for a request whose repeat would do it twice (minting a secret). */
+  private call<T>(method: string, path: string, body?: unknown, { once = false } = {}): Promise<T> {
     const base: Record<string, string> = { accept: 'application/json' };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
@@ -53,7 +55,7 @@ export class ArcaClient {
     }
     const url = new URL(path, this.config.url);
     return withRetry(
-      this.config.retry,
+      once ? { ...this.config.retry, retries: 0 } : this.config.retry,
       // Authorised per attempt: a SigV4 signature is only valid for a few minutes.
       async () => {
         const headers = await this.config.authorize(method, url, base, payload ?? '');
@@ -131,6 +133,23 @@ export class ArcaClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
     const suffix = qs.size > 0 ? `?${qs}` : '';
     return this.call<{ items: AuditEvent[]; nextCursor?: string | null }>('GET', `/v1/audit${suffix}`);
+  }
+
+  createToken(input: { name: string; roles: Record<string, Role[]>; ttlSeconds?: number }) {
+    // A retry after a lost answer would mint a second token whose secret nobody ever saw.
+    return this.call<CreatedToken>('POST', '/v1/tokens', input, { once: true });
+  }
+
+  listTokens() {
+    return this.call<{ items: TokenView[] }>('GET', '/v1/tokens');
+  }
+
+  revokeToken(id: string) {
+    return this.call<void>('DELETE', `/v1/tokens/${seg(id)}`);
+  }
+
+  whoami() {
+    return this.call<WhoAmI>('GET', '/v1/whoami');
   }
 
   /**

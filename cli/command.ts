@@ -31,8 +31,11 @@ export const COMMON_OPTIONS: Options = {
 export const COMMON_HELP = `Common options:
   --url <url>       the Arca API (default: $ARCA_URL, else http://127.0.0.1:7070)
   --token <token>   bearer token (default: $ARCA_TOKEN)
-  --auth <mode>     auto | bearer | sigv4 (default: $ARCA_AUTH, else auto: the token if
-                    given, else SigV4 with the environment's AWS credentials when there are some)
+  --auth <mode>     auto | bearer | sigv4 (default: $ARCA_AUTH, else auto: the token if given;
+                    else SigV4 on an API Gateway URL when AWS credentials are in the environment;
+                    else on GitHub Actions with id-token: write the job's OIDC token (audience
+                    $ARCA_OIDC_AUDIENCE, else arca); else SigV4 on an API Gateway URL or with AWS
+                    credentials; see docs/cli.md § Credentials)
   --json            machine-readable output on stdout
   -q, --quiet       no progress output
   --retries <n>     retries of a transient failure (default: $ARCA_RETRIES, else 5)

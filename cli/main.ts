@@ -36,6 +36,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'list audit events (admin)',
     load: async () => (await import('./commands/audit.ts')).audit,
   },
+  token: {
+    summary: 'create, list or revoke Arca tokens (admin of the store or a namespace)',
+    load: async () => (await import('./commands/token.ts')).token,
+  },
+  whoami: {
+    summary: 'show who the store takes you for: kind, roles, promote limits, claims',
+    load: async () => (await import('./commands/whoami.ts')).whoami,
+  },
   serve: {
     summary: 'run a local Arca (embedded backend), like npm start',
     load: async () => (await import('./commands/serve.ts')).serve,
@@ -53,7 +61,8 @@ export const EXIT_CODES_HELP = `Exit codes:
 
 const OVERVIEW = `Usage: arca <command> [options]
 
-The Arca artifact store from CI/CD. Configure with --url/--token or ARCA_URL/ARCA_TOKEN.
+The Arca artifact store from CI/CD. Configure with --url/--token or ARCA_URL/ARCA_TOKEN; on GitHub
+Actions with \`id-token: write\` and no token, arca sends the job's OIDC token.
 
 Commands:
 ${Object.entries(COMMANDS)

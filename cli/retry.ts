@@ -4,7 +4,7 @@ import { isTransient } from './errors.ts';
 export interface RetryPolicy {
   /** Attempts after the first. */
   readonly retries: number;
-  /** Delay before the first retry; doubles each time, with full jitter, capped at `maxDelayMs`. */
+  /** Delay before the first retry; doubles each time, capped at `maxDelayMs`, then jittered. */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
 }
@@ -13,7 +13,8 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 5, baseDelayMs: 250, maxDel
 
 /**
  * Runs `attempt` until it succeeds, fails with a non-transient error, or runs out of retries.
- * Full jitter keeps parallel parts that failed together from retrying in lockstep.
+ * Equal jitter (half the delay fixed, half random) keeps parallel parts that failed together from
+ * retrying in lockstep.
  */
 export async function withRetry<T>(
   policy: RetryPolicy,

@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { arca } from './harness.ts';
 
 const nowhere = { url: 'http://127.0.0.1:9', token: '' };
-const COMMANDS = ['publish', 'fetch', 'promote', 'versions', 'show', 'lease', 'gc', 'audit', 'serve'];
+const COMMANDS = [
+  'publish',
+  'fetch',
+  'promote',
+  'versions',
+  'show',
+  'lease',
+  'gc',
+  'audit',
+  'token',
+  'whoami',
+  'serve',
+];
 
 describe('arca --help', () => {
   it('lists every command and the exit codes', async () => {
