@@ -1,3 +1,5 @@
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { CliError, EXIT, UsageError } from './errors.ts';
 import { gitHubOidcTokenSource, isGitHubOidcAvailable } from './githubOidc.ts';
 import { type AwsCredentials, regionOfHost, signRequest } from './sigv4.ts';
@@ -60,35 +62,36 @@ function bearer(tokenOf: () => Promise<string>): Authorizer {
 function sigV4(url: URL, env: NodeJS.ProcessEnv): Authorizer {
   const region = regionOfHost(url.host) ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
   if (!region) throw new UsageError('SigV4 needs a region: set AWS_REGION');
-  let credentials: Promise<AwsCredentials> | undefined;
+  const credentials = awsCredentials(env);
   return async (method, target, headers, body) => {
-    credentials ??= loadAwsCredentials(env);
-    return signRequest({ method, url: target, headers, body, credentials: await credentials, region });
+    try {
+      return await signRequest({ method, url: target, headers, body, credentials, region });
+    } catch (error) {
+      throw new CliError(
+        EXIT.auth,
+        `no AWS credentials for SigV4: ${error instanceof Error ? error.message : String(error)}`,
+        'NoCredentials',
+        { cause: error },
+      );
+    }
   };
 }
 
 /**
- * AWS credentials: the environment's keys when set (what CI's configure-aws-credentials exports);
- * otherwise the SDK's default chain (profiles, SSO, web identity, container/instance roles), loaded
- * only then, through the S3 client Arca already depends on.
+ * AWS credentials: the keys in `env` when set (what CI's configure-aws-credentials exports), else the
+ * SDK's default chain (profiles, SSO, web identity, container and instance roles). The chain caches
+ * what it resolved and resolves again shortly before it expires, so `arca lease -- ./deploy.sh`
+ * running longer than an STS session keeps signing with fresh credentials.
  */
-async function loadAwsCredentials(env: NodeJS.ProcessEnv): Promise<AwsCredentials> {
+function awsCredentials(env: NodeJS.ProcessEnv): AwsCredentials | AwsCredentialIdentityProvider {
   const accessKeyId = env['AWS_ACCESS_KEY_ID'];
   const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
-  if (accessKeyId && secretAccessKey)
-    return { accessKeyId, secretAccessKey, sessionToken: env['AWS_SESSION_TOKEN'] };
-  try {
-    const { S3Client } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({});
-    const identity = await client.config.credentials();
-    client.destroy();
-    return identity;
-  } catch (error) {
-    throw new CliError(
-      EXIT.auth,
-      `no AWS credentials for SigV4: ${error instanceof Error ? error.message : String(error)}`,
-      'NoCredentials',
-      { cause: error },
-    );
+  if (accessKeyId && secretAccessKey) {
+    return {
+      accessKeyId,
+      secretAccessKey,
+      ...(env['AWS_SESSION_TOKEN'] ? { sessionToken: env['AWS_SESSION_TOKEN'] } : {}),
+    };
   }
+  return defaultProvider();
 }

@@ -1,6 +1,7 @@
 import type { Command } from './command.ts';
 import { createContext } from './command.ts';
 import { CliError, EXIT, HttpError } from './errors.ts';
+import { VERSION } from './version.ts';
 
 /** Commands load lazily, so `arca fetch` never pays for what `arca serve` imports. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -82,12 +83,14 @@ Examples:
 /** Runs `arca <argv…>` and resolves with the exit code; errors print the server's code and message. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
+  // `arca help publish` is `arca publish --help`.
+  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) return main([rest[0], '--help'], env);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${OVERVIEW}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (name === '--version') {
-    process.stdout.write('arca 0.1.0\n');
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`arca ${VERSION}\n`);
     return EXIT.ok;
   }
   const entry = COMMANDS[name];
@@ -104,9 +107,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     return await command.run(context);
   } catch (error) {
-    process.stderr.write(`${formatError(name, error)}\n`);
-    return error instanceof CliError ? error.exitCode : EXIT.usage;
+    const exitCode = error instanceof CliError ? error.exitCode : EXIT.usage;
+    // Under --json a script reads errors as JSON too, on stderr, with the same exit code.
+    process.stderr.write(
+      `${rest.includes('--json') ? jsonError(error, exitCode) : formatError(name, error)}\n`,
+    );
+    return exitCode;
   }
+}
+
+function jsonError(error: unknown, exitCode: number): string {
+  const code = error instanceof HttpError || error instanceof CliError ? (error.code ?? 'Error') : 'Internal';
+  const message = error instanceof Error ? error.message : String(error);
+  const requestId = error instanceof HttpError && error.requestId ? { requestId: error.requestId } : {};
+  return JSON.stringify({ error: { code, message, exitCode, ...requestId } });
 }
 
 function formatError(command: string, error: unknown): string {

@@ -44,7 +44,6 @@ export async function buildCli(): Promise<{ metafile: Metafile; version: string;
     minify: true,
     legalComments: 'linked',
     metafile: true,
-    define: { 'process.env.ARCA_CLI_VERSION': JSON.stringify(pkg.version) },
     // Some dependencies still call require(): give the ES module one.
     banner: {
       js: "#!/usr/bin/env node\nimport { createRequire as __arcaRequire } from 'node:module'; const require = __arcaRequire(import.meta.url);",

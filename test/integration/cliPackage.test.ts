@@ -58,6 +58,11 @@ describe('the standalone CLI package', () => {
     expect(inputs.filter((i) => /better-sqlite3|node_modules\/tsx\/|adapters\/embedded/.test(i))).toEqual([]);
   });
 
+  it('prints the version of the repository it was built from', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect((await arca(['--version'])).stdout).toBe(`arca ${version}\n`);
+  });
+
   it('publishes and fetches against a store, byte-identical, from an install that has only the tarball', async () => {
     const data = content('from-the-package', 100_000);
     await writeFile(join(work, 'app.bin'), data);
