@@ -53,7 +53,7 @@ export class ArcaClient {
       base['content-type'] = 'application/json';
       base['content-length'] = String(Buffer.byteLength(payload));
     }
-    const url = new URL(path, this.config.url);
+    const url = apiUrl(this.config.url, path);
     return withRetry(
       once ? { ...this.config.retry, retries: 0 } : this.config.retry,
       // Authorised per attempt: a SigV4 signature is only valid for a few minutes.
@@ -178,3 +178,9 @@ export class ArcaClient {
 }
 
 export const isNotFound = (error: unknown) => error instanceof HttpError && error.status === 404;
+
+/** `path` under the API's base URL, keeping a base path (`https://ci.example/arca` → `/arca/v1/…`). */
+export function apiUrl(base: string, path: string): URL {
+  const root = new URL(base);
+  return new URL(`${root.pathname.replace(/\/+$/, '')}${path}`, root);
+}

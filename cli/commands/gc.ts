@@ -14,7 +14,6 @@ Garbage collection (admin). \`plan\` is a dry run listing what a run would do no
 tombstone versions past retention, delete tombstoned versions and unreferenced blobs. \`run\` does
 it and prints the counts. Protected, promoted and leased versions are never touched.
 
-Options:
 ${COMMON_HELP}
 
 Examples:

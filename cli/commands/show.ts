@@ -9,7 +9,6 @@ export const show: Command = {
 Shows one version: state, stages, metadata and each file's size, sha256 and scan result. After @,
 a name that is not a version but a valid stage name shows the version that stage points at.
 
-Options:
 ${COMMON_HELP}
 
 Examples:

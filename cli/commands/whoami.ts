@@ -10,7 +10,6 @@ is a store admin, its roles per namespace, the stages its promotions are limited
 claims of an OIDC token (repository, workflow, ref…). The first thing to run when CI cannot publish
 or CD cannot pull. Exit 5 means no credential the store accepts reached it.
 
-Options:
 ${COMMON_HELP}
 
 Examples:
