@@ -24,8 +24,13 @@ export interface ArcaContext {
   replicationTimeControl?: string | boolean;
   replicateIndex?: string | boolean;
   githubRepository?: string;
-  /** Namespaces the GitHub CI role may publish to and promote in: comma-separated or a JSON list. */
-  githubNamespaces?: string | string[];
+  /**
+   * `sub` claims the GitHub CI role trusts (`repo:<githubRepository>:ref:refs/heads/main`,
+   * `…:environment:prod`, …): comma-separated or a JSON list. @default the `main` branch only
+   */
+  githubSubjects?: string | string[];
+  /** OIDC issuers the bearer API trusts (https URLs): comma-separated or a JSON list. @default none */
+  oidcIssuers?: string | string[];
   /** Store-wide administrators, IAM role or user ARNs: comma-separated or a JSON list. @default none */
   adminPrincipals?: string | string[];
   apiReservedConcurrency?: string | number;
@@ -57,6 +62,10 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
     const value = ctx(key);
     return value === undefined ? undefined : Number.parseInt(value, 10);
   };
+  if (app.node.tryGetContext('githubNamespaces') !== undefined)
+    throw new Error(
+      "context 'githubNamespaces' was removed: bindings live in the index. Bind the CI role (output CiRoleArn) in each namespace policy's `members` (PUT /v1/namespaces/{ns}/policy); see docs/deploy.md § 6",
+    );
   const account = ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT ?? DUMMY_ACCOUNT;
   const region = ctx('region') ?? 'us-east-1';
   const replicaRegion = ctx('replicaRegion') ?? 'us-west-2';
@@ -82,7 +91,8 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
       },
       signingPublicKeyPem: signingPublicKeyPem || undefined,
       githubRepository: ctx('githubRepository'),
-      githubNamespaces: list('githubNamespaces'),
+      githubSubjects: list('githubSubjects'),
+      oidcIssuers: list('oidcIssuers'),
       adminPrincipals: list('adminPrincipals'),
       apiReservedConcurrency: int('apiReservedConcurrency'),
       scanReservedConcurrency: int('scanReservedConcurrency'),

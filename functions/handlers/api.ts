@@ -10,26 +10,37 @@ import type {
 } from 'aws-lambda';
 import { awsDeps } from '../adapters/aws/deps.ts';
 import {
-  type AuthorizerContext,
-  type CallerBindings,
-  callerBindingsFrom,
-  principalOf,
+  type AwsAccess,
+  type LambdaAuthenticator,
+  lambdaAuthenticator,
+} from '../adapters/aws/lambdaAuthenticator.ts';
+import {
+  ADMIN_PRINCIPALS_ENV,
+  parseAdminPrincipals,
+  RETIRED_ROLE_MAPS,
+  retiredRoleMapsIn,
 } from '../adapters/aws/lambdaPrincipal.ts';
+import { oidcIssuersFromEnv } from '../adapters/oidc/issuers.ts';
+import { JoseOidcVerifier } from '../adapters/oidc/joseOidcVerifier.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import type { CoreDeps } from '../core/deps.ts';
-import type { Principal } from '../core/model.ts';
 import { createApi } from '../http/api.ts';
 import { errorResponse } from '../http/errors.ts';
 import { type HttpRequest, type HttpResponse, MAX_JSON_BODY_BYTES } from '../http/types.ts';
 
+/** What API Gateway's IAM authorizer puts in `requestContext.authorizer` (HTTP API, payload 2.0). */
+export interface IamAuthorizerContext {
+  readonly iam?: { readonly userArn?: string; readonly accountId?: string };
+}
+
 export type ApiEvent = APIGatewayProxyEventV2WithRequestContext<
-  APIGatewayEventRequestContextV2 & { readonly authorizer?: AuthorizerContext }
+  APIGatewayEventRequestContextV2 & { readonly authorizer?: IamAuthorizerContext }
 >;
 
 export interface ApiHandlerDeps {
   readonly core: CoreDeps;
-  /** Administrators and role maps (lambdaPrincipal.ts); a caller bound by none holds no role. */
-  readonly bindings: CallerBindings;
+  /** Store admins and the OIDC verifier; every other binding is read from the index. */
+  readonly access: AwsAccess;
 }
 
 export interface ApiHandlerOptions {
@@ -66,9 +77,10 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyStr
 }
 
 /**
- * API Gateway HTTP API (payload 2.0) → the shared route table → the proxy result. The caller is who
- * API Gateway's IAM or JWT authorizer says it is (see lambdaPrincipal.ts for how roles are granted);
- * the route table asks for the principal through its authenticator, which reads it back here.
+ * API Gateway HTTP API (payload 2.0) → the shared route table → the proxy result. Two APIs invoke it:
+ * the SigV4 one, whose IAM authorizer names the caller, and the bearer one, with no authorizer, whose
+ * Arca and OIDC tokens the function verifies itself (lambdaAuthenticator.ts). The route table asks
+ * for the principal only on routes that need one.
  */
 export function createHandler(
   deps: ApiHandlerDeps | (() => ApiHandlerDeps),
@@ -80,20 +92,19 @@ export function createHandler(
   const metrics =
     options.metrics ??
     new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'Arca', serviceName: service });
-  const principals = new WeakMap<HttpRequest, Principal>();
-  let api: ReturnType<typeof createApi> | undefined;
-  let bindings: CallerBindings;
+  let core: CoreDeps | undefined;
+  let authenticate: LambdaAuthenticator;
 
   const handle = async (event: ApiEvent): Promise<APIGatewayProxyStructuredResultV2> => {
     const request = toHttpRequest(event);
     logger.appendKeys({ requestId: request.requestId });
-    if (!api) {
+    if (!core) {
       try {
         const resolved = typeof deps === 'function' ? deps() : deps;
-        bindings = resolved.bindings;
-        api = createApi({ ...resolved.core, authenticate: async (req) => principals.get(req) ?? null });
+        authenticate = lambdaAuthenticator(resolved.access, resolved.core);
+        core = resolved.core;
       } catch (error) {
-        // A malformed configuration (a role map, an admin ARN) answers every request, health
+        // A malformed configuration (an admin ARN, an issuer) answers every request, health
         // included, with 500 until it is fixed: never with a guess at who may do what.
         logger.error('configuration rejected at cold start', { error });
         metrics.addMetric('Requests', MetricUnit.Count, 1);
@@ -109,8 +120,8 @@ export function createHandler(
       );
       return toResult(tooLarge, request.requestId);
     }
-    const principal = principalOf(event.requestContext.authorizer, bindings);
-    if (principal) principals.set(request, principal);
+    const iamCaller = event.requestContext.authorizer?.iam?.userArn || undefined;
+    const api = createApi({ ...core, authenticate: (req) => authenticate(iamCaller, req) });
     const { response, error } = await api(request);
     if (error !== undefined) logger.error('unexpected error', { error });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
@@ -125,17 +136,36 @@ export function createHandler(
 }
 
 /**
+ * Store admins and the OIDC verifier from the stack's variables, parsed at cold start: a malformed
+ * admin ARN or issuer throws. A retired role map still set is logged and grants nothing. The
+ * verifier fetches nothing until a token of a trusted issuer arrives (discovery, then cached JWKS).
+ */
+export function awsAccessFromEnv(env: NodeJS.ProcessEnv, log: (message: string) => void): AwsAccess {
+  const admins = parseAdminPrincipals(ADMIN_PRINCIPALS_ENV, env[ADMIN_PRINCIPALS_ENV]);
+  for (const name of retiredRoleMapsIn(env))
+    log(
+      `${name} is no longer read (${RETIRED_ROLE_MAPS.join(', ')} were retired): the callers it bound hold no role until bound in a namespace policy's members or trust rules (docs/deploy.md § 6)`,
+    );
+  const oidc = new JoseOidcVerifier({
+    issuers: oidcIssuersFromEnv(env),
+    log: (line) => log(JSON.stringify(line)),
+  });
+  return { admins, oidc };
+}
+
+/**
  * The Lambda's dependencies, built on first invocation from the stack's variables. Who may do what
- * is parsed first: a malformed binding fails every invocation until it is fixed.
+ * is parsed first: a malformed admin ARN or issuer fails every invocation until it is fixed.
  */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): () => ApiHandlerDeps {
   let deps: ApiHandlerDeps | undefined;
+  const log = (message: string) => console.error(JSON.stringify({ level: 'ERROR', message }));
   return () => {
     if (!deps) {
-      const bindings = callerBindingsFrom(env);
+      const access = awsAccessFromEnv(env, log);
       requireEnv(ENV.bucket, env);
       requireEnv(ENV.table, env);
-      deps = { core: awsDeps(env), bindings };
+      deps = { core: awsDeps(env), access };
     }
     return deps;
   };

@@ -25,21 +25,59 @@ export interface ArtifactApiProps {
   readonly throttlingBurstLimit?: number;
 }
 
-/** The HTTP API: SigV4 (IAM) on every route but `GET /v1/health`, throttled, access-logged. */
+/**
+ * Two HTTP APIs on the one `api` function, with the same routes: `httpApi` signs with SigV4 (IAM
+ * authorizer on every route but `GET /v1/health`), `bearerApi` takes `Authorization: Bearer` (Arca
+ * tokens, OIDC tokens) with no API Gateway authorizer, the function verifying the token itself. An
+ * HTTP API route has one authorizer and IAM cannot be tried after another, hence two APIs; both are
+ * throttled alike and log to one access log.
+ */
 export class ArtifactApi extends Construct {
+  /** SigV4: the caller is the IAM principal API Gateway verified. */
   public readonly httpApi: apigw.HttpApi;
   public readonly stage: apigw.HttpStage;
+  /** Bearer tokens, verified by the function (an Arca token read from the index, or an OIDC token). */
+  public readonly bearerApi: apigw.HttpApi;
+  public readonly bearerStage: apigw.HttpStage;
   public readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ArtifactApiProps) {
     super(scope, id);
-    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
-      description: 'Arca artifact store API',
-      createDefaultStage: false,
-    });
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
-    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
-      httpApi: this.httpApi,
+    [this.httpApi, this.stage] = this.createApi('HttpApi', 'Arca artifact store API (SigV4)', props);
+    [this.bearerApi, this.bearerStage] = this.createApi(
+      'BearerApi',
+      'Arca artifact store API (bearer tokens: Arca, OIDC)',
+      props,
+    );
+    // One integration per API: CDK binds an integration (and its invoke permission) to a single API.
+    this.addRoutes(this.httpApi, new HttpLambdaIntegration('Api', props.handler), new HttpIamAuthorizer());
+    this.addRoutes(this.bearerApi, new HttpLambdaIntegration('BearerApi', props.handler), undefined);
+  }
+
+  /** The SigV4 API's base URL. */
+  public get url(): string {
+    return this.httpApi.apiEndpoint;
+  }
+
+  /** The bearer API's base URL (`ARCA_URL` for a client with `ARCA_TOKEN` or an OIDC token). */
+  public get bearerUrl(): string {
+    return this.bearerApi.apiEndpoint;
+  }
+
+  /** Both APIs, SigV4 first: what metrics and alarms sum over. */
+  public get apis(): readonly apigw.HttpApi[] {
+    return [this.httpApi, this.bearerApi];
+  }
+
+  private createApi(
+    id: string,
+    description: string,
+    props: ArtifactApiProps,
+  ): [apigw.HttpApi, apigw.HttpStage] {
+    const api = new apigw.HttpApi(this, id, { description, createDefaultStage: false });
+    const stage = new apigw.HttpStage(this, id === 'HttpApi' ? 'DefaultStage' : `${id}DefaultStage`, {
+      httpApi: api,
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: props.throttlingRateLimit ?? 50, burstLimit: props.throttlingBurstLimit ?? 100 },
@@ -49,6 +87,7 @@ export class ArtifactApi extends Construct {
         format: AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
+            apiId: '$context.apiId',
             routeKey: '$context.routeKey',
             status: '$context.status',
             latencyMs: '$context.responseLatency',
@@ -58,34 +97,38 @@ export class ArtifactApi extends Construct {
         ),
       },
     });
+    return [api, stage];
+  }
 
-    const integration = new HttpLambdaIntegration('Api', props.handler);
-    const iam = new HttpIamAuthorizer();
-    const health = this.httpApi.addRoutes({
-      path: '/v1/health',
-      methods: [apigw.HttpMethod.GET],
-      integration,
-    });
+  /**
+   * Health (public by contract), the proxy, and the SLI routes declared on their own. With no
+   * `authorizer` (the bearer API) every route reaches the function, which answers 401 itself.
+   */
+  private addRoutes(
+    api: apigw.HttpApi,
+    integration: HttpLambdaIntegration,
+    authorizer: HttpIamAuthorizer | undefined,
+  ): void {
+    const health = api.addRoutes({ path: '/v1/health', methods: [apigw.HttpMethod.GET], integration });
     for (const route of health)
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
           'GET /v1/health is public by contract (docs/API): load balancers and probes call it unsigned.',
       });
-    this.httpApi.addRoutes({
-      path: '/v1/{proxy+}',
-      methods: [apigw.HttpMethod.ANY],
-      integration,
-      authorizer: iam,
-    });
-    for (const routeKey of Object.values(SLI_ROUTES)) {
-      const [method, path] = routeKey.split(' ') as [keyof typeof apigw.HttpMethod, string];
-      this.httpApi.addRoutes({ path, methods: [apigw.HttpMethod[method]], integration, authorizer: iam });
-    }
-  }
-
-  /** The API's base URL. */
-  public get url(): string {
-    return this.httpApi.apiEndpoint;
+    const routes = [
+      ...api.addRoutes({ path: '/v1/{proxy+}', methods: [apigw.HttpMethod.ANY], integration, authorizer }),
+      ...Object.values(SLI_ROUTES).flatMap((routeKey) => {
+        const [method, path] = routeKey.split(' ') as [keyof typeof apigw.HttpMethod, string];
+        return api.addRoutes({ path, methods: [apigw.HttpMethod[method]], integration, authorizer });
+      }),
+    ];
+    if (authorizer === undefined)
+      for (const route of routes)
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'The bearer API authenticates in the api function: Arca tokens are read from the index on every request (a revoked one answers 401 at once), OIDC tokens are verified against the trusted issuers; no token answers 401.',
+        });
   }
 }

@@ -5,14 +5,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import {
-  ADMIN_PRINCIPALS_ENV,
-  IAM_ROLES_ENV,
-  parseAdminPrincipals,
-  parseRoleMap,
-} from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import { ADMIN_PRINCIPALS_ENV, parseAdminPrincipals } from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import { checkIssuerUrl } from '../../functions/adapters/oidc/issuers.ts';
 import { ENV } from '../../functions/config/env.ts';
-import type { Role } from '../../functions/core/model.ts';
 import { ArtifactApi } from './api.ts';
 import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
@@ -41,11 +36,6 @@ export interface ArtifactStoreReplicationProps {
    * @default false
    */
   readonly replicateIndex?: boolean;
-}
-
-/** What one IAM principal (or `*`, every other caller) may do: Arca roles per namespace (or `*`). */
-export interface IamRoleGrant {
-  readonly roles: Readonly<Record<string, readonly Role[]>>;
 }
 
 export interface ArtifactStoreProps {
@@ -99,11 +89,21 @@ export interface ArtifactStoreProps {
    */
   readonly githubRepository?: string;
   /**
-   * Namespaces the GitHub CI role may publish to and promote in (`write` and `promote` there, nothing
-   * else). Only with `githubRepository`.
-   * @default - none: the CI role can call the API but every route but health answers it 403
+   * `sub` claims the GitHub CI role trusts, each `repo:<githubRepository>:…`: a branch
+   * (`…:ref:refs/heads/main`), tags (`…:ref:refs/tags/v*`), an environment (`…:environment:prod`,
+   * which is what a job with `environment: prod` presents, whatever its branch). Only with
+   * `githubRepository`. What the role may do inside Arca is bound in the namespace policies
+   * (`members`, by the `CiRoleArn` output), never here.
+   * @default - [`repo:<githubRepository>:ref:refs/heads/main`]
    */
-  readonly githubNamespaces?: readonly string[];
+  readonly githubSubjects?: readonly string[];
+  /**
+   * OIDC issuers whose tokens the bearer API accepts (`ARCA_OIDC_ISSUERS`): https URLs, e.g.
+   * `https://token.actions.githubusercontent.com`. What a token may do comes from the namespace
+   * policies' `trust` rules; a token of another issuer answers 401.
+   * @default - none: bearer callers use Arca tokens only
+   */
+  readonly oidcIssuers?: readonly string[];
   /**
    * Store-wide administrators (GC, audit, namespace policies, restore, every namespace): IAM role or
    * user ARNs (`ARCA_ADMIN_PRINCIPALS`). A role ARN matches every session of the role. Nobody else
@@ -111,21 +111,21 @@ export interface ArtifactStoreProps {
    * @default - none: no caller can run admin routes until one is named here
    */
   readonly adminPrincipals?: readonly string[];
-  /**
-   * Arca roles of IAM callers, keyed by principal ARN or `*` for every caller not listed
-   * (`ARCA_IAM_ROLES`, format in functions/adapters/aws/lambdaPrincipal.ts). `*` may not hold `admin`.
-   * A caller matching no key holds no role: 403 on every route but health.
-   * @default - none: IAM callers hold roles only through `githubNamespaces` (the CI role) or `adminPrincipals`
-   */
-  readonly iamRoles?: Readonly<Record<string, IamRoleGrant>>;
   /** Bucket, table, keys and secrets. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** Props that bound callers inside Arca from the stack, before bindings moved into the index. */
+const RETIRED_PROPS = {
+  iamRoles: "bind IAM principals in the namespace policies' `members` (PUT /v1/namespaces/{ns}/policy)",
+  githubNamespaces:
+    "bind the CI role's ARN (output CiRoleArn) in the namespace policies' `members` (PUT /v1/namespaces/{ns}/policy)",
+} as const;
+
 /**
  * Arca: a serverless artifact store. A blob bucket with tiers and replication, a DynamoDB index,
- * the `api` function behind an IAM-authorised HTTP API, the `scan` pipeline, scheduled `gc`,
- * CloudFront signed downloads, alarms and a dashboard.
+ * the `api` function behind a SigV4 and a bearer-token HTTP API, the `scan` pipeline, scheduled
+ * `gc`, CloudFront signed downloads, alarms and a dashboard.
  */
 export class ArtifactStore extends Construct {
   public readonly storage: BlobStorage;
@@ -141,6 +141,10 @@ export class ArtifactStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ArtifactStoreProps = {}) {
     super(scope, id);
+    // JavaScript callers and old cdk.json files reach here unchecked by the type: refuse, never ignore.
+    for (const [prop, instead] of Object.entries(RETIRED_PROPS))
+      if ((props as Record<string, unknown>)[prop] !== undefined)
+        throw new Error(`ArtifactStore prop '${prop}' was removed: ${instead}; see docs/deploy.md § 6`);
     const stack = Stack.of(this);
     const replication = props.replication;
     if (replication && replication.region === stack.region)
@@ -230,28 +234,30 @@ export class ArtifactStore extends Construct {
       this.ciRole = new GitHubCiRole(this, 'GitHubCi', {
         api: this.api,
         repository: props.githubRepository,
-        namespaces: props.githubNamespaces,
+        subjects: props.githubSubjects,
       });
-    else if (props.githubNamespaces?.length)
-      throw new Error('githubNamespaces needs githubRepository: there is no CI role to grant them to');
-    this.bindCallers(props);
+    else if (props.githubSubjects !== undefined)
+      throw new Error('githubSubjects needs githubRepository: there is no CI role to trust them');
+    this.configureAccess(props);
   }
 
   /**
-   * Who may do what inside Arca, as the `api` function's environment; checked here with the parser
-   * the function runs at cold start, so a mistake fails the synth rather than the API.
+   * The deploy-time half of access, as the `api` function's environment: the store-wide admins and
+   * the trusted OIDC issuers. Checked here with the parsers the function runs at cold start, so a
+   * mistake fails the synth rather than the API. Every other binding lives in the index.
    */
-  private bindCallers(props: ArtifactStoreProps): void {
+  private configureAccess(props: ArtifactStoreProps): void {
     const admins = props.adminPrincipals ?? [];
     parseAdminPrincipals('adminPrincipals', admins.filter((arn) => !Token.isUnresolved(arn)).join(','));
     if (admins.length > 0) this.apiFunction.addEnvironment(ADMIN_PRINCIPALS_ENV, admins.join(','));
 
-    const roles: Record<string, IamRoleGrant> = { ...props.iamRoles };
-    parseRoleMap('iamRoles', JSON.stringify(roles));
-    if (this.ciRole && Object.keys(this.ciRole.arcaRoles).length > 0)
-      roles[this.ciRole.role.roleArn] = { roles: this.ciRole.arcaRoles };
-    if (Object.keys(roles).length > 0)
-      this.apiFunction.addEnvironment(IAM_ROLES_ENV, Stack.of(this).toJsonString(roles));
+    const issuers = (props.oidcIssuers ?? []).map((issuer) => issuer.trim()).filter((i) => i !== '');
+    for (const issuer of issuers) {
+      // The variable is a comma-separated list: a comma would split one issuer in two.
+      if (issuer.includes(',')) throw new Error(`oidcIssuers: issuer "${issuer}" must not contain a comma`);
+      checkIssuerUrl(issuer, 'oidcIssuers: issuer');
+    }
+    if (issuers.length > 0) this.apiFunction.addEnvironment(ENV.oidcIssuers, issuers.join(','));
   }
 
   /**

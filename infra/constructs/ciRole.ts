@@ -1,8 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { Role } from '../../functions/core/model.ts';
-import { isNamespace } from '../../functions/core/names.ts';
 import type { ArtifactApi } from './api.ts';
 import { acknowledgeResourceWildcards } from './nag.ts';
 
@@ -14,7 +12,10 @@ export interface GitHubCiRoleProps {
   /** `owner/name` of the repository whose workflows may assume the role. */
   readonly repository: string;
   /**
-   * Token subjects allowed to assume the role (`sub` claim), e.g. `repo:owner/name:environment:prod`.
+   * Token subjects allowed to assume the role (`sub` claim), each starting `repo:<repository>:`:
+   * `…:ref:refs/heads/main` (a branch), `…:ref:refs/tags/v*` (tags, `*` a wildcard),
+   * `…:environment:prod` (a job with `environment: prod`, whatever its branch: GitHub puts the
+   * environment in `sub` in place of the ref), `…:pull_request`.
    * @default - [`repo:<repository>:ref:refs/heads/main`]
    */
   readonly subjects?: readonly string[];
@@ -23,28 +24,22 @@ export interface GitHubCiRoleProps {
    * @default - a new provider for token.actions.githubusercontent.com
    */
   readonly provider?: iam.IOidcProvider;
-  /**
-   * Namespaces CI publishes to and promotes in: the role holds `roles` in each of them and nothing
-   * anywhere else. Never `*`, and never store admin (GC, audit, policies stay with named admins).
-   * @default - none: the role authenticates but every route but health answers 403
-   */
-  readonly namespaces?: readonly string[];
-  /**
-   * Arca roles the CI role holds in each of `namespaces` (`read` is implied by any of them).
-   * @default ['write', 'promote']
-   */
-  readonly roles?: readonly Exclude<Role, 'admin'>[];
 }
 
+/** The subjects a role trusts by default: workflows on the default branch `main` only. */
+export const defaultGitHubSubjects = (repository: string): string[] => [
+  `repo:${repository}:ref:refs/heads/main`,
+];
+
 /**
- * A role GitHub Actions assumes with its OIDC token (no stored keys) to call the API with SigV4.
- * It may call the API and nothing else; inside Arca it holds `arcaRoles`, which `ArtifactStore`
- * binds to it in the API's role map.
+ * A role GitHub Actions assumes with its OIDC token (no stored keys) to call the SigV4 API. It may
+ * call the API and nothing else; inside Arca it holds what the namespace policies' `members` bind
+ * to its ARN (none until an admin binds it: every route but health and whoami answers 403).
  */
 export class GitHubCiRole extends Construct {
   public readonly role: iam.Role;
-  /** Arca roles per namespace (empty without `namespaces`); never store admin. */
-  public readonly arcaRoles: Readonly<Record<string, readonly Role[]>>;
+  /** The `sub` claims the role's trust policy accepts. */
+  public readonly subjects: readonly string[];
 
   constructor(scope: Construct, id: string, props: GitHubCiRoleProps) {
     super(scope, id);
@@ -54,12 +49,9 @@ export class GitHubCiRole extends Construct {
         url: `https://${GITHUB_ISSUER}`,
         clientIds: ['sts.amazonaws.com'],
       });
-    this.arcaRoles = ciRoleBindings(props.namespaces ?? [], props.roles ?? ['write', 'promote']);
-    const subjects = props.subjects ?? [`repo:${props.repository}:ref:refs/heads/main`];
-    // A subject without the repository would let any GitHub repository assume the role.
-    for (const subject of subjects)
-      if (!subject.startsWith(`repo:${props.repository}:`))
-        throw new Error(`GitHub OIDC subject '${subject}' must start with 'repo:${props.repository}:'`);
+    const subjects = props.subjects ?? defaultGitHubSubjects(props.repository);
+    checkSubjects(props.repository, subjects);
+    this.subjects = [...subjects];
     this.role = new iam.Role(this, 'Role', {
       description: `Arca publisher for GitHub Actions in ${props.repository}`,
       maxSessionDuration: Duration.hours(1),
@@ -80,14 +72,18 @@ export class GitHubCiRole extends Construct {
   }
 }
 
-function ciRoleBindings(
-  namespaces: readonly string[],
-  roles: readonly Role[],
-): Readonly<Record<string, readonly Role[]>> {
-  // Checked here as well as by the type: JavaScript callers and cdk.json reach this unchecked.
-  if (roles.includes('admin')) throw new Error("the GitHub CI role may not hold the 'admin' role");
-  for (const namespace of namespaces)
-    if (!isNamespace(namespace))
-      throw new Error(`GitHub CI namespace '${namespace}' is not a namespace name (and '*' is not allowed)`);
-  return Object.fromEntries(namespaces.map((namespace) => [namespace, [...roles]]));
+/**
+ * Each subject pins the repository (else any GitHub repository could assume the role) and names
+ * something after it; `*` only there, never in the repository part.
+ */
+function checkSubjects(repository: string, subjects: readonly string[]): void {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repository))
+    throw new Error(`GitHub repository '${repository}' must be 'owner/name' (no wildcard)`);
+  if (subjects.length === 0) throw new Error('the GitHub CI role needs at least one subject');
+  const prefix = `repo:${repository}:`;
+  for (const subject of subjects)
+    if (!subject.startsWith(prefix) || subject.length === prefix.length)
+      throw new Error(
+        `GitHub OIDC subject '${subject}' must start with '${prefix}' and name a ref, an environment or pull_request`,
+      );
 }

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -49,13 +50,16 @@ export class StoreObservability extends Construct {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+    // Both APIs (SigV4 and bearer) count: one share over all of the function's API traffic.
     const api5xxRate = new cloudwatch.MathExpression({
       label: 'API 5xx %',
-      expression: '100 * errors / MAX([requests, 1])',
-      usingMetrics: {
-        errors: api.httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
-        requests: api.httpApi.metricCount({ period: fiveMinutes, statistic: 'Sum' }),
-      },
+      expression: `100 * (${sumOf('errors', api.apis.length)}) / MAX([${sumOf('requests', api.apis.length)}, 1])`,
+      usingMetrics: Object.fromEntries(
+        api.apis.flatMap((httpApi, i) => [
+          [`errors${i}`, httpApi.metricServerError({ period: fiveMinutes, statistic: 'Sum' })],
+          [`requests${i}`, httpApi.metricCount({ period: fiveMinutes, statistic: 'Sum' })],
+        ]),
+      ),
       period: fiveMinutes,
     });
     this.addAlarm('Api5xxRate', {
@@ -97,7 +101,9 @@ export class StoreObservability extends Construct {
       this.successRate('Fetch success rate (download)', api, SLI_ROUTES.fetch),
       new cloudwatch.GraphWidget({
         title: 'Fetch latency p95 (ms)',
-        left: [this.routeMetric(api, SLI_ROUTES.fetch, 'Latency', 'p95')],
+        left: api.apis.map((httpApi, i) =>
+          this.routeMetric(httpApi, SLI_ROUTES.fetch, 'Latency', 'p95', i === 0 ? 'SigV4' : 'bearer'),
+        ),
       }),
     );
     this.dashboard.addWidgets(
@@ -156,19 +162,25 @@ export class StoreObservability extends Construct {
     );
   }
 
-  /** Requests on the route that did not answer 5xx (4xx are the caller's, not the store's, failures). */
+  /**
+   * Requests on the route, over both APIs, that did not answer 5xx (4xx are the caller's, not the
+   * store's, failures).
+   */
   private successRate(title: string, api: ArtifactApi, routeKey: string): cloudwatch.GraphWidget {
+    const n = api.apis.length;
     return new cloudwatch.GraphWidget({
       title,
       leftYAxis: { min: 0, max: 100 },
       left: [
         new cloudwatch.MathExpression({
           label: '% success',
-          expression: '100 * (1 - errors / MAX([requests, 1]))',
-          usingMetrics: {
-            errors: this.routeMetric(api, routeKey, '5xx', 'Sum'),
-            requests: this.routeMetric(api, routeKey, 'Count', 'Sum'),
-          },
+          expression: `100 * (1 - (${sumOf('errors', n)}) / MAX([${sumOf('requests', n)}, 1]))`,
+          usingMetrics: Object.fromEntries(
+            api.apis.flatMap((httpApi, i) => [
+              [`errors${i}`, this.routeMetric(httpApi, routeKey, '5xx', 'Sum')],
+              [`requests${i}`, this.routeMetric(httpApi, routeKey, 'Count', 'Sum')],
+            ]),
+          ),
           period: Duration.minutes(5),
         }),
       ],
@@ -176,17 +188,24 @@ export class StoreObservability extends Construct {
   }
 
   private routeMetric(
-    api: ArtifactApi,
+    httpApi: apigw.HttpApi,
     routeKey: string,
     metricName: string,
     statistic: string,
+    label?: string,
   ): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway',
       metricName,
-      dimensionsMap: { ApiId: api.httpApi.apiId, Stage: '$default', Route: routeKey },
+      dimensionsMap: { ApiId: httpApi.apiId, Stage: '$default', Route: routeKey },
       statistic,
       period: Duration.minutes(5),
+      ...(label ? { label } : {}),
     });
   }
+}
+
+/** `FILL(x0, 0) + FILL(x1, 0) + …`: an API with no traffic in a period counts as 0, not as a gap. */
+function sumOf(prefix: string, count: number): string {
+  return Array.from({ length: count }, (_, i) => `FILL(${prefix}${i}, 0)`).join(' + ');
 }

@@ -16,7 +16,12 @@ export class ArcaPrimaryStack extends Stack {
     this.store = new ArtifactStore(this, 'Store', props.store);
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
-    output('ApiUrl', this.store.api.url, 'Base URL of the Arca API (ARCA_URL for the CLI)');
+    output('ApiUrl', this.store.api.url, 'Base URL of the Arca API for SigV4 callers (ARCA_URL for the CLI)');
+    output(
+      'BearerApiUrl',
+      this.store.api.bearerUrl,
+      'Base URL of the Arca API for bearer tokens: Arca tokens, OIDC tokens (ARCA_URL with ARCA_TOKEN)',
+    );
     output('BucketName', this.store.storage.bucket.bucketName, 'Blob bucket');
     output('TableName', this.store.index.table.tableName, 'Index table');
     output('ScanQueueUrl', this.store.scan.queue.queueUrl, 'Scan queue');

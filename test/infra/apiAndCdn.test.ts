@@ -9,16 +9,20 @@ beforeAll(() => {
 });
 
 describe('HTTP API', () => {
-  const routes = () =>
-    Object.fromEntries(
-      resourcesOf(arca.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => [
-        r.Properties.RouteKey as string,
-        r.Properties.AuthorizationType as string,
-      ]),
+  /** Route key → authorization type, for the API whose description matches. */
+  const routes = (description: RegExp) => {
+    const [apiId] = resourcesOf(arca.template, 'AWS::ApiGatewayV2::Api').find(([, r]) =>
+      description.test(String(r.Properties.Description)),
+    )!;
+    return Object.fromEntries(
+      resourcesOf(arca.template, 'AWS::ApiGatewayV2::Route')
+        .filter(([, r]) => (r.Properties.ApiId as { Ref?: string }).Ref === apiId)
+        .map(([, r]) => [r.Properties.RouteKey as string, r.Properties.AuthorizationType as string]),
     );
+  };
 
-  it('leaves only GET /v1/health unauthenticated and signs everything else with IAM', () => {
-    expect(routes()).toEqual({
+  it('leaves only GET /v1/health unauthenticated on the SigV4 API and signs everything else with IAM', () => {
+    expect(routes(/SigV4/)).toEqual({
       'GET /v1/health': 'NONE',
       'ANY /v1/{proxy+}': 'AWS_IAM',
       'POST /v1/uploads/{uploadId}/commit': 'AWS_IAM',
@@ -26,7 +30,37 @@ describe('HTTP API', () => {
     });
   });
 
-  it('throttles the default stage, keeps per-route metrics and writes access logs', () => {
+  it('serves the same routes on the bearer API with no API Gateway authorizer: the function verifies tokens', () => {
+    expect(routes(/bearer/)).toEqual({
+      'GET /v1/health': 'NONE',
+      'ANY /v1/{proxy+}': 'NONE',
+      'POST /v1/uploads/{uploadId}/commit': 'NONE',
+      'GET /v1/packages/{ns}/{pkg}/versions/{version}/files/{name}': 'NONE',
+    });
+    arca.template.resourceCountIs('AWS::ApiGatewayV2::Api', 2);
+    arca.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    const targets = resourcesOf(arca.template, 'AWS::ApiGatewayV2::Integration').map(
+      ([, r]) => r.Properties.IntegrationUri,
+    );
+    expect(targets).toHaveLength(2);
+    expect(targets[0]).toEqual(targets[1]);
+    expect(JSON.stringify(targets[0])).toMatch(/ApiFunction/);
+  });
+
+  it('gives both API URLs as outputs', () => {
+    arca.template.hasOutput('ApiUrl', { Value: Match.anyValue() });
+    arca.template.hasOutput('BearerApiUrl', { Value: Match.anyValue() });
+  });
+
+  it('throttles both default stages alike, keeps per-route metrics and writes access logs', () => {
+    arca.template.resourcePropertiesCountIs(
+      'AWS::ApiGatewayV2::Stage',
+      {
+        StageName: '$default',
+        DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      },
+      2,
+    );
     arca.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
@@ -39,7 +73,7 @@ describe('HTTP API', () => {
     });
   });
 
-  it('lets the GitHub OIDC role invoke the API and nothing else', () => {
+  it('lets the GitHub OIDC role invoke the SigV4 API and nothing else', () => {
     arca.template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
         Statement: [
@@ -55,9 +89,19 @@ describe('HTTP API', () => {
         ],
       },
     });
+    const [sigV4Api] = resourcesOf(arca.template, 'AWS::ApiGatewayV2::Api').find(([, r]) =>
+      /SigV4/.test(String(r.Properties.Description)),
+    )!;
     arca.template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('GitHubCiRole') }],
-      PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke' })] },
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: 'execute-api:Invoke',
+            Resource: { 'Fn::Join': ['', Match.arrayWith([{ Ref: sigV4Api }])] },
+          }),
+        ],
+      },
     });
   });
 });

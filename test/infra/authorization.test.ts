@@ -1,38 +1,23 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { callerBindingsFrom, principalOf } from '../../functions/adapters/aws/lambdaPrincipal.ts';
 import { ENV } from '../../functions/config/env.ts';
-import {
-  ArtifactStore,
-  type ArtifactStoreProps,
-  type IamRoleGrant,
-} from '../../infra/constructs/artifactStore.ts';
+import { ArtifactStore, type ArtifactStoreProps } from '../../infra/constructs/artifactStore.ts';
 import { GitHubCiRole } from '../../infra/constructs/ciRole.ts';
-import { functionEnvironment, resourcesOf, synthArca } from './support.ts';
+import { functionEnvironment, synthArca } from './support.ts';
 
 const OPS = 'arn:aws:iam::111111111111:role/ops';
 const BREAK_GLASS = 'arn:aws:iam::111111111111:user/break-glass';
-/** What CloudFormation's GetAtt gives for the CI role, and a session of it as API Gateway reports it. */
-const CI_ROLE_ARN = 'arn:aws:iam::111111111111:role/Arca-StoreGitHubCiRole-ABC123';
-const CI_SESSION = 'arn:aws:sts::111111111111:assumed-role/Arca-StoreGitHubCiRole-ABC123/GitHubActions';
+const GITHUB = 'https://token.actions.githubusercontent.com';
+const GITLAB = 'https://gitlab.example.com';
 
-/** The `api` function's variables as the deployed function would see them, the CI role's ARN resolved. */
-function apiVariables(template: Template): Record<string, string> {
+/** The access variables of the `api` function (and only those), as the template sets them. */
+function accessVariables(template: Template): Record<string, unknown> {
   const variables = functionEnvironment(template, /^Arca API/);
-  const [ciRoleId] = resourcesOf(template, 'AWS::IAM::Role').find(([id]) => /GitHubCiRole/.test(id)) ?? [];
-  const resolve = (value: unknown): string => {
-    if (typeof value === 'string') return value;
-    const v = value as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [string, string] };
-    if (v['Fn::Join']) return v['Fn::Join'][1].map(resolve).join(v['Fn::Join'][0]);
-    const [resource, attribute] = v['Fn::GetAtt'] ?? [];
-    if (resource !== undefined && resource === ciRoleId && attribute === 'Arn') return CI_ROLE_ARN;
-    return `<unresolved ${JSON.stringify(value)}>`;
-  };
   return Object.fromEntries(
-    [ENV.adminPrincipals, ENV.iamRoles, ENV.jwtRoles]
+    [ENV.adminPrincipals, ENV.oidcIssuers, ENV.iamRoles, ENV.jwtRoles]
       .filter((name) => variables[name] !== undefined)
-      .map((name) => [name, resolve(variables[name])]),
+      .map((name) => [name, variables[name]]),
   );
 }
 
@@ -43,29 +28,46 @@ function storeTemplate(props: ArtifactStoreProps): Template {
   return Template.fromStack(stack);
 }
 
+/** The `sub` claims the GitHub CI role's trust policy accepts. */
+function trustedSubjects(template: Template): unknown {
+  const roles = template.findResources('AWS::IAM::Role', {
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Action: 'sts:AssumeRoleWithWebIdentity' })],
+      },
+    },
+  });
+  const [role] = Object.values(roles) as {
+    Properties: {
+      AssumeRolePolicyDocument: { Statement: { Condition: { StringLike: Record<string, unknown> } }[] };
+    };
+  }[];
+  return role!.Properties.AssumeRolePolicyDocument.Statement[0]!.Condition.StringLike[
+    'token.actions.githubusercontent.com:sub'
+  ];
+}
+
 describe('store-wide administrators', () => {
   it('reach the api function from the `adminPrincipals` context key, comma-separated or a JSON list', () => {
     const listed = synthArca({ adminPrincipals: `${OPS}, ${BREAK_GLASS}` });
     const json = synthArca({ adminPrincipals: JSON.stringify([OPS, BREAK_GLASS]) });
 
     for (const arca of [listed, json])
-      expect(apiVariables(arca.template)[ENV.adminPrincipals]).toBe(`${OPS},${BREAK_GLASS}`);
+      expect(accessVariables(arca.template)[ENV.adminPrincipals]).toBe(`${OPS},${BREAK_GLASS}`);
     expect(functionEnvironment(listed.template, /scan/i)[ENV.adminPrincipals]).toBeUndefined();
   });
 
   it('reach the api function from the `adminPrincipals` prop of ArtifactStore', () => {
-    const template = storeTemplate({ adminPrincipals: [OPS] });
-
-    expect(apiVariables(template)).toEqual({ [ENV.adminPrincipals]: OPS });
+    expect(accessVariables(storeTemplate({ adminPrincipals: [OPS] }))).toEqual({
+      [ENV.adminPrincipals]: OPS,
+    });
   });
 
-  it('are nobody by default: no variable, so every IAM caller holds no role', () => {
-    const variables = apiVariables(synthArca().template);
-
-    expect(variables).toEqual({});
-    expect(principalOf({ iam: { userArn: CI_SESSION } }, callerBindingsFrom(variables))).toMatchObject({
-      admin: false,
-      roles: {},
+  it('are nobody by default, and no role map is ever set: every other binding lives in the index', () => {
+    expect(accessVariables(synthArca().template)).toEqual({});
+    expect(accessVariables(synthArca({ adminPrincipals: OPS, oidcIssuers: GITHUB }).template)).toEqual({
+      [ENV.adminPrincipals]: OPS,
+      [ENV.oidcIssuers]: GITHUB,
     });
   });
 
@@ -75,70 +77,85 @@ describe('store-wide administrators', () => {
   });
 });
 
-describe('the GitHub CI role', () => {
-  it('holds write and promote in the `githubNamespaces` and is not an admin', () => {
-    const arca = synthArca({ githubNamespaces: 'payments,web', adminPrincipals: OPS });
-    const bindings = callerBindingsFrom(apiVariables(arca.template));
+describe('trusted OIDC issuers', () => {
+  it('reach the api function from the `oidcIssuers` context key, comma-separated or a JSON list', () => {
+    const listed = synthArca({ oidcIssuers: `${GITHUB}, ${GITLAB}` });
+    const json = synthArca({ oidcIssuers: JSON.stringify([GITHUB, GITLAB]) });
 
-    const ci = principalOf({ iam: { userArn: CI_SESSION } }, bindings);
+    for (const arca of [listed, json])
+      expect(accessVariables(arca.template)[ENV.oidcIssuers]).toBe(`${GITHUB},${GITLAB}`);
+    expect(functionEnvironment(listed.template, /scan/i)[ENV.oidcIssuers]).toBeUndefined();
+  });
 
-    expect(ci).toEqual({
-      id: CI_SESSION,
-      kind: 'iam',
-      admin: false,
-      roles: { payments: ['write', 'promote'], web: ['write', 'promote'] },
+  it('reach the api function from the `oidcIssuers` prop of ArtifactStore', () => {
+    expect(accessVariables(storeTemplate({ oidcIssuers: [GITHUB] }))).toEqual({ [ENV.oidcIssuers]: GITHUB });
+  });
+
+  it('fail the synth unless https (http only on a loopback address)', () => {
+    expect(() => synthArca({ oidcIssuers: 'http://issuer.example' })).toThrow(
+      /oidcIssuers: issuer "http:\/\/issuer.example" must be https/,
+    );
+    expect(() => storeTemplate({ oidcIssuers: ['token.actions.githubusercontent.com'] })).toThrow(
+      /is not a URL/,
+    );
+    expect(accessVariables(storeTemplate({ oidcIssuers: ['http://127.0.0.1:8080'] }))).toEqual({
+      [ENV.oidcIssuers]: 'http://127.0.0.1:8080',
     });
   });
+});
 
-  it('holds no role at all without `githubNamespaces`', () => {
-    const arca = synthArca();
-
-    expect(
-      principalOf({ iam: { userArn: CI_SESSION } }, callerBindingsFrom(apiVariables(arca.template))),
-    ).toEqual({ id: CI_SESSION, kind: 'iam', admin: false, roles: {} });
+describe('the GitHub CI role', () => {
+  it('trusts workflows on main only by default', () => {
+    expect(trustedSubjects(synthArca().template)).toEqual(['repo:acme/widgets:ref:refs/heads/main']);
   });
 
-  it('keeps the operator’s own `iamRoles` next to its binding', () => {
+  it('trusts the `githubSubjects` context key: branches, tags and environments', () => {
+    const subjects = [
+      'repo:acme/widgets:ref:refs/heads/main',
+      'repo:acme/widgets:ref:refs/tags/v*',
+      'repo:acme/widgets:environment:prod',
+    ];
+    const listed = synthArca({ githubSubjects: subjects.join(',') });
+    const json = synthArca({ githubSubjects: JSON.stringify(subjects) });
+
+    for (const arca of [listed, json]) expect(trustedSubjects(arca.template)).toEqual(subjects);
+  });
+
+  it('trusts the `githubSubjects` prop of ArtifactStore', () => {
     const template = storeTemplate({
       githubRepository: 'acme/widgets',
-      githubNamespaces: ['payments'],
-      iamRoles: { '*': { roles: { payments: ['read'] } } },
+      githubSubjects: ['repo:acme/widgets:environment:prod'],
     });
-    const bindings = callerBindingsFrom(apiVariables(template));
 
-    expect(principalOf({ iam: { userArn: CI_SESSION } }, bindings)?.roles).toEqual({
-      payments: ['write', 'promote'],
-    });
-    expect(principalOf({ iam: { userArn: `${OPS.replace(':iam:', ':sts:')}/x` } }, bindings)?.roles).toEqual({
-      payments: ['read'],
-    });
+    expect(trustedSubjects(template)).toEqual(['repo:acme/widgets:environment:prod']);
   });
 
-  it('refuses `*`, a bad namespace, the admin role, or namespaces without a repository', () => {
-    expect(() => synthArca({ githubNamespaces: '*' })).toThrow(/'\*' is not allowed/);
-    expect(() => synthArca({ githubNamespaces: 'Payments' })).toThrow(/not a namespace name/);
-    expect(() => storeTemplate({ githubNamespaces: ['payments'] })).toThrow(/needs githubRepository/);
+  it('refuses a subject of another repository, an empty one, a wildcard repository, or subjects without a repository', () => {
+    expect(() => synthArca({ githubSubjects: 'repo:evil/widgets:ref:refs/heads/main' })).toThrow(
+      /must start with 'repo:acme\/widgets:'/,
+    );
+    expect(() => synthArca({ githubSubjects: 'repo:acme/widgets:' })).toThrow(/must start with/);
+    expect(() => synthArca({ githubSubjects: '[]' })).toThrow(/at least one subject/);
+    expect(() => synthArca({ githubRepository: 'acme/*' })).toThrow(/must be 'owner\/name'/);
+    expect(() => storeTemplate({ githubSubjects: ['repo:acme/widgets:ref:refs/heads/main'] })).toThrow(
+      /githubSubjects needs githubRepository/,
+    );
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Ci');
     const api = new ArtifactStore(stack, 'Store').api;
     expect(
       () =>
-        new GitHubCiRole(stack, 'Ci', {
-          api,
-          repository: 'acme/widgets',
-          namespaces: ['payments'],
-          roles: ['admin' as 'write'],
-        }),
-    ).toThrow(/may not hold the 'admin' role/);
+        new GitHubCiRole(stack, 'Ci', { api, repository: 'acme/widgets', subjects: ['repo:acme/*:ref:x'] }),
+    ).toThrow(/must start with 'repo:acme\/widgets:'/);
   });
 });
 
-describe('iamRoles', () => {
-  it('fail the synth when `*` would grant admin, or an entry is malformed', () => {
-    expect(() => storeTemplate({ iamRoles: { '*': { roles: { '*': ['admin'] } } } })).toThrow(
-      /may not grant the admin role/,
+describe('retired role maps', () => {
+  it('fail the synth with the way to migrate: `githubNamespaces` and `iamRoles`', () => {
+    expect(() => synthArca({ githubNamespaces: 'payments' })).toThrow(
+      /'githubNamespaces' was removed: .*CiRoleArn.*members/,
     );
-    expect(() => storeTemplate({ iamRoles: { [OPS]: { admin: true } as unknown as IamRoleGrant } })).toThrow(
-      /ARCA_ADMIN_PRINCIPALS/,
-    );
+    expect(() =>
+      storeTemplate({ iamRoles: { [OPS]: { roles: { web: ['read'] } } } } as unknown as ArtifactStoreProps),
+    ).toThrow(/'iamRoles' was removed: .*members/);
   });
 });

@@ -23,20 +23,24 @@ describe('alarms', () => {
     });
   });
 
-  it('fires on an API 5xx rate above 1 %', () => {
+  it('fires on an API 5xx rate above 1 %, over the SigV4 and the bearer API together', () => {
+    const metric = (id: string, name: string) =>
+      Match.objectLike({
+        Id: id,
+        MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: name }) }),
+      });
     arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanThreshold',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: '100 * errors / MAX([requests, 1])' }),
         Match.objectLike({
-          Id: 'errors',
-          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: '5xx' }) }),
+          Expression:
+            '100 * (FILL(errors0, 0) + FILL(errors1, 0)) / MAX([FILL(requests0, 0) + FILL(requests1, 0), 1])',
         }),
-        Match.objectLike({
-          Id: 'requests',
-          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Count' }) }),
-        }),
+        metric('errors0', '5xx'),
+        metric('requests0', 'Count'),
+        metric('errors1', '5xx'),
+        metric('requests1', 'Count'),
       ]),
     });
   });

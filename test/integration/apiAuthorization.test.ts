@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { AwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
-import type { AuthorizerContext } from '../../functions/adapters/aws/lambdaPrincipal.ts';
-import { defaultDeps } from '../../functions/handlers/api.ts';
+import { JoseOidcVerifier } from '../../functions/adapters/oidc/joseOidcVerifier.ts';
+import type { VerifiedToken } from '../../functions/core/access.ts';
+import { awsAccessFromEnv, defaultDeps } from '../../functions/handlers/api.ts';
 import type { Route } from '../../functions/http/route.ts';
 import { routes } from '../../functions/http/routes.ts';
 import { content } from '../support/fixtures.ts';
 import {
+  type AuthorizerContext,
   apiEvent,
   type Call,
   callerOf,
   drain,
+  fixedOidc,
   handlerWith,
   iamCaller,
-  jwtCaller,
   motoBackend,
   publish,
 } from './apiEvents.ts';
@@ -24,7 +26,15 @@ const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/platform-admin';
 const ADMIN = iamCaller('arn:aws:sts::123456789012:assumed-role/platform-admin/alice');
 /** The GitHub CI role's session: allowed `execute-api:Invoke` by the stack, bound to nothing here. */
 const UNLISTED_IAM = iamCaller('arn:aws:sts::123456789012:assumed-role/github-ci/run-7');
-const UNLISTED_JWT = jwtCaller('repo:acme/other:ref:refs/heads/main');
+/** A valid OIDC token that no namespace's trust rule matches. */
+const UNTRUSTED_OIDC: VerifiedToken = {
+  issuer: 'https://token.actions.githubusercontent.com',
+  subject: 'repo:acme/other:ref:refs/heads/main',
+  audiences: ['arca'],
+  claims: { repository: 'acme/other', ref: 'refs/heads/main' },
+};
+const UNTRUSTED_JWT = { bearer: 'eyJ.untrusted.sig' } as const;
+const oidc = fixedOidc({ [UNTRUSTED_JWT.bearer]: UNTRUSTED_OIDC });
 
 /** Valid bodies for the routes that require one, so a 403 cannot hide behind a 400. */
 const REQUIRED_BODIES: Record<string, unknown> = {
@@ -79,6 +89,12 @@ async function fixtures(asAdmin: Call, backend: AwsBackend): Promise<Fixtures> {
   );
   expect(lease.status).toBe(201);
   const uploadId = await publish(asAdmin, ADMIN, '1.1.0', data);
+  // A rule for another repository: tokens for Arca's audience verify, and acme/other's match nothing.
+  const trust = [
+    { issuer: UNTRUSTED_OIDC.issuer, audience: 'arca', claims: { repository: 'acme/api' }, roles: ['read'] },
+  ];
+  const policy = apiEvent('PUT', '/v1/namespaces/api/policy', { authorizer: ADMIN, body: { trust } });
+  expect((await asAdmin(policy)).status).toBe(200);
   const token = await asAdmin(
     apiEvent('POST', '/v1/tokens', { authorizer: ADMIN, body: REQUIRED_BODIES['POST /v1/tokens'] }),
   );
@@ -112,14 +128,14 @@ function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) 
 describe('authorization on AWS fails closed', () => {
   it.each([
     ['an IAM caller', UNLISTED_IAM],
-    ['a JWT caller', UNLISTED_JWT],
+    ['an OIDC caller', UNTRUSTED_JWT],
   ])(
     'answers 403 to %s with no role binding on every route but health (defect: unlisted IAM callers were administrators)',
     async (_, caller) => {
       const { backend } = await motoBackend();
-      // Nothing configured but one admin to make the fixtures: no ARCA_IAM_ROLES, no ARCA_JWT_ROLES.
+      // Nothing bound in any namespace policy; one named admin only to make the fixtures.
       const ids = await fixtures(handlerWith(backend, { ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE }), backend);
-      const call = handlerWith(backend, {});
+      const call = handlerWith(backend, {}, oidc);
 
       const statuses: Record<string, string> = {};
       for (const route of routes.filter((r) => r.auth)) {
@@ -139,43 +155,30 @@ describe('authorization on AWS fails closed', () => {
     },
   );
 
-  it('keeps 401 for a request no authorizer vouched for', async () => {
+  it('answers 401 to a request with no credential, or a bearer token that verifies to nothing', async () => {
     const { backend } = await motoBackend();
-    const call = handlerWith(backend, {});
+    const call = handlerWith(backend, {}, oidc);
 
-    const res = await call(apiEvent('POST', '/v1/gc/plan'));
-
-    expect(res).toMatchObject({ status: 401, json: { error: { code: 'Unauthenticated' } } });
-  });
-
-  it('lets a mapped read role read its namespace but not write it nor run admin routes', async () => {
-    const { backend } = await motoBackend();
-    const reader = iamCaller('arn:aws:sts::123456789012:assumed-role/reader/s1');
-    const call = handlerWith(backend, {
-      ARCA_IAM_ROLES: JSON.stringify({
-        'arn:aws:iam::123456789012:role/reader': { roles: { web: ['read'] } },
-      }),
-    });
-
-    const read = await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: reader }));
-    const write = await call(
-      apiEvent('POST', '/v1/uploads', { authorizer: reader, body: REQUIRED_BODIES['POST /v1/uploads'] }),
+    const answers = await Promise.all(
+      [undefined, { bearer: 'eyJ.forged.sig' }, { bearer: `arca_${'0'.repeat(26)}_${'x'.repeat(43)}` }].map(
+        (authorizer) => call(apiEvent('POST', '/v1/gc/plan', { authorizer })),
+      ),
     );
-    const other = await call(apiEvent('GET', '/v1/packages/api/site/versions', { authorizer: reader }));
-    const gc = await call(apiEvent('POST', '/v1/gc/plan', { authorizer: reader }));
 
-    expect(read).toMatchObject({ status: 200, json: { items: [] } });
-    expect([write.status, other.status, gc.status]).toEqual([403, 403, 403]);
+    for (const res of answers)
+      expect(res).toMatchObject({ status: 401, json: { error: { code: 'Unauthenticated' } } });
   });
 
   it('lets a named admin run GC, any session of its role, and no one else', async () => {
     const { backend } = await motoBackend();
-    const call = handlerWith(backend, {
-      ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE,
-      ARCA_IAM_ROLES: JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
-    });
+    const call = handlerWith(backend, { ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE });
     const bob = iamCaller('arn:aws:sts::123456789012:assumed-role/platform-admin/bob');
     const writer = iamCaller('arn:aws:sts::123456789012:assumed-role/ci/run-2');
+    const bind = apiEvent('PUT', '/v1/namespaces/web/policy', {
+      authorizer: ADMIN,
+      body: { members: [{ principal: 'arn:aws:iam::123456789012:role/ci', roles: ['write'] }] },
+    });
+    expect((await call(bind)).status).toBe(200);
 
     const byAdmin = await call(apiEvent('POST', '/v1/gc/run', { authorizer: ADMIN }));
     const byOtherSession = await call(apiEvent('POST', '/v1/gc/plan', { authorizer: bob }));
@@ -186,41 +189,52 @@ describe('authorization on AWS fails closed', () => {
     expect(byWriter).toMatchObject({ status: 403, json: { error: { code: 'Forbidden' } } });
   });
 
-  it('gives every unlisted caller the roles of `*` but never makes it an admin', async () => {
+  it('verifies OIDC tokens with the jose verifier of ARCA_OIDC_ISSUERS, and names admins from ARCA_ADMIN_PRINCIPALS only', () => {
+    const access = awsAccessFromEnv(
+      { ARCA_OIDC_ISSUERS: 'https://token.actions.githubusercontent.com', ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE },
+      () => undefined,
+    );
+
+    expect(access.oidc).toBeInstanceOf(JoseOidcVerifier);
+    expect([...access.admins]).toEqual([ADMIN_ROLE]);
+  });
+
+  it('reads the retired role maps no more: a cold start logs them and their callers hold no role', async () => {
     const { backend } = await motoBackend();
-    const call = handlerWith(backend, {
-      ARCA_IAM_ROLES: JSON.stringify({ '*': { roles: { '*': ['read', 'write', 'promote'] } } }),
-      ARCA_JWT_ROLES: JSON.stringify({ '*': { roles: { web: ['read'] } } }),
-    });
+    const logged: string[] = [];
+    const access = awsAccessFromEnv(
+      {
+        ARCA_IAM_ROLES: JSON.stringify({ '*': { roles: { '*': ['read', 'write', 'promote'] } } }),
+        ARCA_JWT_ROLES: JSON.stringify({ '*': { roles: { web: ['read'] } } }),
+      },
+      (message) => logged.push(message),
+    );
+    const call = callerOf({ core: backend.deps, access });
 
-    for (const caller of [UNLISTED_IAM, UNLISTED_JWT]) {
-      const read = await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: caller }));
-      const gc = await call(apiEvent('POST', '/v1/gc/run', { authorizer: caller }));
-      const policy = await call(
-        apiEvent('PUT', '/v1/namespaces/web/policy', { authorizer: caller, body: { enforceOrder: true } }),
-      );
-      const audit = await call(apiEvent('GET', '/v1/audit', { authorizer: caller }));
+    const read = await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: UNLISTED_IAM }));
 
-      expect(read.status).toBe(200);
-      expect([gc.status, policy.status, audit.status]).toEqual([403, 403, 403]);
-    }
+    expect(read).toMatchObject({ status: 403, json: { error: { code: 'Forbidden' } } });
+    expect(logged).toEqual([
+      expect.stringMatching(/^ARCA_IAM_ROLES is no longer read .* members or trust rules/),
+      expect.stringMatching(/^ARCA_JWT_ROLES is no longer read/),
+    ]);
   });
 
   it.each([
-    ['`*` granting admin', { ARCA_IAM_ROLES: JSON.stringify({ '*': { admin: true } }) }],
-    [
-      '`*` holding the admin role',
-      { ARCA_JWT_ROLES: JSON.stringify({ '*': { roles: { '*': ['admin'] } } }) },
-    ],
-    ['a role map that is not JSON', { ARCA_IAM_ROLES: '{"arn:aws:iam::123456789012:role/ci": ' }],
     ['an administrator that is not an ARN', { ARCA_ADMIN_PRINCIPALS: '*' }],
+    [
+      'an administrator role ARN with a wildcard',
+      { ARCA_ADMIN_PRINCIPALS: 'arn:aws:iam::123456789012:role/*' },
+    ],
+    ['an OIDC issuer over plain http', { ARCA_OIDC_ISSUERS: 'http://issuer.example' }],
+    ['an OIDC issuer that is not a URL', { ARCA_OIDC_ISSUERS: 'token.actions.githubusercontent.com' }],
   ])('answers 500 to every request, health included, when the cold start rejects %s', async (_, bindings) => {
     // defaultDeps is what the Lambda runs: it parses the bindings before touching any resource.
     const call = callerOf(defaultDeps({ ARCA_BUCKET: 'unused', ARCA_TABLE: 'unused', ...bindings }));
 
     const answers = [
       await call(apiEvent('POST', '/v1/gc/run', { authorizer: UNLISTED_IAM })),
-      await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: UNLISTED_JWT })),
+      await call(apiEvent('GET', '/v1/packages/web/site/versions', { authorizer: UNTRUSTED_JWT })),
       await call(apiEvent('GET', '/v1/health')),
     ];
 

@@ -3,16 +3,22 @@ import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { expect } from 'vitest';
 import { type AwsBackend, createAwsBackend } from '../../functions/adapters/aws/awsBackend.ts';
 import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
-import { type AuthorizerContext, callerBindingsFrom } from '../../functions/adapters/aws/lambdaPrincipal.ts';
-import { type ApiEvent, type ApiHandlerDeps, createHandler } from '../../functions/handlers/api.ts';
+import { ADMIN_PRINCIPALS_ENV, parseAdminPrincipals } from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import type { OidcVerifier, VerifiedToken } from '../../functions/core/access.ts';
+import {
+  type ApiEvent,
+  type ApiHandlerDeps,
+  createHandler,
+  type IamAuthorizerContext,
+} from '../../functions/handlers/api.ts';
 import { sha256 } from '../support/fixtures.ts';
 import { freshResources, motoClients } from './awsFixtures.ts';
 
-/** Callers as API Gateway's IAM authorizer and JWT authorizer describe them. */
-export const iamCaller = (userArn: string): AuthorizerContext => ({ iam: { userArn } });
-export const jwtCaller = (sub: string): AuthorizerContext => ({
-  jwt: { claims: { iss: 'https://token.example', sub } },
-});
+/** A caller as the SigV4 API's IAM authorizer describes it. */
+export const iamCaller = (userArn: string): IamAuthorizerContext => ({ iam: { userArn } });
+
+/** Who calls: an IAM principal (SigV4 API), or a bearer token (bearer API, no authorizer). */
+export type AuthorizerContext = IamAuthorizerContext | { readonly bearer: string };
 
 let requests = 0;
 
@@ -23,12 +29,15 @@ export function apiEvent(
   options: { body?: unknown; query?: string; authorizer?: AuthorizerContext } = {},
 ): ApiEvent {
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const caller = options.authorizer;
+  const bearer = caller && 'bearer' in caller ? { Authorization: `Bearer ${caller.bearer}` } : {};
+  const authorizer = caller && 'iam' in caller ? { authorizer: caller } : {};
   return {
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
     rawQueryString: options.query ?? '',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...bearer },
     ...(body === undefined ? {} : { body: Buffer.from(body).toString('base64') }),
     isBase64Encoded: true,
     requestContext: {
@@ -42,7 +51,7 @@ export function apiEvent(
       stage: '$default',
       time: '',
       timeEpoch: 0,
-      ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+      ...authorizer,
     },
   };
 }
@@ -85,11 +94,25 @@ export async function motoBackend(): Promise<{ clients: AwsClients; backend: Aws
 }
 
 /**
- * A handler on `backend` whose callers are bound by these variables (`ARCA_ADMIN_PRINCIPALS`,
- * `ARCA_IAM_ROLES`, `ARCA_JWT_ROLES`), parsed as the Lambda parses them at cold start.
+ * A handler on `backend`: store admins from `ARCA_ADMIN_PRINCIPALS` as the Lambda parses it, every
+ * other binding from the index (read on every request here: no policy cache), OIDC tokens verified by
+ * `oidc` (by default none verifies).
  */
-export function handlerWith(backend: AwsBackend, bindings: Record<string, string> = {}): Call {
-  return callerOf({ core: backend.deps, bindings: callerBindingsFrom(bindings) });
+export function handlerWith(
+  backend: AwsBackend,
+  env: Record<string, string> = {},
+  oidc: OidcVerifier = fixedOidc({}),
+): Call {
+  const admins = parseAdminPrincipals(ADMIN_PRINCIPALS_ENV, env[ADMIN_PRINCIPALS_ENV]);
+  return callerOf({ core: backend.deps, access: { admins, oidc, policyCacheMs: 0 } });
+}
+
+/**
+ * The OidcVerifier port answering fixed tokens: `tokens[token]` verified, anything else not. The
+ * real verifier (discovery, JWKS, signatures) is tested against a real issuer elsewhere.
+ */
+export function fixedOidc(tokens: Readonly<Record<string, VerifiedToken>>): OidcVerifier {
+  return { verify: async (token) => tokens[token] ?? null };
 }
 
 export async function drain(backend: AwsBackend) {

@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type AuthorizerContext,
-  callerBindingsFrom,
-  parseRoleMap,
-  principalOf,
-} from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import { iamPrincipal, parseAdminPrincipals } from '../../functions/adapters/aws/lambdaPrincipal.ts';
+import type { NamespacePolicy } from '../../functions/core/model.ts';
+import { DEFAULT_POLICY } from '../../functions/core/model.ts';
 import { content, sha256 } from '../support/fixtures.ts';
 import {
   type Answer,
   drain,
   apiEvent as event,
+  fixedOidc,
   handlerWith,
   iamCaller,
-  jwtCaller,
   motoBackend,
   publish as publishAs,
 } from './apiEvents.ts';
@@ -22,16 +19,33 @@ import { hashDownload } from './streams.ts';
 
 useMoto();
 
+const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/platform-admin';
+const ADMIN = iamCaller('arn:aws:sts::123456789012:assumed-role/platform-admin/alice');
 const IAM_CI = iamCaller('arn:aws:sts::123456789012:assumed-role/ci/run-1');
-const JWT_READER = jwtCaller('repo:acme/web:ref:main');
+const ISSUER = 'https://token.actions.githubusercontent.com';
+const JWT_READER = { bearer: 'eyJ.acme-web.sig' };
+const oidc = fixedOidc({
+  [JWT_READER.bearer]: {
+    issuer: ISSUER,
+    subject: 'repo:acme/web:ref:refs/heads/main',
+    audiences: ['arca'],
+    claims: { repository: 'acme/web', ref: 'refs/heads/main' },
+  },
+});
 
-/** The handler these tests call: CI publishes to `web`, the acme/web workflows read it. */
+/**
+ * The handler these tests call: the `web` policy, put by a named admin, binds the CI role to
+ * `write` and trusts the acme/web workflows' OIDC tokens to `read`.
+ */
 async function setup() {
   const { clients, backend } = await motoBackend();
-  const call = handlerWith(backend, {
-    ARCA_IAM_ROLES: JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
-    ARCA_JWT_ROLES: JSON.stringify({ 'repo:acme/web:*': { roles: { web: ['read'] } } }),
-  });
+  const call = handlerWith(backend, { ARCA_ADMIN_PRINCIPALS: ADMIN_ROLE }, oidc);
+  const policy = {
+    members: [{ principal: 'arn:aws:iam::123456789012:role/ci', roles: ['write'] }],
+    trust: [{ issuer: ISSUER, audience: 'arca', claims: { repository: 'acme/web' }, roles: ['read'] }],
+  };
+  const put = await call(event('PUT', '/v1/namespaces/web/policy', { authorizer: ADMIN, body: policy }));
+  expect(put.status).toBe(200);
   return { clients, backend, call };
 }
 
@@ -106,7 +120,7 @@ describe('API handler on API Gateway v2 events', () => {
     expect(second.json.nextCursor ?? null).toBeNull();
   });
 
-  it('lets a JWT caller read its namespace but not publish to it', async () => {
+  it('lets an OIDC caller read its namespace but not publish to it', async () => {
     const { call } = await setup();
 
     const read = await call(event('GET', '/v1/packages/web/site/versions', { authorizer: JWT_READER }));
@@ -161,69 +175,53 @@ describe('API handler on API Gateway v2 events', () => {
   });
 });
 
-describe('principalOf', () => {
-  const bindings = (env: Record<string, string>) => callerBindingsFrom(env);
+describe('iamPrincipal', () => {
+  const policies = (members: NamespacePolicy['members'], namespace = 'web') =>
+    new Map([[namespace, { ...DEFAULT_POLICY, members }]]);
+  const noAdmins = parseAdminPrincipals('admins', '');
 
-  it('gives an IAM caller missing from the role map no role and no admin (defect: unlisted IAM callers were administrators)', () => {
-    const mapped = bindings({
-      ARCA_IAM_ROLES: JSON.stringify({ 'arn:aws:iam::123456789012:role/ci': { roles: { web: ['write'] } } }),
-    });
-    const ops: AuthorizerContext = { iam: { userArn: 'arn:aws:iam::123456789012:user/ops' } };
+  it('gives a session the roles its role ARN is bound to, whatever the role’s path, and no admin', () => {
+    const bound = policies([
+      { principal: 'arn:aws:iam::123456789012:role/build/ci', roles: ['write', 'promote'], stages: ['dev'] },
+    ]);
 
-    expect(principalOf(IAM_CI, mapped)).toEqual({
+    expect(iamPrincipal(IAM_CI.iam!.userArn!, noAdmins, bound)).toEqual({
       id: IAM_CI.iam!.userArn,
       kind: 'iam',
       admin: false,
-      roles: { web: ['write'] },
+      roles: { web: ['write', 'promote'] },
+      promoteStages: { web: ['dev'] },
     });
-    expect(principalOf(ops, mapped)).toEqual({ id: ops.iam!.userArn, kind: 'iam', admin: false, roles: {} });
-    expect(principalOf(ops, bindings({}))).toEqual({
-      id: ops.iam!.userArn,
-      kind: 'iam',
-      admin: false,
-      roles: {},
-    });
-    expect(principalOf(undefined, mapped)).toBeNull();
+  });
+
+  it('gives an IAM caller bound nowhere no role and no admin (defect: unlisted IAM callers were administrators)', () => {
+    const ops = 'arn:aws:iam::123456789012:user/ops';
+    const bound = policies([{ principal: 'arn:aws:iam::123456789012:role/ci', roles: ['write'] }]);
+
+    expect(iamPrincipal(ops, noAdmins, bound)).toEqual({ id: ops, kind: 'iam', admin: false, roles: {} });
+    expect(iamPrincipal(ops, noAdmins, new Map())).toEqual({ id: ops, kind: 'iam', admin: false, roles: {} });
+    expect(iamPrincipal('arn:aws:sts::999999999999:assumed-role/ci/x', noAdmins, bound).roles).toEqual({});
   });
 
   it('makes admins only of the principals named, a role ARN matching its sessions whatever its path', () => {
-    const named = bindings({
-      ARCA_ADMIN_PRINCIPALS:
-        'arn:aws:iam::123456789012:role/platform/break-glass, arn:aws:iam::123456789012:user/ops',
-    });
+    const named = parseAdminPrincipals(
+      'ARCA_ADMIN_PRINCIPALS',
+      'arn:aws:iam::123456789012:role/platform/break-glass, arn:aws:iam::123456789012:user/ops',
+    );
+    const session = 'arn:aws:sts::123456789012:assumed-role/break-glass/alice';
 
-    const session = iamCaller('arn:aws:sts::123456789012:assumed-role/break-glass/alice');
-    expect(principalOf(session, named)).toMatchObject({ admin: true, roles: {} });
-    expect(principalOf(iamCaller('arn:aws:iam::123456789012:user/ops'), named)).toMatchObject({
+    expect(iamPrincipal(session, named, new Map())).toMatchObject({ admin: true, roles: {} });
+    expect(iamPrincipal('arn:aws:iam::123456789012:user/ops', named, new Map())).toMatchObject({
       admin: true,
     });
-    expect(principalOf(IAM_CI, named)).toMatchObject({ admin: false, roles: {} });
-    expect(principalOf(iamCaller('arn:aws:iam::999999999999:user/ops'), named)).toMatchObject({
+    expect(iamPrincipal(IAM_CI.iam!.userArn!, named, new Map())).toMatchObject({ admin: false });
+    expect(iamPrincipal('arn:aws:iam::999999999999:user/ops', named, new Map())).toMatchObject({
       admin: false,
     });
   });
 
-  it('gives an unmapped JWT subject no role at all', () => {
-    const principal = principalOf({ jwt: { claims: { sub: 'repo:other/repo:ref:main' } } }, bindings({}));
-
-    expect(principal).toEqual({ id: 'repo:other/repo:ref:main', kind: 'oidc', admin: false, roles: {} });
-  });
-
-  it('refuses at parse time any role map entry that would make an admin', () => {
-    const parse = (map: unknown) => () => parseRoleMap('ARCA_IAM_ROLES', JSON.stringify(map));
-
-    expect(parse({ '*': { admin: true } })).toThrow(/ARCA_ADMIN_PRINCIPALS/);
-    expect(parse({ 'arn:aws:iam::123456789012:role/ops': { admin: true } })).toThrow(/may not set "admin"/);
-    expect(parse({ '*': { roles: { '*': ['admin'] } } })).toThrow(/may not grant the admin role/);
-    expect(parse({ '*': { roles: { web: ['admin'] } } })).toThrow(/may not grant the admin role/);
-    expect(parse({ x: { roles: { web: ['owner'] } } })).toThrow(/list of read, write, promote, admin/);
-    expect(parse({ x: { roles: { 'Not A Namespace': ['read'] } } })).toThrow(/invalid namespace/);
-    expect(parse({ x: { roles: { web: ['read'] }, extra: 1 } })).toThrow(/unknown fields: extra/);
-    expect(parse({ '*': { roles: { '*': ['read', 'write', 'promote'] } } })).not.toThrow();
-  });
-
   it('refuses an administrator that is not an IAM role, user or session ARN', () => {
-    const admins = (raw: string) => () => callerBindingsFrom({ ARCA_ADMIN_PRINCIPALS: raw });
+    const admins = (raw: string) => () => parseAdminPrincipals('ARCA_ADMIN_PRINCIPALS', raw);
 
     expect(admins('*')).toThrow(/ARCA_ADMIN_PRINCIPALS: '\*' is not an IAM/);
     expect(admins('arn:aws:iam::123456789012:role/*')).toThrow(/not an IAM/);
