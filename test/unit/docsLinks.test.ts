@@ -25,6 +25,8 @@ describe('the documentation', () => {
       );
       expect(existsSync(target), `${document}: ${link} does not exist`).toBe(true);
     }
-    expect(text, `${document} names a file outside the repository`).not.toMatch(/\bshared\/(API|DESIGN|STYLE)\.md/);
+    expect(text, `${document} names a file outside the repository`).not.toMatch(
+      /\bshared\/(API|DESIGN|STYLE)\.md/,
+    );
   });
 });
