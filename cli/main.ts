@@ -49,7 +49,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a local Arca (embedded backend), like npm start',
     load: async () => (await import('./commands/serve.ts')).serve,
   },
+  completion: {
+    summary: 'print a bash or zsh completion script',
+    load: async () => (await import('./commands/completion.ts')).completion,
+  },
 };
+
+/** Every command's name, for shell completion. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 export const EXIT_CODES_HELP = `Exit codes:
   0   ok
@@ -67,7 +74,7 @@ Actions with \`id-token: write\` and no token, arca sends the job's OIDC token.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
   .join('\n')}
 
 Run \`arca <command> --help\` for a command's options and examples.

@@ -1,7 +1,8 @@
+import { stat } from 'node:fs/promises';
 import type { CommittedParts, UploadInstruction } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
 import { UsageError } from '../errors.ts';
-import { hashFile, type LocalFile } from '../files.ts';
+import { fileNameOf, hashFile, type LocalFile } from '../files.ts';
 import { assertNotQuarantined, describeVersion, waitUntilScanned } from '../format.ts';
 import { runPool } from '../pool.ts';
 import { formatBytes } from '../progress.ts';
@@ -65,16 +66,24 @@ Examples:
   },
 };
 
+/** Files this large show their hashing as progress: reading a few GiB takes seconds to minutes. */
+const HASH_PROGRESS_FROM = 16 * 1024 * 1024;
+
 async function hashAll(ctx: Context, paths: readonly string[]): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
+  const progress = ctx.progress();
   for (const path of paths) {
-    const file = await hashFile(path, () => {});
+    const size = (await stat(path).catch(() => null))?.size ?? 0;
+    const bar = size >= HASH_PROGRESS_FROM ? progress.file(`hashing ${fileNameOf(path)}`, size) : undefined;
+    const file = await hashFile(path, (n) => bar?.add(n));
+    bar?.finish();
     if (files.some((f) => f.name === file.name)) {
       throw new UsageError(`two files are named ${file.name}: names in a version must be unique`);
     }
     ctx.info(`${file.name}: sha256:${file.sha256} ${formatBytes(file.size)}`);
     files.push(file);
   }
+  progress.close();
   return files;
 }
 

@@ -14,6 +14,7 @@ const COMMANDS = [
   'token',
   'whoami',
   'serve',
+  'completion',
 ];
 
 describe('arca --help', () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,16 @@ describe('rough edges around the store (issue 14, item 5)', () => {
       store = await startStore();
     });
     afterAll(async () => store?.close());
+
+    it('shows progress while it hashes a large file', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'arca-hash-'));
+      const big = join(dir, 'big.bin');
+      await writeFile(big, Buffer.alloc(20 * 1024 * 1024, 7));
+      const result = await arca(store, ['publish', 'demo/hashed@1.0.0', big]);
+      await rm(dir, { recursive: true, force: true });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('hashing big.bin');
+    });
 
     it('says so when a package has no versions, and exits 0', async () => {
       const result = await arca(store, ['versions', 'demo/never-published']);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arca, startStore, type TestStore } from './harness.ts';
@@ -17,6 +18,21 @@ describe('the CLI as a new user meets it (issue 14, item 5)', () => {
     const result = await arca(nowhere, ['help', 'publish']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: arca publish');
+  });
+
+  it.each(['bash', 'zsh'])('prints a %s completion script that offers every command', async (shell) => {
+    const result = await arca(nowhere, ['completion', shell]);
+    expect(result.code).toBe(0);
+    for (const command of ['publish', 'fetch', 'promote', 'whoami', 'token', 'completion']) {
+      expect(result.stdout).toContain(command);
+    }
+    expect(result.stdout).toContain(shell === 'bash' ? 'complete -o default -F _arca arca' : '#compdef arca');
+  });
+
+  it('checks the bash script with bash -n', async () => {
+    const { stdout } = await arca(nowhere, ['completion', 'bash']);
+    const checked = spawnSync('bash', ['-n'], { input: stdout });
+    expect(checked.status, checked.stderr?.toString()).toBe(0);
   });
 
   describe('against a store', () => {
