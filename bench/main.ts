@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliStartup } from './cases/cliStartup.ts';
 import { coldStart } from './cases/coldStart.ts';
 import { commitToAvailable } from './cases/commitToAvailable.ts';
 import { fetchCase } from './cases/fetch.ts';
@@ -64,6 +65,7 @@ const CASES: readonly [string, Case][] = [
   ['5 GC', gcCase],
   ['6 Lambda cold-start proxy', (ctx) => coldStart(ctx)],
   ['7 memory', memory],
+  ['8 CLI package', (ctx) => cliStartup(ctx)],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {
