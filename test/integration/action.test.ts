@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +11,7 @@ import { buildCli, CLI_DIST } from '../../scripts/buildCli.ts';
 import { call } from '../support/client.ts';
 import { ADMIN_TOKEN, type EmbeddedServer, startEmbeddedServer } from '../support/embedded.ts';
 import { content } from '../support/fixtures.ts';
+import { TestIssuer } from '../support/oidcIssuer.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -82,18 +85,12 @@ describe('the GitHub Action (action.yml)', () => {
     for (const step of action.runs.steps) expect(step.run, step.name).not.toMatch(/\$\{\{/);
   });
 
-  it('installs the CLI from a tarball and publishes with its one command, exporting ARCA_URL for later steps', async () => {
-    const githubEnv = join(work, 'github-env');
-    await writeFile(githubEnv, '');
-    await writeFile(join(work, 'app.bin'), content('from-the-action', 5000));
-    const inputs = {
-      tarball,
-      url: server.url,
-      token: ADMIN_TOKEN,
-      'oidc-audience': 'arca',
-      command: 'publish demo/action@1.0.0 app.bin --wait',
-      version: '',
-    };
+  /** Runs the action's steps as the runner would: `if:` evaluated, env substituted, each step in bash. */
+  async function runAction(
+    inputs: Record<string, string>,
+    githubEnv: string,
+    extraEnv: Record<string, string> = {},
+  ) {
     const prefix = join(work, 'prefix');
     const base = {
       PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`,
@@ -101,15 +98,87 @@ describe('the GitHub Action (action.yml)', () => {
       GITHUB_ENV: githubEnv,
       npm_config_prefix: prefix,
       npm_config_offline: 'true',
+      ...extraEnv,
     };
     for (const step of action.runs.steps) {
-      const context = { inputs, env: {} };
+      const context = {
+        inputs: { version: '', tarball, token: '', 'oidc-audience': 'arca', ...inputs },
+        env: {},
+      };
       if (step.if && evaluate(step.if, context) === '') continue;
       const env = Object.fromEntries(Object.entries(step.env).map(([k, v]) => [k, substitute(v, context)]));
       await run(step.shell, ['-c', step.run], { cwd: work, env: { ...base, ...env } });
     }
+  }
+
+  it('installs the CLI from a tarball and publishes with its one command, exporting ARCA_URL for later steps', async () => {
+    const githubEnv = join(work, 'github-env');
+    await writeFile(githubEnv, '');
+    await writeFile(join(work, 'app.bin'), content('from-the-action', 5000));
+    await runAction(
+      { url: server.url, token: ADMIN_TOKEN, command: 'publish demo/action@1.0.0 app.bin --wait' },
+      githubEnv,
+    );
     expect(await readFile(githubEnv, 'utf8')).toContain(`ARCA_URL=${server.url}\n`);
     const v = await call(server.url, 'GET', '/v1/packages/demo/action/versions/1.0.0');
     expect(v.body.state).toBe('available');
+  });
+
+  describe("keyless, with the job's OIDC token", () => {
+    let issuer: TestIssuer;
+    let trusting: EmbeddedServer;
+    let tokenEndpoint: Server;
+    let asked: { authorization?: string; audience?: string | null }[];
+
+    beforeAll(async () => {
+      issuer = await TestIssuer.start();
+      trusting = await startEmbeddedServer({}, { oidcIssuers: [issuer.url] });
+      const trust = [
+        { issuer: issuer.url, audience: 'arca', claims: { repository: 'org/payments' }, roles: ['write'] },
+      ];
+      expect((await call(trusting.url, 'PUT', '/v1/namespaces/payments/policy', { trust })).status).toBe(200);
+      // GitHub's token service as a runner sees it: the runtime bearer in, the job's JWT out.
+      asked = [];
+      tokenEndpoint = createServer(async (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://runner');
+        asked.push({ authorization: req.headers.authorization, audience: url.searchParams.get('audience') });
+        const ok = req.headers.authorization === 'Bearer runtime-token';
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify(
+            ok ? { value: await issuer.sign({ workflow: 'ship' }) } : { message: 'bad runtime token' },
+          ),
+        );
+      });
+      await new Promise<void>((resolve) => tokenEndpoint.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      tokenEndpoint?.close();
+      await trusting?.close();
+      await issuer?.close();
+    });
+
+    it('publishes with no token at all: arca asks the runner for the OIDC token the store trusts', async () => {
+      const githubEnv = join(work, 'github-env-oidc');
+      await writeFile(githubEnv, '');
+      await writeFile(join(work, 'keyless.bin'), content('keyless', 3000));
+      const { port } = tokenEndpoint.address() as AddressInfo;
+      await runAction(
+        { url: trusting.url, command: 'publish payments/app@1.0.0 keyless.bin --wait' },
+        githubEnv,
+        {
+          GITHUB_ACTIONS: 'true',
+          ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${port}/token?api-version=2.0`,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token',
+        },
+      );
+      expect(asked[0]).toEqual({ authorization: 'Bearer runtime-token', audience: 'arca' });
+      const v = await call(trusting.url, 'GET', '/v1/packages/payments/app/versions/1.0.0');
+      expect(v.body.state).toBe('available');
+      expect(v.body.publisher).toMatchObject({
+        kind: 'oidc',
+        claims: { repository: 'org/payments', workflow: 'ship' },
+      });
+    });
   });
 });
