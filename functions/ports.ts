@@ -254,6 +254,11 @@ export interface LifecycleIndex {
   /** Every namespace's policy (OIDC trust rules and IAM members are read from here). */
   listPolicies(): Promise<Map<string, NamespacePolicy>>;
   putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent): Promise<void>;
+  /**
+   * Writes one audit event that goes with no other change (a refused request). Events that record a
+   * change are written in that change's transaction instead.
+   */
+  appendAudit(event: AuditEvent): Promise<void>;
   /** Oldest first, from `since` (ISO time) on; `namespace` narrows. */
   listAudit(
     filter: { namespace?: string; since?: string },

@@ -1,8 +1,11 @@
-import { authorizeAdmin } from './auth.ts';
+import { authorize, authorizeAdmin } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import type { AuditEvent } from './model.ts';
 
-/** The audit log, oldest first, optionally narrowed to a namespace and a start time. Admin only. */
+/**
+ * The audit log, oldest first, optionally narrowed to a namespace and a start time. The whole log is
+ * for store admins; one namespace's events also for that namespace's admins.
+ */
 export async function listAuditEvents(
   deps: CoreDeps,
   caller: Caller,
@@ -13,7 +16,8 @@ export async function listAuditEvents(
     readonly cursor?: string;
   },
 ): Promise<{ items: readonly AuditEvent[]; nextCursor: string | null }> {
-  authorizeAdmin(caller.principal);
+  if (query.namespace) authorize(caller.principal, query.namespace, 'admin');
+  else authorizeAdmin(caller.principal);
   const scope = `audit:${query.namespace ?? '*'}:${query.since ?? ''}`;
   const after = query.cursor === undefined ? undefined : deps.cursors.decode(scope, query.cursor);
   const filter = {

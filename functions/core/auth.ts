@@ -11,7 +11,9 @@ function holds(roles: readonly Role[] | undefined, role: Role): boolean {
 export function authorize(principal: Principal, namespace: string, role: Role): void {
   if (principal.admin) return;
   if (holds(principal.roles[namespace], role) || holds(principal.roles['*'], role)) return;
-  throw new ForbiddenError(`${principal.id} lacks the ${role} role in namespace ${namespace}`);
+  throw new ForbiddenError(`${principal.id} lacks the ${role} role in namespace ${namespace}`, {
+    details: { namespace, role },
+  });
 }
 
 /**
@@ -25,7 +27,7 @@ export function authorizePromote(principal: Principal, namespace: string, stage:
   const limited = principal.promoteStages?.[namespace] ?? principal.promoteStages?.['*'];
   if (limited && !limited.includes(stage)) {
     throw new ForbiddenError(`${principal.id} may promote in ${namespace} only to ${limited.join(', ')}`, {
-      details: { stage, allowed: limited },
+      details: { namespace, stage, allowed: limited },
     });
   }
 }

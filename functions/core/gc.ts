@@ -1,5 +1,5 @@
 import type { Sha256 } from '../ports.ts';
-import { authorizeAdmin } from './auth.ts';
+import { authorize, authorizeAdmin } from './auth.ts';
 import { type Caller, type CoreDeps, SESSION_RETENTION_SECONDS } from './deps.ts';
 import { ConflictError, InvalidRequestError } from './errors.ts';
 import { newId } from './ids.ts';
@@ -472,9 +472,12 @@ function parseResume(raw: string): string | undefined {
   throw new InvalidRequestError('invalid GC cursor', { details: { field: 'cursor' } });
 }
 
-/** Brings a tombstoned version back within its grace period (after it, the version is gone: 404). Admin only. */
+/**
+ * Brings a tombstoned version back within its grace period (after it, the version is gone: 404). The
+ * namespace's admins (and store admins) only.
+ */
 export async function restoreVersion(deps: CoreDeps, caller: Caller, ref: VersionRef): Promise<Version> {
-  authorizeAdmin(caller.principal);
+  authorize(caller.principal, ref.namespace, 'admin');
   const now = deps.clock.now();
   const target = `${ref.namespace}/${ref.package}@${ref.version}`;
   await deps.index.restoreVersion(ref, {

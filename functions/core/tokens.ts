@@ -122,14 +122,21 @@ export async function listTokens(deps: CoreDeps, caller: Caller): Promise<{ item
 }
 
 /**
- * Revokes a token: it authenticates no more from now on. A token the caller does not manage answers
- * NotFoundError, like one that does not exist, so its existence is not disclosed.
+ * Revokes a token: it authenticates no more from now on. A live token whose roles reach a namespace
+ * the caller does not administer is ForbiddenError, as every other route answers an object outside
+ * the caller's namespaces (and so the attempt is audited); its id discloses nothing.
  */
 export async function revokeToken(deps: CoreDeps, caller: Caller, id: string): Promise<void> {
   requireSomeAdmin(caller.principal);
   const token = await deps.index.getToken(id);
-  if (!token || token.revokedAt !== undefined || !administers(caller.principal, token.roles)) {
-    throw new NotFoundError(`token ${id} not found`);
+  if (!token || token.revokedAt !== undefined) throw new NotFoundError(`token ${id} not found`);
+  if (!administers(caller.principal, token.roles)) {
+    throw new ForbiddenError(
+      `${caller.principal.id} may not revoke token ${id}: it reaches namespaces it does not administer`,
+      {
+        details: { namespaces: Object.keys(token.roles) },
+      },
+    );
   }
   const at = deps.clock.now().toISOString();
   if (!(await deps.index.revokeToken(id, at, audit(caller, 'token.revoke', token, at)))) {

@@ -1,5 +1,7 @@
-import { InvalidRequestError, NotFoundError, UnauthenticatedError } from '../core/errors.ts';
+import { ArcaError, InvalidRequestError, NotFoundError, UnauthenticatedError } from '../core/errors.ts';
+import type { Principal } from '../core/model.ts';
 import { MethodNotAllowedError, toErrorResponse } from './errors.ts';
+import { credentialsOf, namespaceOf, type Refusal, recordRefusal } from './refusalAudit.ts';
 import type { Route } from './route.ts';
 import { routes } from './routes.ts';
 import type { ApiDeps, HttpRequest, HttpResponse } from './types.ts';
@@ -73,23 +75,62 @@ export interface ApiResult {
   readonly response: HttpResponse;
   /** Set for the bare 500 case: the host logs it; the client never sees it. */
   readonly error?: unknown;
+  /**
+   * Set for a 401 or 403: already counted (`authMetrics`) and audited here; a host with its own
+   * metrics (Powertools on Lambda) emits `REFUSAL_METRIC[refusal.status]` from it.
+   */
+  readonly refusal?: Refusal;
+}
+
+/** What the request got as far as before it failed: the route, the caller, the body. */
+interface Progress {
+  route?: Route;
+  params?: Record<string, string>;
+  principal?: Principal | null;
+  body?: unknown;
+}
+
+function refusalOf(
+  req: HttpRequest,
+  progress: Progress,
+  error: unknown,
+  status: number,
+): Refusal | undefined {
+  const { route } = progress;
+  if ((status !== 401 && status !== 403) || !route || !(error instanceof ArcaError)) return undefined;
+  const aimedAt = (progress.body as { namespace?: unknown } | undefined)?.namespace;
+  return {
+    status,
+    code: error.code,
+    message: error.message,
+    method: req.method,
+    route: route.path,
+    path: req.path,
+    namespace: namespaceOf(error.details?.namespace, progress.params?.ns, aimedAt),
+    ...(status === 403 && progress.principal ? { principal: progress.principal } : {}),
+    credentials: credentialsOf(req.headers.authorization),
+  };
 }
 
 /**
  * The HTTP API as a function: match the route, authenticate from the headers, only then read the body,
  * validate params/query/body with the route's schemas, call its use case, and map any error at this
- * one edge.
+ * one edge, where every 401 and 403 is also counted and audited (refusalAudit.ts).
  */
 export function createApi(
   deps: ApiDeps,
   table: readonly Route[] = routes,
 ): (req: HttpRequest) => Promise<ApiResult> {
   const answer = async (req: HttpRequest): Promise<ApiResult> => {
+    const progress: Progress = {};
     try {
       const found = match(table, req.method, req.path);
       if (!found) throw new NotFoundError(`no route for ${req.method} ${req.path}`);
       const { route, params } = found;
+      progress.route = route;
+      progress.params = params;
       const principal = route.auth ? await deps.authenticate(req, deps) : null;
+      progress.principal = principal;
       if (route.auth && !principal) throw new UnauthenticatedError('a valid bearer token is required');
       const caller = {
         principal: principal ?? { id: 'anonymous', kind: 'token', admin: false, roles: {} },
@@ -101,13 +142,18 @@ export function createApi(
       const body = route.body
         ? route.body.schema.parse(parseJson(raw, route.body.optional ?? false))
         : undefined;
+      progress.body = body;
       if (!route.body && raw !== undefined && raw.trim() !== '') {
         throw new InvalidRequestError(`${req.method} ${route.path} takes no body`);
       }
       return { response: await route.handle({ params: parsedParams, query, body, caller, deps }) };
     } catch (error) {
       const { response, unexpected } = toErrorResponse(error);
-      return unexpected ? { response, error } : { response };
+      if (unexpected) return { response, error };
+      const refusal = refusalOf(req, progress, error, response.status);
+      if (!refusal) return { response };
+      await recordRefusal(deps, refusal, req.requestId);
+      return { response, refusal };
     }
   };
   return async (req) => {

@@ -102,7 +102,7 @@ describeForEachBackend('Arca tokens', (kind) => {
     expect(names).toContain('alpha-ci');
     expect(names).not.toContain('beta-ci');
     expect((await call(s.url, 'DELETE', `/v1/tokens/${other.body.id}`, undefined, alphaAdmin)).status).toBe(
-      404,
+      403,
     );
     expect((await call(s.url, 'DELETE', `/v1/tokens/${own.body.id}`, undefined, alphaAdmin)).status).toBe(
       204,

@@ -104,6 +104,20 @@ export async function snapshot(s: EmbeddedServer): Promise<unknown> {
   }
 }
 
+const REFUSALS = new Set(['auth.unauthenticated', 'auth.forbidden']);
+const isRefusal = (row: unknown) => REFUSALS.has((row as { action?: string }).action ?? '');
+
+/**
+ * A snapshot (either backend's) without the audit events of refused requests: a 401 or 403 changes
+ * nothing in the store, and leaves only that record of itself.
+ */
+export function withoutRefusalAudits(snapshot: unknown): unknown {
+  const s = snapshot as { rows?: { audit: unknown[] }; items?: unknown[] };
+  if (s.rows) return { ...s, rows: { ...s.rows, audit: s.rows.audit.filter((r) => !isRefusal(r)) } };
+  if (s.items) return { ...s, items: s.items.filter((i) => !isRefusal(i)) };
+  return snapshot;
+}
+
 async function listFiles(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   return entries

@@ -20,6 +20,8 @@ export const SCOPED_TOKENS = {
   betaWriter: 'test-beta-writer',
   alphaReader: 'test-alpha-reader',
   alphaAdmin: 'test-alpha-admin',
+  alphaPromoter: 'test-alpha-promoter',
+  alphaDevPromoter: 'test-alpha-dev-promoter',
 } as const;
 
 /** The principals of the test servers' tokens (admin plus the scoped ones). */
@@ -41,6 +43,20 @@ export function testTokens(): Map<string, Principal> {
     [
       SCOPED_TOKENS.alphaAdmin,
       { id: 'alpha-admin', kind: 'token', admin: false, roles: { alpha: ['admin'] } },
+    ],
+    [
+      SCOPED_TOKENS.alphaPromoter,
+      { id: 'alpha-promoter', kind: 'token', admin: false, roles: { alpha: ['promote'] } },
+    ],
+    [
+      SCOPED_TOKENS.alphaDevPromoter,
+      {
+        id: 'alpha-dev-promoter',
+        kind: 'token',
+        admin: false,
+        roles: { alpha: ['promote'] },
+        promoteStages: { alpha: ['dev'] },
+      },
     ],
   ]);
 }

@@ -42,6 +42,10 @@ export class DynamoDbCatalog {
     ]);
   }
 
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.table.put(auditItem(event));
+  }
+
   /**
    * One namespace: a range query on its partition, sorted by time. Every namespace: the log has no
    * single order across partitions, so this walks the table in parallel Scan segments and sorts; it is

@@ -74,6 +74,9 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   putPolicy(namespace: string, policy: NamespacePolicy, audit: AuditEvent) {
     return this.catalog.putPolicy(namespace, policy, audit);
   }
+  appendAudit(event: AuditEvent) {
+    return this.catalog.appendAudit(event);
+  }
   listAudit(filter: { namespace?: string; since?: string }, limit: number, after?: string) {
     return this.catalog.listAudit(filter, limit, after);
   }

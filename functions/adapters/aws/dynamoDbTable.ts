@@ -4,6 +4,7 @@ import {
   type DeleteItemCommandInput,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
@@ -46,6 +47,14 @@ export class DynamoTable {
       this.retry,
     );
     return res.Item ? unmarshall(res.Item) : null;
+  }
+
+  /** Writes one item with no condition: an append-only record whose key is unique (an audit event). */
+  async put(item: Item): Promise<void> {
+    await withRetry(
+      () => this.db.send(new PutItemCommand({ TableName: this.name, Item: toAttributes(item) })),
+      this.retry,
+    );
   }
 
   /** Reads many items; order is not kept and absent ones are simply missing. */

@@ -303,6 +303,10 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
       .immediate();
   }
 
+  async appendAudit(event: AuditEvent): Promise<void> {
+    this.writeAudit(event);
+  }
+
   async listAudit(
     filter: { namespace?: string; since?: string },
     limit: number,
