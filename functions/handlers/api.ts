@@ -24,6 +24,7 @@ import { oidcIssuersFromEnv } from '../adapters/oidc/issuers.ts';
 import { JoseOidcVerifier } from '../adapters/oidc/joseOidcVerifier.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import type { CoreDeps } from '../core/deps.ts';
+import { REFUSAL_METRIC } from '../http/authMetrics.ts';
 import { createApi } from '../http/api.ts';
 import { errorResponse } from '../http/errors.ts';
 import { type HttpRequest, type HttpResponse, MAX_JSON_BODY_BYTES } from '../http/types.ts';
@@ -122,11 +123,13 @@ export function createHandler(
     }
     const iamCaller = event.requestContext.authorizer?.iam?.userArn || undefined;
     const api = createApi({ ...core, authenticate: (req) => authenticate(iamCaller, req) });
-    const { response, error } = await api(request);
+    const { response, error, refusal } = await api(request);
     if (error !== undefined) logger.error('unexpected error', { error });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
     if (response.status >= 500) metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
     else if (response.status >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+    // Refused callers (401/403), so a rise in either is visible on the dashboard and alarmable.
+    if (refusal) metrics.addMetric(REFUSAL_METRIC[refusal.status], MetricUnit.Count, 1);
     logger.info('request', { method: request.method, path: request.path, status: response.status });
     return toResult(response, request.requestId);
   };

@@ -3,6 +3,7 @@ import { abortUpload, commitUpload, createUpload } from '../core/uploads.ts';
 import { getVersion, listVersions } from '../core/versions.ts';
 import { accessRoutes } from './accessRoutes.ts';
 import { lifecycleRoutes } from './lifecycleRoutes.ts';
+import { openApiDocument } from './openapi.ts';
 import { downloadResponse, ok, type Route, route } from './route.ts';
 import {
   commitUploadSchema,
@@ -24,6 +25,13 @@ const publishingRoutes: readonly Route[] = [
     auth: false,
     query: noQuerySchema,
     handle: async () => ok({ status: 'ok' }),
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/openapi.json',
+    auth: false,
+    query: noQuerySchema,
+    handle: async () => ok(openApi()),
   }),
   route({
     method: 'POST',
@@ -94,4 +102,11 @@ const publishingRoutes: readonly Route[] = [
 ];
 
 /** The route table, shared by the local server and the API Lambda handler. */
+let document: unknown;
+/** The OpenAPI document of this very table, built once (docs/openapi.json holds the same). */
+const openApi = () => {
+  document ??= openApiDocument(routes);
+  return document;
+};
+
 export const routes: readonly Route[] = [...publishingRoutes, ...lifecycleRoutes, ...accessRoutes];

@@ -89,6 +89,7 @@ const DAY = 86_400;
 
 const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/health': [{ need: NOTHING, ok: 200, request: () => ({ path: '/v1/health' }) }],
+  'GET /v1/openapi.json': [{ need: NOTHING, ok: 200, request: () => ({ path: '/v1/openapi.json' }) }],
   'POST /v1/uploads': [
     {
       need: role('write'),
