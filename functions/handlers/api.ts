@@ -24,8 +24,8 @@ import { oidcIssuersFromEnv } from '../adapters/oidc/issuers.ts';
 import { JoseOidcVerifier } from '../adapters/oidc/joseOidcVerifier.ts';
 import { ENV, requireEnv } from '../config/env.ts';
 import type { CoreDeps } from '../core/deps.ts';
-import { REFUSAL_METRIC } from '../http/authMetrics.ts';
 import { createApi } from '../http/api.ts';
+import { REFUSAL_METRIC } from '../http/authMetrics.ts';
 import { errorResponse } from '../http/errors.ts';
 import { type HttpRequest, type HttpResponse, MAX_JSON_BODY_BYTES } from '../http/types.ts';
 
