@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth.ts';
 import { createEmbeddedBackend, type EmbeddedBackend } from '../../functions/local/embeddedBackend.ts';
 import { type LocalServer, type ServerTimeouts, startLocalServer } from '../../functions/local/server.ts';
@@ -119,6 +120,33 @@ function dechunk(raw: string): string {
 }
 
 /** `promise`, or a failure naming `what` if it has not settled within `ms` (a bound, not a benchmark). */
+/**
+ * A server for a describe block, with the raw connections its tests open: `connect()` opens one, and
+ * every one still open is destroyed after each test.
+ */
+export function useLoggedServer(timeouts: Partial<ServerTimeouts> = {}) {
+  const state: { server?: LoggedServer } = {};
+  const open: RawConnection[] = [];
+  beforeAll(async () => {
+    state.server = await startLoggedServer(timeouts);
+  });
+  afterEach(() => {
+    for (const connection of open.splice(0)) connection.destroy();
+  });
+  afterAll(async () => state.server?.close());
+  return {
+    get server(): LoggedServer {
+      if (!state.server) throw new Error('the server starts in beforeAll');
+      return state.server;
+    },
+    connect(): RawConnection {
+      const connection = rawConnection(this.server.url);
+      open.push(connection);
+      return connection;
+    },
+  };
+}
+
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {

@@ -2,51 +2,32 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serve } from '../../functions/local/serve.ts';
 import { call, createUpload, publish } from '../support/client.ts';
 import { ADMIN_TOKEN } from '../support/embedded.ts';
 import { content } from '../support/fixtures.ts';
-import {
-  eventually,
-  type LoggedServer,
-  type RawConnection,
-  rawConnection,
-  requestHead,
-  startLoggedServer,
-  within,
-} from './localServerHarness.ts';
+import { eventually, requestHead, useLoggedServer, within } from './localServerHarness.ts';
 
 const BOUND_MS = 10_000;
 
 // Embedded only: each test here is about the node:http host, the same whichever backend it hosts.
 describe('the local server (issue 11, defect 8: server items)', () => {
-  let s: LoggedServer;
-  const open: RawConnection[] = [];
-  const connect = () => {
-    const connection = rawConnection(s.url);
-    open.push(connection);
-    return connection;
-  };
-  beforeAll(async () => {
-    s = await startLoggedServer();
-  });
-  afterEach(() => {
-    for (const connection of open.splice(0)) connection.destroy();
-  });
-  afterAll(async () => s?.close());
+  const harness = useLoggedServer();
+  const connect = () => harness.connect();
 
-  const linesFor = (method: string) => s.logs.filter((l) => l.method === method || l.msg === 'unhandled');
+  const linesFor = (method: string) =>
+    harness.server.logs.filter((l) => l.method === method || l.msg === 'unhandled');
 
   it('logs a client that hangs up mid-body of an API call as a client abort, not as unhandled', async () => {
     const client = connect();
     const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-length': '1000' };
-    const dispatched = once(s.server.server, 'request');
-    client.write(`${requestHead('POST', `${s.url}/v1/uploads`, headers)}{"namespace":`);
+    const dispatched = once(harness.server.server.server, 'request');
+    client.write(`${requestHead('POST', `${harness.server.url}/v1/uploads`, headers)}{"namespace":`);
     await dispatched;
     client.destroy();
     const line = await eventually(
-      () => s.logs.find((l) => l.msg === 'client aborted' && l.method === 'POST'),
+      () => harness.server.logs.find((l) => l.msg === 'client aborted' && l.method === 'POST'),
       BOUND_MS,
       'logging the abort',
     );
@@ -57,16 +38,16 @@ describe('the local server (issue 11, defect 8: server items)', () => {
 
   it('logs a client that hangs up mid-upload as a client abort, with no 500 and no stack', async () => {
     const data = content('abandoned', 100_000);
-    const created = await createUpload(s.url, { version: '1.0.0', files: { 'a.bin': data } });
+    const created = await createUpload(harness.server.url, { version: '1.0.0', files: { 'a.bin': data } });
     const target = created.body.files[0].upload as { url: string; headers: Record<string, string> };
     const client = connect();
-    const dispatched = once(s.server.server, 'request');
+    const dispatched = once(harness.server.server.server, 'request');
     client.write(requestHead('PUT', target.url, target.headers));
     client.write(data.subarray(0, 10_000));
     await dispatched;
     client.destroy();
     const line = await eventually(
-      () => s.logs.find((l) => l.msg === 'client aborted' && l.method === 'PUT'),
+      () => harness.server.logs.find((l) => l.msg === 'client aborted' && l.method === 'PUT'),
       BOUND_MS,
       'logging the abort',
     );
@@ -84,17 +65,17 @@ describe('the local server (issue 11, defect 8: server items)', () => {
       ['/v1/packages/demo/app/versions', null],
       ['/v1/nothing-here', ADMIN_TOKEN],
     ] as const) {
-      const res = await call(s.url, 'GET', path, undefined, token);
+      const res = await call(harness.server.url, 'GET', path, undefined, token);
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
     }
   });
 
   it('serves downloads as attachments that a browser may neither sniff nor run', async () => {
     const files = { 'page.html': Buffer.from('<script>alert(1)</script>') };
-    expect((await publish(s.url, { version: '2.0.0', files })).status).toBe(200);
-    await s.backend.scanQueue.whenIdle();
+    expect((await publish(harness.server.url, { version: '2.0.0', files })).status).toBe(200);
+    await harness.server.backend.scanQueue.whenIdle();
     const signed = await call(
-      s.url,
+      harness.server.url,
       'GET',
       '/v1/packages/demo/app/versions/2.0.0/files/page.html?redirect=false',
     );
