@@ -4,6 +4,7 @@
  * contract suite in `test/contract`.
  */
 import type {
+  AttestationRecord,
   AuditEvent,
   BlobRecord,
   Lease,
@@ -128,6 +129,17 @@ export interface StoredSession extends UploadSession {
  * The index. Every method that changes more than one item is ONE transaction with the conditions
  * named on it; none reads then writes without a condition.
  */
+/** Attestations of versions (the store's provenance, publishers' envelopes). */
+export interface AttestationIndex {
+  /**
+   * Stores an attestation of a version, with its audit event. False (and nothing written) when the
+   * version has one with this id already: the store's provenance (`id: provenance`) is written once.
+   */
+  putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean>;
+  /** A version's attestations, oldest first. */
+  listAttestations(ref: VersionRef): Promise<AttestationRecord[]>;
+}
+
 /** Arca tokens: stored by id with only their secret's hash. */
 export interface AccessIndex {
   /** Stores a new token and its audit event (one transaction). */
@@ -141,7 +153,7 @@ export interface AccessIndex {
   touchToken(id: string, at: string): Promise<void>;
 }
 
-export interface Index extends LifecycleIndex, AccessIndex {
+export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex {
   /**
    * Stores a new open session (and its audit event). Blobs the session relies on (`exists` files)
    * are held: their unreferenced-since moves to the session's expiry, so GC's grace runs from there.
@@ -318,6 +330,7 @@ export interface LifecycleIndex {
 
 /** Re-exported so adapters import their types from one place. */
 export type {
+  AttestationRecord,
   AuditEvent,
   BlobRecord,
   Lease,

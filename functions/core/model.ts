@@ -310,3 +310,27 @@ export interface PackageStages {
   readonly pointers: ReadonlyMap<string, string>;
   readonly promoted: ReadonlyMap<string, readonly string[]>;
 }
+
+/** A DSSE envelope (in-toto attestations, cosign): the payload signed over its PAE. */
+export interface DsseEnvelope {
+  readonly payloadType: string;
+  /** Standard base64 of the payload bytes. */
+  readonly payload: string;
+  readonly signatures: readonly { readonly keyid?: string; readonly sig: string }[];
+}
+
+/**
+ * An attestation of a version: the store's own provenance (one per version, id `provenance`,
+ * signed by the store's key) or one a publisher uploaded.
+ */
+export interface AttestationRecord {
+  readonly id: string;
+  readonly kind: 'provenance' | 'publisher';
+  readonly predicateType: string;
+  /** Id of the key whose signature verified; empty when none did. */
+  readonly signedBy: string;
+  readonly verified: boolean;
+  readonly envelope: DsseEnvelope;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}

@@ -220,5 +220,39 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
         refcount: 2,
       });
     });
+
+    it('stores a version attestation once per id and lists them oldest first', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await commit(s);
+      const ref = { namespace: s.namespace, package: s.package, version: s.version };
+      const envelope = {
+        payloadType: 'application/vnd.in-toto+json',
+        payload: 'e30=',
+        signatures: [{ keyid: 'k1', sig: 'AA==' }],
+      };
+      const provenance = {
+        id: 'provenance',
+        kind: 'provenance' as const,
+        predicateType: 'https://slsa.dev/provenance/v1',
+        signedBy: 'k1',
+        verified: true,
+        envelope,
+        createdAt: '2026-11-30T00:00:00.000Z',
+        createdBy: 'store',
+      };
+      expect(await index.putAttestation(ref, provenance, audit('attestation.provenance'))).toBe(true);
+      expect(await index.putAttestation(ref, { ...provenance, signedBy: 'k2' }, audit())).toBe(false);
+      const sbom = {
+        ...provenance,
+        id: '01JSBOM0000000000000000000',
+        kind: 'publisher' as const,
+        predicateType: 'https://cyclonedx.org/bom',
+        createdAt: '2026-11-30T00:00:01.000Z',
+      };
+      expect(await index.putAttestation(ref, sbom, audit())).toBe(true);
+      expect(await index.listAttestations(ref)).toEqual([provenance, sbom]);
+      expect(await index.listAttestations({ ...ref, version: 'other' })).toEqual([]);
+    });
   });
 }

@@ -1,6 +1,6 @@
-import type { AuditEvent, TokenRecord } from '../../ports.ts';
+import type { AttestationRecord, AuditEvent, TokenRecord, VersionRef } from '../../ports.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { auditItem, type Item, keys, workLists } from './dynamoDbItems.ts';
+import { attestationPrefix, auditItem, type Item, keys, packageKey, workLists } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** More tokens than this are not listed: a store has tens or hundreds. */
@@ -83,5 +83,47 @@ export class DynamoDbAccess {
         values: { ':at': at },
       }),
     });
+  }
+
+  /** In the version's partition, `ATTEST#<version>#<seq>#<id>`; the id itself is unique per version. */
+  async putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean> {
+    const failed = await this.table.transact([
+      {
+        Put: {
+          TableName: this.table.name,
+          Item: toAttributes({
+            ...keys.attestation(ref, attestation.id),
+            kind: 'attestation',
+            createdAt: attestation.createdAt,
+            record: attestation,
+          }),
+          ...expression({ condition: 'attribute_not_exists(#pk)' }),
+        },
+      },
+      { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+    ]);
+    return failed === null;
+  }
+
+  async listAttestations(ref: VersionRef): Promise<AttestationRecord[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.table.query({
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: toAttributes({
+          ':pk': packageKey(ref.namespace, ref.package),
+          ':prefix': attestationPrefix(ref.version),
+        }),
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+      });
+      items.push(...page.items);
+      start = page.lastKey;
+    } while (start);
+    return items
+      .map((i) => i.record as AttestationRecord)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 }

@@ -45,6 +45,10 @@ export const keys = {
   policy: (namespace: string) => ({ pk: `POLICY#${namespace}`, sk: 'POLICY' }),
   gcLock: () => ({ pk: 'LOCK#gc', sk: 'LOCK' }),
   token: (id: string) => ({ pk: `TOKEN#${id}`, sk: 'TOKEN' }),
+  attestation: (ref: { namespace: string; package: string; version: string }, id: string) => ({
+    pk: packageKey(ref.namespace, ref.package),
+    sk: `${attestationPrefix(ref.version)}${id}`,
+  }),
 };
 
 /** History items of one stage sort by promotion number under this prefix. */
@@ -69,6 +73,9 @@ export function referencingNamespaces(item: Item): string[] {
     )
     .map(([name]) => namespaceOfRefAttribute(name));
 }
+
+/** A version's attestations sort under this prefix of its package partition. */
+export const attestationPrefix = (version: string) => `ATTEST#${version}#`;
 
 export const promotionPrefix = (stage: string) => `PROMOTION#${stage}#`;
 

@@ -1,5 +1,7 @@
 import type {
   AccessIndex,
+  AttestationIndex,
+  AttestationRecord,
   AuditEvent,
   Lease,
   LifecycleIndex,
@@ -22,7 +24,7 @@ import type { DynamoTable } from './dynamoDbTable.ts';
  * The LifecycleIndex half of the DynamoDB index, composed of one part per concern (stages, leases,
  * catalog, retention, GC work lists), each in its own file and all on the same table.
  */
-export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIndex {
+export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIndex, AttestationIndex {
   private readonly stages: DynamoDbStages;
   private readonly leases: DynamoDbLeases;
   private readonly catalog: DynamoDbCatalog;
@@ -136,6 +138,12 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   }
   touchToken(id: string, at: string) {
     return this.access.touchToken(id, at);
+  }
+  putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent) {
+    return this.access.putAttestation(ref, attestation, audit);
+  }
+  listAttestations(ref: VersionRef) {
+    return this.access.listAttestations(ref);
   }
   acquireGcLock(holder: string, now: Date, until: Date) {
     return this.gc.acquireGcLock(holder, now, until);

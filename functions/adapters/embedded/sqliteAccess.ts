@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { AccessIndex, AuditEvent, TokenRecord } from '../../ports.ts';
+import type {
+  AccessIndex,
+  AttestationIndex,
+  AttestationRecord,
+  AuditEvent,
+  TokenRecord,
+  VersionRef,
+} from '../../ports.ts';
 import { SqliteLifecycleIndex } from './sqliteLifecycle.ts';
 
 interface TokenRow {
@@ -26,9 +33,16 @@ const toToken = (r: TokenRow): TokenRecord => ({
   ...(r.last_used_at === null ? {} : { lastUsedAt: r.last_used_at }),
 });
 
-/** Arca tokens on SQLite: looked up by id through a prepared statement on every request. */
-export abstract class SqliteAccessIndex extends SqliteLifecycleIndex implements AccessIndex {
+/**
+ * Arca tokens (looked up by id through a prepared statement on every request) and attestations of
+ * versions, on SQLite.
+ */
+export abstract class SqliteAccessIndex
+  extends SqliteLifecycleIndex
+  implements AccessIndex, AttestationIndex
+{
   private readonly t;
+  private readonly a;
 
   constructor(db: Database.Database) {
     super(db);
@@ -41,6 +55,35 @@ export abstract class SqliteAccessIndex extends SqliteLifecycleIndex implements 
       revoke: p('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       touch: p('UPDATE tokens SET last_used_at = ? WHERE id = ?'),
     };
+    this.a = {
+      insert: p(`INSERT OR IGNORE INTO attestations (namespace, package, version, id, record)
+        VALUES (@namespace, @package, @version, @id, @record)`),
+      list: p(
+        'SELECT record FROM attestations WHERE namespace = ? AND package = ? AND version = ? ORDER BY seq',
+      ),
+    };
+  }
+
+  async putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const inserted = this.a.insert.run({
+          namespace: ref.namespace,
+          package: ref.package,
+          version: ref.version,
+          id: attestation.id,
+          record: JSON.stringify(attestation),
+        });
+        if (inserted.changes === 0) return false;
+        this.writeAudit(audit);
+        return true;
+      })
+      .immediate();
+  }
+
+  async listAttestations(ref: VersionRef): Promise<AttestationRecord[]> {
+    const rows = this.a.list.all(ref.namespace, ref.package, ref.version) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as AttestationRecord);
   }
 
   async putToken(token: TokenRecord, audit: AuditEvent): Promise<void> {

@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at TEXT NOT NULL, created_by TEXT NOT NULL, expires_at TEXT NOT NULL,
   revoked_at TEXT, last_used_at TEXT
 );
+CREATE TABLE IF NOT EXISTS attestations (
+  namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, id TEXT NOT NULL,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL,
+  UNIQUE (namespace, package, version, id)
+);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scan_queue (staging_key TEXT PRIMARY KEY, enqueued_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
