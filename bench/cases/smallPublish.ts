@@ -1,4 +1,4 @@
-import { type ArcaTarget, publishBuffer, scopedTarget } from '../lib/arcaClient.ts';
+import { type ArcaTarget, publishBuffer, scopedTarget, waitAvailable } from '../lib/arcaClient.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { deterministicBytes, sha256Hex } from '../lib/data.ts';
 import { median, percentile, runConcurrently } from '../lib/stats.ts';
@@ -51,11 +51,19 @@ export async function smallPublish(ctx: BenchContext): Promise<void> {
     (target: ArcaTarget, pkg: string): Publish =>
     (blob, id) =>
       publishBuffer(target, { namespace: 'bench', package: pkg, version: id }, blob.data, blob.sha256);
+  // A run's scans go on after its last publish returns: wait for them (the scan queue is first in,
+  // first out), so they do not slow the next contender's measurement down.
+  const arcaSettle = (target: ArcaTarget, pkg: string) => (lastId: string) =>
+    waitAvailable(target, { namespace: 'bench', package: pkg, version: lastId }, 5);
   // What CI really holds: a token scoped to one namespace, looked up in the index on every request.
   const scoped = await scopedTarget(ctx.arca, 'bench-ci', { bench: ['write'] });
-  const contenders: { name: string; publish: Publish }[] = [
-    { name: 'arca', publish: arcaPublish(ctx.arca, 'small') },
-    { name: 'arca-scoped', publish: arcaPublish(scoped, 'small-scoped') },
+  const contenders: { name: string; publish: Publish; settle?: (lastId: string) => Promise<unknown> }[] = [
+    { name: 'arca', publish: arcaPublish(ctx.arca, 'small'), settle: arcaSettle(ctx.arca, 'small') },
+    {
+      name: 'arca-scoped',
+      publish: arcaPublish(scoped, 'small-scoped'),
+      settle: arcaSettle(scoped, 'small-scoped'),
+    },
   ];
   if (ctx.registry) {
     const registry = ctx.registry;
@@ -75,9 +83,11 @@ export async function smallPublish(ctx: BenchContext): Promise<void> {
       ctx.progress(`small publish: ${c.name}, repeat ${r + 1}/${scale.repeats}`);
       const runs = results.get(c.name)!;
       runs.one.push(await measure(c.publish, `r${r}-1-${c.name}`, scale.smallSequential, 1, scale.smallSize));
+      await c.settle?.(`r${r}-1-${c.name}.${scale.smallSequential - 1}`);
       runs.eight.push(
         await measure(c.publish, `r${r}-8-${c.name}`, scale.smallConcurrent, scale.inFlight, scale.smallSize),
       );
+      await c.settle?.(`r${r}-8-${c.name}.${scale.smallConcurrent - 1}`);
     }
   }
 

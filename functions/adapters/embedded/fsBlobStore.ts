@@ -271,6 +271,9 @@ export class FsBlobStore implements BlobStore {
     const target = this.blobPath(sha256);
     await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
     try {
+      // Durable before the index can say `available` (an assembled multipart file is not fsynced yet).
+      const staged = await open(this.path(stagingKey), 'r');
+      await staged.sync().finally(() => staged.close());
       await link(this.path(stagingKey), target);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -385,7 +388,11 @@ async function renameInto(from: string, to: string): Promise<void> {
   }
 }
 
-/** Writes `sources` one after another into a new file at `target`, fsynced. */
+/**
+ * Writes `sources` one after another into a new file at `target`. Not fsynced here: the parts are
+ * durable already, and the scan fsyncs the assembled file before it enters CAS (`copyToBlob`), so a
+ * commit does not wait for a second writeback of every byte.
+ */
 async function concatenate(sources: readonly string[], target: string): Promise<void> {
   const out = await open(target, 'wx', FILE_MODE);
   try {
@@ -404,7 +411,6 @@ async function concatenate(sources: readonly string[], target: string): Promise<
         await input.close();
       }
     }
-    await out.sync();
   } finally {
     await out.close();
   }
