@@ -17,6 +17,9 @@ export type ErrorCode =
   | 'UploadIncomplete'
   | 'SizeMismatch'
   | 'DigestMismatch'
+  | 'PolicyViolation'
+  | 'SubjectMismatch'
+  | 'UntrustedSignature'
   | 'Throttled';
 
 /** Base of every error the domain raises on purpose. Anything else is a bug and becomes a bare 500. */
@@ -72,6 +75,18 @@ export class SizeMismatchError extends ArcaError {
 }
 export class DigestMismatchError extends ArcaError {
   readonly code = 'DigestMismatch';
+}
+/** A promotion the namespace's gates refuse; `details.reasons` names each unmet gate. */
+export class PolicyViolationError extends ArcaError {
+  readonly code = 'PolicyViolation';
+}
+/** An attestation whose subjects are not files of the version it is posted to. */
+export class SubjectMismatchError extends ArcaError {
+  readonly code = 'SubjectMismatch';
+}
+/** An attestation no trusted publisher key of the namespace verifies. */
+export class UntrustedSignatureError extends ArcaError {
+  readonly code = 'UntrustedSignature';
 }
 export class ThrottledError extends ArcaError {
   readonly code = 'Throttled';

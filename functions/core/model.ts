@@ -270,6 +270,34 @@ export interface NamespacePolicy {
   readonly trust?: readonly TrustRule[];
   /** IAM principals (role or user ARNs) bound to roles in this namespace. */
   readonly members?: readonly MemberBinding[];
+  /** Per stage (one of `stages`): what a version must show before it may enter that stage. */
+  readonly gates?: Readonly<Record<string, PromotionGate>>;
+  /** Keys publisher attestations must be signed with; absent: they are stored unverified. */
+  readonly publisherKeys?: readonly PublisherKey[];
+}
+
+/** What a promotion into a stage requires; each field present is one gate, all must be met. */
+export interface PromotionGate {
+  /** Every file's scan verdict is clean. */
+  readonly scan?: 'clean';
+  /** Metadata keys the version must carry. */
+  readonly metadata?: readonly string[];
+  /**
+   * The store's verified provenance attestation exists, and the publisher's verified OIDC claims
+   * match these values (exact, or prefix for a value ending in `*`, as in trust rules).
+   */
+  readonly provenance?: Readonly<Record<string, string>>;
+  /** predicateTypes of which the version needs a verified attestation each. */
+  readonly attestations?: readonly string[];
+  /** Time the version must have spent in the stage before this one in `stages`. */
+  readonly minSoakSeconds?: number;
+}
+
+/** A publisher's public key that the namespace trusts to sign attestations. */
+export interface PublisherKey {
+  readonly keyId: string;
+  /** SPKI PEM: ECDSA P-256/P-384, RSA or Ed25519. */
+  readonly publicKeyPem: string;
 }
 
 /**

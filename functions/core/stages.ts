@@ -1,6 +1,7 @@
 import { authorize, authorizePromote } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { InvalidRequestError, NotFoundError, NotPromotableError } from './errors.ts';
+import { enforceGates } from './gates.ts';
 import { policyFor } from './policies.ts';
 import { getVersion, type PackageRef, type VersionRef } from './versions.ts';
 
@@ -12,8 +13,9 @@ export interface PromotionResult {
 
 /**
  * Moves a stage pointer to a version. A missing version is 404 before any policy check; only an
- * `available` version is promotable; the namespace's stage list, order and immutable stages are
- * enforced inside the index transaction, so a concurrent GC or promotion cannot slip between.
+ * `available` version is promotable; the stage's gates (core/gates.ts) are checked next, then the
+ * namespace's stage list, order and immutable stages are enforced inside the index transaction, so
+ * a concurrent GC or promotion cannot slip between.
  */
 export async function promoteVersion(
   deps: CoreDeps,
@@ -40,6 +42,7 @@ export async function promoteVersion(
       },
     );
   }
+  await enforceGates(deps, caller, policy, version, ref.stage);
   const now = deps.clock.now();
   const { previousVersion } = await deps.index.promote(
     {

@@ -18,6 +18,9 @@ const STATUS: Record<ErrorCode, number> = {
   UploadIncomplete: 422,
   SizeMismatch: 422,
   DigestMismatch: 422,
+  PolicyViolation: 409,
+  SubjectMismatch: 422,
+  UntrustedSignature: 422,
   Throttled: 429,
 };
 

@@ -2,6 +2,7 @@ import { resolveDownload } from '../core/downloads.ts';
 import { abortUpload, commitUpload, createUpload } from '../core/uploads.ts';
 import { getVersion, listVersions } from '../core/versions.ts';
 import { accessRoutes } from './accessRoutes.ts';
+import { attestationRoutes } from './attestationRoutes.ts';
 import { lifecycleRoutes } from './lifecycleRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { downloadResponse, ok, type Route, route } from './route.ts';
@@ -109,4 +110,9 @@ const openApi = () => {
   return document;
 };
 
-export const routes: readonly Route[] = [...publishingRoutes, ...lifecycleRoutes, ...accessRoutes];
+export const routes: readonly Route[] = [
+  ...publishingRoutes,
+  ...lifecycleRoutes,
+  ...accessRoutes,
+  ...attestationRoutes,
+];

@@ -172,6 +172,13 @@ const boundRoles = {
   stages: stageListSchema.refine((l) => l.length > 0, 'stages must not be empty').optional(),
 };
 
+const claimsSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'invalid claim name'),
+    z.string().min(1).max(512),
+  )
+  .refine((c) => Object.keys(c).length <= 16, 'at most 16 claims');
+
 const trustRuleSchema = z
   .object({
     issuer: z
@@ -186,12 +193,7 @@ const trustRuleSchema = z
         },
       ),
     audience: z.string().min(1).max(256),
-    claims: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'invalid claim name'),
-        z.string().min(1).max(512),
-      )
-      .refine((c) => Object.keys(c).length <= 16, 'at most 16 claims'),
+    claims: claimsSchema,
     ...boundRoles,
   })
   .strict();
@@ -205,6 +207,47 @@ const memberSchema = z
         'principal must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)',
       ),
     ...boundRoles,
+  })
+  .strict();
+
+const uniqueList = <T extends z.ZodTypeAny>(item: T, max: number) =>
+  z
+    .array(item)
+    .min(1)
+    .max(max)
+    .refine((list) => new Set(list).size === list.length, 'entries must be unique');
+
+/** One stage's promotion gates (shared/API.md § Provenance and gates); each field is one gate. */
+const gateSchema = z
+  .object({
+    scan: z.literal('clean').optional(),
+    metadata: uniqueList(
+      z.string().regex(METADATA_KEY_PATTERN, 'invalid metadata key'),
+      LIMITS.metadataKeys,
+    ).optional(),
+    provenance: claimsSchema
+      .refine((c) => Object.keys(c).length > 0, 'provenance must name at least one claim')
+      .optional(),
+    attestations: uniqueList(z.string().min(1).max(512), 16).optional(),
+    minSoakSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 86_400)
+      .optional(),
+  })
+  .strict();
+
+const publisherKeySchema = z
+  .object({
+    keyId: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'keyId: 1..256 printable ASCII characters'),
+    publicKeyPem: z
+      .string()
+      .max(16_384)
+      .regex(
+        /^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----\s*$/,
+        'publicKeyPem must be a PEM public key',
+      ),
   })
   .strict();
 
@@ -224,6 +267,12 @@ export const policySchema = z
       .optional(),
     trust: z.array(trustRuleSchema).max(32, 'at most 32 trust rules').optional(),
     members: z.array(memberSchema).max(256, 'at most 256 members').optional(),
+    gates: z.record(stageSchema, gateSchema).optional(),
+    publisherKeys: z
+      .array(publisherKeySchema)
+      .max(32, 'at most 32 publisher keys')
+      .refine((keys) => new Set(keys.map((k) => k.keyId)).size === keys.length, 'keyIds must be unique')
+      .optional(),
   })
   .strict();
 
@@ -280,3 +329,22 @@ export const createTokenSchema = z
   .strict();
 
 export const tokenParams = z.object({ id: z.string().regex(UPLOAD_ID_PATTERN, 'invalid token id') }).strict();
+
+/** A DSSE envelope; its payload (an in-toto Statement) is decoded and checked in core/attestations.ts. */
+export const dsseEnvelopeSchema = z
+  .object({
+    payloadType: z.string().min(1).max(256),
+    payload: z.string().min(1),
+    signatures: z
+      .array(
+        z
+          .object({
+            keyid: z.string().max(256).optional(),
+            sig: z.string().min(1).max(16_384),
+          })
+          .strict(),
+      )
+      .min(1, 'at least one signature')
+      .max(16, 'at most 16 signatures'),
+  })
+  .strict();

@@ -68,6 +68,8 @@ type Consumable = 'openUpload' | 'leaseToRenew' | 'leaseToRelease' | 'token' | '
 interface Fixtures {
   /** The upload that committed `app@1.0.0` (a commit again answers that Version). */
   readonly committedUpload: Record<Namespace, string>;
+  /** The sha256 of `app@1.0.0`'s one file (`app.bin`): what an attestation of it names. */
+  readonly appSha256: Record<Namespace, string>;
   take(kind: Consumable, ns: Namespace, caller: CallerName): string;
 }
 
@@ -86,6 +88,20 @@ interface Case {
 const version = (ns: Namespace, rest = '') => `/v1/packages/${ns}/app/versions/1.0.0${rest}`;
 const POLICY = { retention: { keepLast: 1, maxAgeDays: 1 } };
 const DAY = 86_400;
+
+/** An unsigned DSSE envelope of an in-toto Statement about one file (stored unverified). */
+const attestationOf = (digest: string) => ({
+  payloadType: 'application/vnd.in-toto+json',
+  payload: Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'app.bin', digest: { sha256: digest } }],
+      predicateType: 'https://cyclonedx.org/bom',
+      predicate: {},
+    }),
+  ).toString('base64'),
+  signatures: [{ sig: 'AA==' }],
+});
 
 const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/health': [{ need: NOTHING, ok: 200, request: () => ({ path: '/v1/health' }) }],
@@ -135,6 +151,13 @@ const MATRIX: Record<string, readonly Case[]> = {
     ok: 200,
     request: (ns: Namespace) => ({ path: version(ns, '/promote'), body: { stage } }),
   })),
+  'POST /v1/packages/:ns/:pkg/versions/:version/attestations': [
+    {
+      need: role('write'),
+      ok: 201,
+      request: (ns, fx) => ({ path: version(ns, '/attestations'), body: attestationOf(fx.appSha256[ns]) }),
+    },
+  ],
   'POST /v1/packages/:ns/:pkg/versions/:version/restore': [
     {
       need: role('admin'),
@@ -289,6 +312,7 @@ describeForEachBackend('the authorization matrix', (kind) => {
   const owned = new Map<string, string>();
   const fx: Fixtures = {
     committedUpload: { alpha: '', beta: '' },
+    appSha256: { alpha: '', beta: '' },
     take: (kind, ns, caller) =>
       owned.get(`${kind}|${ns}|${caller}`) ?? owned.get(`${kind}|${ns}|${SHARED}`) ?? '',
   };
@@ -319,6 +343,7 @@ describeForEachBackend('the authorization matrix', (kind) => {
         const created = await createUpload(s.url, { namespace: ns, version: '1.0.0', files });
         await uploadAll(created, files);
         fx.committedUpload[ns] = created.body.uploadId;
+        fx.appSha256[ns] = sha256(files['app.bin']);
         await asAdmin('POST', `/v1/uploads/${created.body.uploadId}/commit`);
       }),
       ...doomed.map(async (key, i) => {
