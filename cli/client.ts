@@ -1,4 +1,4 @@
-import type { AuditEvent, Role, Version } from '../functions/core/model.ts';
+import type { AttestationRecord, AuditEvent, DsseEnvelope, Role, Version } from '../functions/core/model.ts';
 import { isStage } from '../functions/core/names.ts';
 import type { CreatedToken, TokenView, WhoAmI } from '../functions/core/tokens.ts';
 import type { CreatedUpload, DeclaredFile } from '../functions/core/uploads.ts';
@@ -23,6 +23,21 @@ export interface Stage {
   readonly version: string;
   readonly promotedAt: string;
   readonly history: readonly { version: string; promotedAt: string; by: string }[];
+}
+
+/** An attestation as `GET …/attestations` lists it. */
+export type Attestation = Pick<
+  AttestationRecord,
+  'id' | 'kind' | 'predicateType' | 'signedBy' | 'verified' | 'envelope'
+>;
+
+/** A store signing key as `GET /v1/keys` lists it; retired keys still verify older signatures. */
+export interface StoreKey {
+  readonly keyId: string;
+  readonly algorithm: string;
+  readonly publicKeyPem: string;
+  readonly createdAt: string;
+  readonly retiredAt?: string;
 }
 
 export interface Lease {
@@ -109,6 +124,19 @@ export class ArcaClient {
       'GET',
       `${versionPath(ref)}/files/${seg(file)}?redirect=false`,
     );
+  }
+
+  listAttestations(ref: VersionRef) {
+    return this.call<{ items: Attestation[] }>('GET', `${versionPath(ref)}/attestations`);
+  }
+
+  /** Not retried: a repeat after a lost answer could store the attestation twice. */
+  attest(ref: VersionRef, envelope: DsseEnvelope) {
+    return this.call<Attestation>('POST', `${versionPath(ref)}/attestations`, envelope, { once: true });
+  }
+
+  listKeys() {
+    return this.call<{ keys: StoreKey[] }>('GET', '/v1/keys');
   }
 
   acquireLease(ref: VersionRef, holder: string, ttlSeconds: number) {

@@ -13,6 +13,17 @@ export interface ExpectedFile {
   readonly size: number;
 }
 
+/** Verified bytes in a hidden temp file beside their target, not yet visible under their name. */
+export interface PartialDownload {
+  readonly target: string;
+  /** The sha256 the bytes hashed to while they streamed (equal to the expected one). */
+  readonly sha256: string;
+  /** Renames the temp file into place (atomic within the directory). */
+  commit(): Promise<string>;
+  /** Deletes the temp file. */
+  discard(): Promise<void>;
+}
+
 /**
  * Downloads `url` into `dir/<name>`: streams into a hidden temp file in the same directory while
  * hashing, then renames it into place, so `dir/<name>` is either absent, the old file, or the
@@ -24,10 +35,24 @@ export async function downloadVerified(
   expected: ExpectedFile,
   progress: FileProgress,
 ): Promise<string> {
+  return (await downloadPartial(url, dir, expected, progress)).commit();
+}
+
+/**
+ * The first half of `downloadVerified`: the bytes, verified against `expected`, in the temp file.
+ * The caller commits or discards it, so several files can appear together or not at all.
+ */
+export async function downloadPartial(
+  url: string,
+  dir: string,
+  expected: ExpectedFile,
+  progress: FileProgress,
+): Promise<PartialDownload> {
   const target = join(dir, expected.name);
   const temp = join(dir, `.${expected.name}.${randomBytes(6).toString('hex')}.arca-partial`);
   const hash = createHash('sha256');
   let size = 0;
+  let actual: string;
   try {
     const res = await ensureOk(await send({ method: 'GET', url }));
     await pipeline(
@@ -45,7 +70,7 @@ export async function downloadVerified(
       createWriteStream(temp, { flags: 'wx', mode: 0o644, flush: true }),
     );
     if (size !== expected.size) throw sizeError(expected, size);
-    const actual = hash.digest('hex');
+    actual = hash.digest('hex');
     if (actual !== expected.sha256) {
       throw new IntegrityError(
         `${expected.name}: the downloaded bytes hash to sha256:${actual}, not sha256:${expected.sha256}; deleted`,
@@ -57,8 +82,15 @@ export async function downloadVerified(
     await rm(temp, { force: true });
     throw error;
   }
-  await rename(temp, target);
-  return target;
+  return {
+    target,
+    sha256: actual,
+    commit: async () => {
+      await rename(temp, target);
+      return target;
+    },
+    discard: () => rm(temp, { force: true }),
+  };
 }
 
 const sizeError = (expected: ExpectedFile, got: number) =>

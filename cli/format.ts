@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentSummary } from '../functions/core/model.ts';
-import type { ArcaClient, Version } from './client.ts';
+import type { ArcaClient, Attestation, Version } from './client.ts';
 import { CliError, EXIT, IntegrityError } from './errors.ts';
 import { formatBytes } from './progress.ts';
 import { formatRef, type VersionRef } from './refs.ts';
@@ -42,6 +42,31 @@ export function describeFindings(v: Version): string[] {
       (x) => `  ${f.name}: [${x.scanner}/${x.rule}] ${x.message}${x.path ? ` (${x.path})` : ''}`,
     ),
   );
+}
+
+/**
+ * Attestations, one line each, then the store provenance's signer (as the store reports it;
+ * `arca verify` checks it): `provenance: signed by <keyId>` or `provenance: none`.
+ */
+export function describeAttestations(attestations: readonly Attestation[]): string[] {
+  const lines = attestations.length > 0 ? ['  attestations:'] : [];
+  for (const a of attestations) {
+    const signer = a.signedBy ? `signed by ${a.signedBy}` : 'no trusted signer';
+    lines.push(
+      `    ${a.kind.padEnd(10)}  ${a.predicateType}  ${signer}  ${a.verified ? 'verified' : 'not verified'}`,
+    );
+  }
+  lines.push(`  provenance: ${provenanceSigner(attestations)}`);
+  return lines;
+}
+
+/** `signed by <keyId>` when the store verified its own provenance signature, else why not. */
+export function provenanceSigner(attestations: readonly Attestation[]): string {
+  const provenance = attestations.find((a) => a.kind === 'provenance');
+  if (!provenance) return 'none';
+  return provenance.verified && provenance.signedBy
+    ? `signed by ${provenance.signedBy}`
+    : 'present, but its signature did not verify';
 }
 
 /** Throws exit 4 with the scan findings when the version is quarantined. */

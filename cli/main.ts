@@ -13,6 +13,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'download a version’s files by version or stage, verifying sha256',
     load: async () => (await import('./commands/fetch.ts')).fetch,
   },
+  verify: {
+    summary: 'verify a version’s signed provenance, local files and CI identity (exit 4 if not)',
+    load: async () => (await import('./commands/verify.ts')).verify,
+  },
+  attest: {
+    summary: 'upload a publisher attestation (DSSE envelope) for a version',
+    load: async () => (await import('./commands/attest.ts')).attest,
+  },
   promote: {
     summary: 'point a stage at a version',
     load: async () => (await import('./commands/promote.ts')).promote,
@@ -63,7 +71,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1   usage (bad arguments or a request the server refused as invalid)
   2   not found (package, version, stage, file, lease)
   3   conflict (the version exists, the stage is immutable, the version is not promotable…)
-  4   integrity or scan failure (sha256 mismatch, quarantined by the scan)
+  4   integrity or scan failure (sha256 mismatch, quarantined by the scan, provenance not verified)
   5   authentication or authorisation (missing/invalid token, forbidden)
   10  transient, worth retrying (network, 5xx, 429, expired session, --wait timeout)`;
 

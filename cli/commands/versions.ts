@@ -1,12 +1,20 @@
-import type { Version } from '../client.ts';
+import type { ArcaClient, Version } from '../client.ts';
 import { COMMON_HELP, type Command, positiveInt, stringOption } from '../command.ts';
 import { UsageError } from '../errors.ts';
+import { provenanceSigner } from '../format.ts';
+import { runPool } from '../pool.ts';
 import { parsePackageRef } from '../refs.ts';
+import { attestationsOf } from '../verification.ts';
+
+/** The signed-versions ratio costs one request per version: counted only for a listing this short. */
+const RATIO_MAX_VERSIONS = 20;
 
 export const versions: Command = {
   help: `Usage: arca versions <ns>/<pkg> [--limit n] [--all]
 
-Lists a package's versions, newest first: version, state, creation time, stages.
+Lists a package's versions, newest first: version, state, creation time, stages. A listing of at
+most ${RATIO_MAX_VERSIONS} versions ends with "signed versions: N of M listed": those whose store
+provenance the store reports as signed (one request per version; not under --json).
 
 Options:
   --limit <n>       versions per page (default 20, at most 100)
@@ -45,7 +53,23 @@ Examples:
       const stages = v.stages.length > 0 ? `  [${v.stages.join(', ')}]` : '';
       ctx.print(`${v.version.padEnd(width)}  ${v.state.padEnd(11)}  ${v.createdAt}${stages}`);
     }
+    if (items.length > RATIO_MAX_VERSIONS) {
+      ctx.info(`signed versions: not counted for more than ${RATIO_MAX_VERSIONS} listed (one request each)`);
+    } else if (items.length > 0) {
+      ctx.print(`signed versions: ${await countSigned(client, items)} of ${items.length} listed`);
+    }
     if (cursor) ctx.info(`more: arca versions ${ref.namespace}/${ref.package} --cursor ${cursor}`);
     return 0;
   },
 };
+
+async function countSigned(client: ArcaClient, items: readonly Version[]): Promise<number> {
+  let signed = 0;
+  await runPool(
+    items.map((version) => async () => {
+      if (provenanceSigner(await attestationsOf(client, version)).startsWith('signed by')) signed++;
+    }),
+    4,
+  );
+  return signed;
+}

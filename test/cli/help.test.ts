@@ -5,6 +5,8 @@ const nowhere = { url: 'http://127.0.0.1:9', token: '' };
 const COMMANDS = [
   'publish',
   'fetch',
+  'verify',
+  'attest',
   'promote',
   'versions',
   'show',

@@ -29,7 +29,9 @@ function statement(files = FILES, claims: Record<string, string> | null = CLAIMS
     predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {
-        internalParameters: { publisher: { id: 'ci', kind: claims ? 'oidc' : 'token', ...(claims ? { claims } : {}) } },
+        internalParameters: {
+          publisher: { id: 'ci', kind: claims ? 'oidc' : 'token', ...(claims ? { claims } : {}) },
+        },
       },
     },
   };
