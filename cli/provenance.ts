@@ -8,6 +8,7 @@ import type { DsseEnvelope } from '../functions/core/model.ts';
 import { IntegrityError } from './errors.ts';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 
 /** Why a verification failed: each is exit 4 with a one-line reason. */
@@ -114,7 +115,11 @@ export function parseStatement(envelope: DsseEnvelope): Statement {
   } catch {
     throw new ProvenanceError('MissingAttestation', 'the provenance payload is not JSON');
   }
-  if (!Array.isArray(statement?.subject) || statement.predicateType !== SLSA_PROVENANCE_V1) {
+  if (
+    statement?._type !== IN_TOTO_STATEMENT_V1 ||
+    !Array.isArray(statement.subject) ||
+    statement.predicateType !== SLSA_PROVENANCE_V1
+  ) {
     throw new ProvenanceError('MissingAttestation', 'the provenance payload is not an SLSA v1 statement');
   }
   return statement;
@@ -202,23 +207,23 @@ export function checkIdentity(statement: Statement, constraints: IdentityConstra
 }
 
 /**
- * The verified CI claims of the signed publisher: the `publisher` object (`{id, kind, claims}`, as
- * the store records it with the version) wherever the predicate nests it.
+ * The verified CI claims of the publisher the store authenticated at commit, where the store's
+ * predicate records it: `buildDefinition.internalParameters.publisher` (`{id, kind, claims}`).
+ * Only that place counts: client-supplied metadata (in `externalParameters`) never does.
  */
-export function publisherClaims(predicate: unknown, depth = 0): Readonly<Record<string, string>> {
-  if (typeof predicate !== 'object' || predicate === null || depth > 6) return {};
-  const record = predicate as Record<string, unknown>;
-  const publisher = record['publisher'];
-  if (typeof publisher === 'object' && publisher !== null && 'kind' in publisher) {
-    const claims = (publisher as { claims?: unknown }).claims;
-    return typeof claims === 'object' && claims !== null ? (claims as Record<string, string>) : {};
-  }
-  for (const value of Object.values(record)) {
-    const found = publisherClaims(value, depth + 1);
-    if (Object.keys(found).length > 0) return found;
-  }
-  return {};
+export function publisherClaims(predicate: unknown): Readonly<Record<string, string>> {
+  const claims = field(
+    field(field(field(predicate, 'buildDefinition'), 'internalParameters'), 'publisher'),
+    'claims',
+  );
+  if (typeof claims !== 'object' || claims === null) return {};
+  return Object.fromEntries(
+    Object.entries(claims).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }
+
+const field = (value: unknown, name: string): unknown =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
 
 /** Everything `arca verify` checks, in order; returns the id of the key that signed. */
 export function verifyProvenance(input: {

@@ -191,10 +191,16 @@ describe('verifyProvenance', () => {
 });
 
 describe('publisherClaims', () => {
-  it('finds the publisher wherever the predicate nests it', () => {
-    expect(publisherClaims({ publisher: { kind: 'oidc', claims: { repository: 'a/b' } } })).toEqual({
-      repository: 'a/b',
-    });
+  it('reads the publisher the store recorded, never client metadata', () => {
+    const predicate = {
+      buildDefinition: {
+        externalParameters: { metadata: { repository: 'org/payments' }, publisher: { kind: 'oidc' } },
+        internalParameters: { publisher: { id: 'ci', kind: 'oidc', claims: { repository: 'org/real' } } },
+      },
+    };
+
+    expect(publisherClaims(predicate)).toEqual({ repository: 'org/real' });
+    expect(publisherClaims({ publisher: { kind: 'oidc', claims: { repository: 'a/b' } } })).toEqual({});
     expect(publisherClaims(statement().predicate)).toEqual(CLAIMS);
   });
 });
