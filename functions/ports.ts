@@ -140,6 +140,38 @@ export interface AttestationIndex {
   listAttestations(ref: VersionRef): Promise<AttestationRecord[]>;
 }
 
+/** A public key of the store, as `GET /v1/keys` lists it. */
+export interface StoreKey {
+  /** Lowercase hex sha256 of the public key's SPKI DER: anyone holding the key can derive it. */
+  readonly keyId: string;
+  readonly algorithm: 'ECDSA_P256_SHA256';
+  readonly publicKeyPem: string;
+  readonly createdAt: string;
+  /** Set once another key took over signing; retired keys stay listed so old signatures verify. */
+  readonly retiredAt?: string;
+}
+
+/**
+ * The store's signing keys (embedded: PEM files in the data dir; AWS: KMS, the private key never
+ * leaves it). Only the scan worker signs; the API lists keys and asks for rotations.
+ */
+export interface StoreKeys {
+  /** ECDSA P-256 over SHA-256 of `data`, DER encoded, with the current key. */
+  sign(data: Uint8Array): Promise<{ keyId: string; signature: Uint8Array }>;
+  /** Every key, current and retired, oldest first. */
+  list(): Promise<StoreKey[]>;
+  /** Makes a new current key and retires the old one; answers the new key. */
+  rotate(now: Date): Promise<StoreKey>;
+}
+
+/**
+ * Hands a version's signing to the scan worker, the only principal allowed to sign (AWS: a message on
+ * the scan queue; embedded: an entry in the in-process scan queue). At least once; signing is idempotent.
+ */
+export interface ProvenanceQueue {
+  request(ref: VersionRef): Promise<void>;
+}
+
 /** Arca tokens: stored by id with only their secret's hash. */
 export interface AccessIndex {
   /** Stores a new token and its audit event (one transaction). */

@@ -14,6 +14,13 @@ export const ENV = {
   bucket: 'ARCA_BUCKET',
   table: 'ARCA_TABLE',
   scanQueue: 'ARCA_SCAN_QUEUE',
+  /** The scan queue's URL: the API sends provenance requests there (set by the stack). */
+  scanQueueUrl: 'ARCA_SCAN_QUEUE_URL',
+  /**
+   * KMS keys that sign the store's provenance, comma-separated ids or ARNs, oldest first: the last
+   * signs, the others are listed as retired (set by the stack; an emulator makes its own).
+   */
+  signingKeys: 'ARCA_SIGNING_KEYS',
   /** Provision missing AWS resources at start-up (implied by AWS_ENDPOINT_URL). */
   provision: 'ARCA_PROVISION',
   maxFileSize: 'ARCA_MAX_FILE_SIZE',

@@ -1,4 +1,4 @@
-import type { BlobStore, Clock, Index } from '../ports.ts';
+import type { BlobStore, Clock, Index, ProvenanceQueue, StoreKeys } from '../ports.ts';
 import type { CursorCodec } from './cursor.ts';
 import type { Principal } from './model.ts';
 import type { Scanner } from './scanners.ts';
@@ -29,6 +29,10 @@ export interface CoreDeps {
   readonly cursors: CursorCodec;
   readonly scanners: readonly Scanner[];
   readonly config: CoreConfig;
+  /** The store's signing keys: the API lists and rotates them; only the scan worker signs. */
+  readonly keys: StoreKeys;
+  /** Where a version that turned `available` at commit goes to be signed. */
+  readonly provenanceQueue: ProvenanceQueue;
 }
 
 /** Who asks, and under which request id: every mutation's audit event carries both. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { BlobStore, Clock, Index, ScanOutcome } from '../ports.ts';
+import type { BlobStore, Clock, Index, ScanOutcome, StoreKeys } from '../ports.ts';
 import { ConflictError } from './errors.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import type { ContentSummary, Finding, ScanReport } from './model.ts';
+import { ensureProvenance } from './provenance.ts';
 import type { Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
 
@@ -11,6 +12,8 @@ export interface ScanDeps {
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly scanners: readonly Scanner[];
+  /** The store's signing keys: the scan worker signs each version's provenance. */
+  readonly keys: StoreKeys;
 }
 
 export type ScanResult = ScanOutcome['verdict'] | 'skipped';
@@ -36,6 +39,8 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   }
   if (file.verdict) {
     await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
+    // …perhaps because signing failed after it: the redelivery signs.
+    if (file.verdict === 'verified') await ensureProvenance(deps, session);
     return 'skipped';
   }
   const outcome = (verdict: ScanOutcome['verdict'], report: ScanReport): ScanOutcome => ({
@@ -89,6 +94,8 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
   await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
   await deps.blobs.deleteStaged([stagingKey]);
+  // The last file verified turns a committed version `available`: sign it now (a no-op otherwise).
+  await ensureProvenance(deps, session);
   return 'verified';
 
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {

@@ -211,7 +211,7 @@ export async function commitUpload(
   for (let attempt = 0; ; attempt++) {
     const session = await readSession(deps, input.uploadId);
     authorize(caller.principal, session.namespace, 'write');
-    if (session.state === 'committed') return committedVersion(deps, session);
+    if (session.state === 'committed') return requestProvenance(deps, await committedVersion(deps, session));
     const now = deps.clock.now();
     if (now.getTime() >= Date.parse(session.expiresAt)) {
       throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
@@ -233,8 +233,18 @@ export async function commitUpload(
       fresh: true,
       blobs: committed.blobs,
     });
-    return described!;
+    return requestProvenance(deps, described!);
   }
+}
+
+/**
+ * A version `available` at commit (every file stored before, or scanned before the commit) gets its
+ * provenance from the scan worker, the only one allowed to sign: a retried commit asks again, in case
+ * the first request was lost. Versions still pending are signed by the scan of their last file.
+ */
+async function requestProvenance(deps: CoreDeps, version: Version): Promise<Version> {
+  if (version.state === 'available') await deps.provenanceQueue.request(version);
+  return version;
 }
 
 /** The commit of one session revision: check the staged bytes, then the one index transaction. */

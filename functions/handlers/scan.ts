@@ -5,6 +5,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lazyAwsDeps } from '../adapters/aws/deps.ts';
+import { provenanceRequestOf } from '../adapters/aws/sqsProvenanceQueue.ts';
+import { ensureProvenance } from '../core/provenance.ts';
 import { type ScanDeps, scanStagedObject } from '../core/scan.ts';
 
 /**
@@ -19,13 +21,23 @@ export function stagedKeysOf(record: SQSRecord): string[] {
     .map((key) => decodeURIComponent(key.replace(/\+/g, ' ')));
 }
 
+/** The scan queue's two kinds of message: S3 events naming staged keys, and provenance requests. */
+function workOf(record: SQSRecord): {
+  stagedKeys: string[];
+  provenance?: ReturnType<typeof provenanceRequestOf>;
+} {
+  const provenance = provenanceRequestOf(JSON.parse(record.body));
+  return provenance ? { stagedKeys: [], provenance } : { stagedKeys: stagedKeysOf(record) };
+}
+
 export interface ScanHandlerOptions {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
 
 /**
- * SQS (S3 ObjectCreated on `staging/`) → the scan step, once per staged key. Messages that failed are
+ * SQS (S3 ObjectCreated on `staging/`) → the scan step, once per staged key; a provenance request (a
+ * version that was `available` at commit) → its signing. Messages that failed are
  * reported back as partial batch failures, so only they are redelivered (and land in the DLQ after
  * the queue's maxReceiveCount). Redelivery is safe: the scan step is idempotent.
  */
@@ -61,7 +73,13 @@ export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHa
     await Promise.all(
       event.Records.map(async (record) => {
         try {
-          await Promise.all(stagedKeysOf(record).map(scanOf));
+          const work = workOf(record);
+          if (work.provenance) {
+            const result = await ensureProvenance(resolved, work.provenance);
+            logger.info('provenance', { ...work.provenance, result });
+            if (result === 'signed') metrics.addMetric('SignedVersions', MetricUnit.Count, 1);
+          }
+          await Promise.all(work.stagedKeys.map(scanOf));
         } catch (error) {
           logger.error('scan failed; the message will be redelivered', {
             messageId: record.messageId,

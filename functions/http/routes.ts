@@ -5,6 +5,7 @@ import { accessRoutes } from './accessRoutes.ts';
 import { attestationRoutes } from './attestationRoutes.ts';
 import { lifecycleRoutes } from './lifecycleRoutes.ts';
 import { openApiDocument } from './openapi.ts';
+import { provenanceRoutes } from './provenanceRoutes.ts';
 import { downloadResponse, ok, type Route, route } from './route.ts';
 import {
   commitUploadSchema,
@@ -115,4 +116,5 @@ export const routes: readonly Route[] = [
   ...lifecycleRoutes,
   ...accessRoutes,
   ...attestationRoutes,
+  ...provenanceRoutes,
 ];

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FileStoreKeys } from '../adapters/embedded/fileStoreKeys.ts';
 import { FsBlobStore } from '../adapters/embedded/fsBlobStore.ts';
 import { ScanQueue } from '../adapters/embedded/scanQueue.ts';
 import { openDatabase } from '../adapters/embedded/sqliteDatabase.ts';
@@ -8,6 +9,7 @@ import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
 import { CursorCodec } from '../core/cursor.ts';
 import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
 import { recoverGarbageCollection } from '../core/gc.ts';
+import { ensureProvenance, parseProvenanceTaskKey, provenanceTaskKey } from '../core/provenance.ts';
 import { scanStagedObject } from '../core/scan.ts';
 import { defaultScanners } from '../core/scanners.ts';
 import { type Clock, systemClock } from '../ports.ts';
@@ -58,8 +60,15 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     cursors: new CursorCodec(loadOrCreateKey(options.dataDir, 'cursor.key')),
     scanners: defaultScanners,
     config: { ...DEFAULT_CORE_CONFIG, ...options.config },
+    keys: FileStoreKeys.open(options.dataDir, clock.now()),
+    // Signing goes through the scan queue as on AWS: durable, retried, and off the commit's path.
+    provenanceQueue: { request: async (ref) => queue?.enqueue(provenanceTaskKey(ref)) },
   };
-  queue = new ScanQueue(db, (key) => scanStagedObject(deps, key), { onError: options.onScanError });
+  const work = (key: string) => {
+    const ref = parseProvenanceTaskKey(key);
+    return ref ? ensureProvenance(deps, ref) : scanStagedObject(deps, key);
+  };
+  queue = new ScanQueue(db, work, { onError: options.onScanError });
   const scanQueue = queue;
   return {
     deps,

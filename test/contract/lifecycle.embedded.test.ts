@@ -5,6 +5,7 @@ import { CursorCodec } from '../../functions/core/cursor.ts';
 import { DEFAULT_CORE_CONFIG } from '../../functions/core/deps.ts';
 import { defaultScanners } from '../../functions/core/scanners.ts';
 import { startBlobServer } from '../support/blobServer.ts';
+import { MemoryStoreKeys } from '../support/memoryStoreKeys.ts';
 import { TestClock } from '../support/testClock.ts';
 import { describeLifecycleProperties } from './lifecycleProperties.ts';
 
@@ -22,6 +23,8 @@ describeLifecycleProperties(
         cursors: new CursorCodec(Buffer.alloc(32, 1)),
         scanners: defaultScanners,
         config: DEFAULT_CORE_CONFIG,
+        keys: new MemoryStoreKeys(),
+        provenanceQueue: { request: async () => {} },
       },
       clock,
       upload: async (ins, data) => {

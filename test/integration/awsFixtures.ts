@@ -60,6 +60,7 @@ export function coreOn(clients: AwsClients, resources: ProvisionedResources): Co
       ...process.env,
       ARCA_BUCKET: resources.bucket,
       ARCA_TABLE: resources.table,
+      ARCA_SCAN_QUEUE: resources.scanQueue,
       ARCA_CURSOR_SECRET: 'integration-test-cursor-secret',
     },
     { clients },

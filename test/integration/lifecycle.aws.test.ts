@@ -5,6 +5,7 @@ import { CursorCodec } from '../../functions/core/cursor.ts';
 import { DEFAULT_CORE_CONFIG } from '../../functions/core/deps.ts';
 import { defaultScanners } from '../../functions/core/scanners.ts';
 import { describeLifecycleProperties } from '../contract/lifecycleProperties.ts';
+import { MemoryStoreKeys } from '../support/memoryStoreKeys.ts';
 import { TestClock } from '../support/testClock.ts';
 import { freshResources, indexOn, motoClients, storeOn } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
@@ -32,6 +33,8 @@ describeLifecycleProperties(
         cursors: new CursorCodec(Buffer.alloc(32, 1)),
         scanners: defaultScanners,
         config: DEFAULT_CORE_CONFIG,
+        keys: new MemoryStoreKeys(),
+        provenanceQueue: { request: async () => {} },
       },
       clock,
       upload: async (ins, data) => {

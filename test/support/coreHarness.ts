@@ -4,6 +4,7 @@ import { CursorCodec } from '../../functions/core/cursor.ts';
 import { type Caller, type CoreDeps, DEFAULT_CORE_CONFIG } from '../../functions/core/deps.ts';
 import { defaultScanners } from '../../functions/core/scanners.ts';
 import { MemoryBlobStore } from './memoryBlobStore.ts';
+import { inlineProvenanceQueue, MemoryStoreKeys } from './memoryStoreKeys.ts';
 import { TestClock } from './testClock.ts';
 
 export interface CoreHarness {
@@ -25,6 +26,8 @@ export function coreHarness(): CoreHarness {
     cursors: new CursorCodec(Buffer.alloc(32, 7)),
     scanners: defaultScanners,
     config: DEFAULT_CORE_CONFIG,
+    keys: new MemoryStoreKeys(),
+    provenanceQueue: inlineProvenanceQueue(() => deps),
   };
   return { deps, blobs, clock, close: () => db.close() };
 }

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,6 +13,8 @@ export interface AwsClients {
   readonly sqs: SQSClient;
   /** Built on first use: only the API reads a secret (the CloudFront signing key). */
   readonly secretsManager: SecretsManagerClient;
+  /** Built on first use: store signing keys (the scan function signs, the API lists public keys). */
+  readonly kms: KMSClient;
 }
 
 /**
@@ -25,6 +28,7 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
   const common = { region, ...(endpoint ? { endpoint } : {}) };
   const dynamodb = new DynamoDBClient(common);
   let secretsManager: SecretsManagerClient | undefined;
+  let kms: KMSClient | undefined;
   if (endpoint) serializeWrites(dynamodb);
   return {
     s3: new S3Client({
@@ -41,6 +45,10 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
     get secretsManager() {
       secretsManager ??= new SecretsManagerClient(common);
       return secretsManager;
+    },
+    get kms() {
+      kms ??= new KMSClient(common);
+      return kms;
     },
   };
 }

@@ -8,8 +8,10 @@ import { type Clock, systemClock } from '../../ports.ts';
 import { cdnFromEnv } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
+import { emulatorSigningKeys, KmsStoreKeys } from './kmsStoreKeys.ts';
 import { resourceNames } from './provision.ts';
 import { S3BlobStore } from './s3BlobStore.ts';
+import { SqsProvenanceQueue } from './sqsProvenanceQueue.ts';
 
 export interface AwsDepsOptions {
   /** Defaults to the process-wide clients when `env` is `process.env`, else clients built from `env`. */
@@ -40,7 +42,26 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     cursors: new CursorCodec(cursorKey(env)),
     scanners: defaultScanners,
     config: coreConfigFromEnv(env),
+    keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
+    provenanceQueue: new SqsProvenanceQueue({
+      sqs: clients.sqs,
+      queue: {
+        ...{ name: names.scanQueue },
+        ...(env[ENV.scanQueueUrl] ? { url: env[ENV.scanQueueUrl] } : {}),
+      },
+    }),
   };
+}
+
+/** The stack's signing keys (`ARCA_SIGNING_KEYS`); against an emulator, one made on first use. */
+async function signingKeyIds(env: NodeJS.ProcessEnv, clients: AwsClients): Promise<readonly string[]> {
+  const listed = (env[ENV.signingKeys] ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (listed.length > 0) return listed;
+  if (env[ENV.awsEndpointUrl]) return emulatorSigningKeys(clients.kms);
+  throw new Error(`missing required environment variable ${ENV.signingKeys}`);
 }
 
 /**
