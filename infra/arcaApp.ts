@@ -34,6 +34,8 @@ export interface ArcaContext {
   /** Store-wide administrators, IAM role or user ARNs: comma-separated or a JSON list. @default none */
   adminPrincipals?: string | string[];
   apiReservedConcurrency?: string | number;
+  /** Provenance signing key generations; +1 rotates (docs/deploy.md). @default 1 */
+  signingKeyGenerations?: string | number;
   scanReservedConcurrency?: string | number;
   /** Minutes between GC runs. @default 60 */
   gcIntervalMinutes?: string | number;
@@ -95,6 +97,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
       oidcIssuers: list('oidcIssuers'),
       adminPrincipals: list('adminPrincipals'),
       apiReservedConcurrency: int('apiReservedConcurrency'),
+      signingKeyGenerations: int('signingKeyGenerations'),
       scanReservedConcurrency: int('scanReservedConcurrency'),
       gcSchedule: gcInterval === undefined ? undefined : events.Schedule.rate(Duration.minutes(gcInterval)),
       gcReservedConcurrency: int('gcReservedConcurrency'),

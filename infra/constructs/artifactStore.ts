@@ -18,6 +18,7 @@ import type { BlobLifecycleOptions } from './lifecycle.ts';
 import { StoreObservability } from './observability.ts';
 import { REPLICA_KEY_ALIAS, replicaBucketName } from './replication.ts';
 import { ScanPipeline } from './scanPipeline.ts';
+import { SigningKeys } from './signingKeys.ts';
 import { BlobEncryption, BlobStorage } from './storage.ts';
 
 /** The second region, whose bucket `ArtifactStoreReplica` (or `BlobReplica`) creates. */
@@ -53,6 +54,12 @@ export interface ArtifactStoreProps {
   readonly signingPublicKeyPem?: string;
   /** Existing secret with the matching private key PEM. @default - an empty secret to fill after deploy */
   readonly signingPrivateKeySecret?: secretsmanager.ISecret;
+  /**
+   * How many provenance signing keys the store has had; raise it by one to rotate (docs/deploy.md).
+   * Never lower it: retired keys must stay listed for old signatures to verify.
+   * @default 1
+   */
+  readonly signingKeyGenerations?: number;
   /** @default - unreserved */
   readonly apiReservedConcurrency?: number;
   /** @default - unreserved */
@@ -133,6 +140,7 @@ export class ArtifactStore extends Construct {
   public readonly apiFunction: lambda.Function;
   public readonly api: ArtifactApi;
   public readonly scan: ScanPipeline;
+  public readonly signingKeys: SigningKeys;
   public readonly gc: GarbageCollector;
   public readonly cdn?: BlobCdn;
   public readonly observability: StoreObservability;
@@ -189,6 +197,17 @@ export class ArtifactStore extends Construct {
     });
     // The AWS wiring (adapters/aws/deps.ts) builds the cursor codec for every function, scan included.
     this.grantCursorSecret(this.scan.function);
+
+    // Provenance: only the scan role signs; the API lists public keys and hands versions available at
+    // commit to the scan queue (adapters/aws/sqsProvenanceQueue.ts).
+    this.signingKeys = new SigningKeys(this, 'SigningKeys', {
+      signer: this.scan.function.role!,
+      generations: props.signingKeyGenerations,
+    });
+    this.signingKeys.wireSigner(this.scan.function);
+    this.signingKeys.grantReadPublicKeys(this.apiFunction);
+    this.scan.queue.grantSendMessages(this.apiFunction);
+    this.apiFunction.addEnvironment(ENV.scanQueueUrl, this.scan.queue.queueUrl);
 
     this.gc = new GarbageCollector(this, 'Gc', {
       storage: this.storage,
