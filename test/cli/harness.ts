@@ -24,6 +24,23 @@ export const PART_SIZE = BACKEND === 'aws' ? 16 * MiB : MiB;
 export const READER_TOKEN = 'reader-token';
 const READER: Principal = { id: 'reader', kind: 'token', admin: false, roles: { demo: ['read'] } };
 
+/** A CI job's OIDC identity as the store records it (claims already verified): it may publish to `demo`. */
+export const CI_TOKEN = 'ci-oidc-token';
+export const CI_CLAIMS = {
+  iss: 'https://token.actions.githubusercontent.com',
+  repository: 'org/payments',
+  ref: 'refs/heads/main',
+  workflow: 'release',
+  sha: '9f1c0ffee0000000000000000000000000000000',
+} as const;
+const CI: Principal = {
+  id: 'oidc:https://token.actions.githubusercontent.com#repo:org/payments:ref:refs/heads/main',
+  kind: 'oidc',
+  admin: false,
+  roles: { demo: ['read', 'write'] },
+  claims: CI_CLAIMS,
+};
+
 export interface TestStore {
   readonly url: string;
   readonly token: string;
@@ -55,6 +72,7 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
       new Map([
         [token, ADMIN_PRINCIPAL],
         [READER_TOKEN, READER],
+        [CI_TOKEN, CI],
       ]),
     ),
     log: (line) => {
