@@ -12,6 +12,7 @@ import {
 import { newId } from './ids.ts';
 import type { AttestationRecord, DsseEnvelope, PublisherKey } from './model.ts';
 import { policyFor } from './policies.ts';
+import { type AttestationView, dssePae, IN_TOTO_PAYLOAD_TYPE } from './provenance.ts';
 import type { VersionRef } from './versions.ts';
 
 /**
@@ -20,36 +21,9 @@ import type { VersionRef } from './versions.ts';
  */
 export const MAX_ATTESTATION_BYTES = 1024 * 1024;
 
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 const STATEMENT_TYPES = ['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1'];
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
-
-/** An attestation as the API answers it. */
-export type AttestationView = Pick<
-  AttestationRecord,
-  'id' | 'kind' | 'predicateType' | 'signedBy' | 'verified' | 'envelope'
->;
-
-export const attestationView = (a: AttestationRecord): AttestationView => ({
-  id: a.id,
-  kind: a.kind,
-  predicateType: a.predicateType,
-  signedBy: a.signedBy,
-  verified: a.verified,
-  envelope: a.envelope,
-});
-
-/** DSSE's pre-authentication encoding: what every DSSE signature is computed over. */
-export function preAuthEncoding(payloadType: string, payload: Buffer): Buffer {
-  const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `),
-    type,
-    Buffer.from(` ${payload.length} `),
-    payload,
-  ]);
-}
 
 /**
  * Stores a publisher's DSSE envelope (an SBOM, a build system's provenance, a cosign attestation) of
@@ -107,7 +81,8 @@ export async function addPublisherAttestation(
       signedBy: attestation.signedBy,
     },
   });
-  return attestationView(attestation);
+  const { createdAt, createdBy, ...view } = attestation;
+  return view;
 }
 
 function decodePayload(envelope: DsseEnvelope): Buffer {
@@ -162,7 +137,7 @@ function trustedSigner(
   payload: Buffer,
 ): string | undefined {
   if (keys.length === 0) return undefined;
-  const signed = preAuthEncoding(envelope.payloadType, payload);
+  const signed = dssePae(envelope.payloadType, payload);
   for (const key of keys) {
     const publicKey = createPublicKey(key.publicKeyPem);
     for (const signature of envelope.signatures) {

@@ -2,15 +2,13 @@ import { claimMatches } from './access.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { PolicyViolationError } from './errors.ts';
 import type { AttestationRecord, NamespacePolicy, PromotionGate, Version } from './model.ts';
+import { PROVENANCE_ID } from './provenance.ts';
 
 /** One unmet gate, as `details.reasons[]` of a 409 PolicyViolation carries it. */
 export interface GateReason {
   readonly gate: keyof PromotionGate;
   readonly message: string;
 }
-
-/** Id of the store's own provenance attestation of a version. */
-export const PROVENANCE_ATTESTATION_ID = 'provenance';
 
 /** How far back the previous stage's history is read to find when the version entered it. */
 const SOAK_HISTORY_LIMIT = 1000;
@@ -100,9 +98,7 @@ function provenanceReasons(
   attestations: readonly AttestationRecord[],
 ): GateReason[] {
   const reasons: GateReason[] = [];
-  const signed = attestations.some(
-    (a) => a.id === PROVENANCE_ATTESTATION_ID && a.kind === 'provenance' && a.verified,
-  );
+  const signed = attestations.some((a) => a.id === PROVENANCE_ID && a.kind === 'provenance' && a.verified);
   if (!signed) reasons.push({ gate: 'provenance', message: 'no verified store provenance attestation' });
   const claims = version.publisher?.claims ?? {};
   const mismatched = Object.entries(expected)

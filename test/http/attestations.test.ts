@@ -1,7 +1,7 @@
 import { constants, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { preAuthEncoding } from '../../functions/core/attestations.ts';
 import { UPLOAD_ID_PATTERN } from '../../functions/core/ids.ts';
+import { dssePae } from '../../functions/core/provenance.ts';
 import { call, publish, settled } from '../support/client.ts';
 import { SCOPED_TOKENS } from '../support/embedded.ts';
 import { content, sha256 } from '../support/fixtures.ts';
@@ -43,7 +43,7 @@ function keyPair(kind: 'P-256' | 'P-384' | 'rsa' | 'rsa-pss' | 'ed25519') {
 
 /** A DSSE envelope of `payload`, signed over its PAE by `signer` (or carrying a made-up signature). */
 function envelope(payload: Buffer, signer?: Signer, keyid = 'publisher') {
-  const sig = signer ? signer(preAuthEncoding(IN_TOTO, payload)) : Buffer.from('not a signature');
+  const sig = signer ? signer(dssePae(IN_TOTO, payload)) : Buffer.from('not a signature');
   return {
     payloadType: IN_TOTO,
     payload: payload.toString('base64'),
@@ -165,11 +165,16 @@ describeForEachBackend('publisher attestations', (kind) => {
       publisherKeys: pairs.map(({ k, publicKeyPem }) => ({ keyId: `ci-${k}`, publicKeyPem })),
     });
     expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    const stored = [];
     for (const { k, signer } of pairs) {
       const res = await attest('trusting', envelope(statement(digests), signer, 'a hint that may be wrong'));
       expect(res.status, k).toBe(201);
       expect(res.body, k).toMatchObject({ kind: 'publisher', verified: true, signedBy: `ci-${k}` });
+      stored.push(res.body);
     }
+    const listed = await call(s.url, 'GET', path('trusting'));
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.filter((a: { kind: string }) => a.kind === 'publisher')).toEqual(stored);
   });
 
   it('refuses with 422 UntrustedSignature an envelope no trusted key signed, or whose payload changed after signing', async () => {

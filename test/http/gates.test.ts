@@ -1,8 +1,8 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { preAuthEncoding } from '../../functions/core/attestations.ts';
 import { unmetGates } from '../../functions/core/gates.ts';
 import type { AttestationRecord, Version } from '../../functions/core/model.ts';
+import { dssePae } from '../../functions/core/provenance.ts';
 import { type ApiAnswer, call, publish, settled } from '../support/client.ts';
 import { coreHarness } from '../support/coreHarness.ts';
 import { content, sha256 } from '../support/fixtures.ts';
@@ -119,6 +119,21 @@ describeForEachBackend('promotion gates', (kind) => {
     expect(message).toContain('"refs/tags/v1"');
   });
 
+  it('passes the provenance gate for a version the store signed, published by CI from the repository and ref', async () => {
+    await call(s.url, 'PUT', `/v1/namespaces/${ns}/policy`, {
+      stages: STAGES,
+      gates: { staging: { provenance: { repository: 'org/payments', ref: 'refs/heads/*' } } },
+      trust: [{ issuer: issuer.url, audience: 'arca', claims: { repository: 'org/*' }, roles: ['write'] }],
+    });
+    const { version } = await release({ token: await issuer.sign() });
+    await s.whenIdle(); // the store signs its provenance once the version is available
+    const attestations = await call(s.url, 'GET', `${versionPath(version)}/attestations`);
+    expect(attestations.body.items).toContainEqual(
+      expect.objectContaining({ id: 'provenance', kind: 'provenance', verified: true }),
+    );
+    expect((await promote(version, 'staging')).status).toBe(200);
+  });
+
   it('refuses the attestations gate until a verified attestation of each listed predicateType exists', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' });
@@ -134,7 +149,7 @@ describeForEachBackend('promotion gates', (kind) => {
         }),
       );
       const sig = signed
-        ? sign('sha256', preAuthEncoding(IN_TOTO, payload), { key: privateKey, dsaEncoding: 'der' })
+        ? sign('sha256', dssePae(IN_TOTO, payload), { key: privateKey, dsaEncoding: 'der' })
         : Buffer.from('unsigned');
       return call(s.url, 'POST', `${versionPath(version)}/attestations`, {
         payloadType: IN_TOTO,
