@@ -3,6 +3,9 @@ import { expression, toAttributes, updateExpression } from './dynamoDbExpression
 import { attestationPrefix, auditItem, type Item, keys, packageKey, workLists } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
+/** Characters of an attestation record per item: well under DynamoDB's 400 KB item limit. */
+const ATTESTATION_CHUNK = 300_000;
+
 /** More tokens than this are not listed: a store has tens or hundreds. */
 const MAX_LISTED_TOKENS = 10_000;
 
@@ -85,21 +88,33 @@ export class DynamoDbAccess {
     });
   }
 
-  /** In the version's partition, `ATTEST#<version>#<seq>#<id>`; the id itself is unique per version. */
+  /**
+   * In the version's partition under `ATTEST#<version>#<id>`. DynamoDB items hold 400 KB and an
+   * envelope may be 1 MiB, so the record is split into chunks: the first item (`…#<id>`, conditioned
+   * on being new) and `…#<id>#<n>` for the rest, all in the one transaction with the audit event.
+   */
   async putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean> {
+    const json = JSON.stringify(attestation);
+    const chunks: string[] = [];
+    for (let at = 0; at < json.length; at += ATTESTATION_CHUNK)
+      chunks.push(json.slice(at, at + ATTESTATION_CHUNK));
+    const first = keys.attestation(ref, attestation.id);
     const failed = await this.table.transact([
-      {
+      ...chunks.map((data, part) => ({
         Put: {
           TableName: this.table.name,
           Item: toAttributes({
-            ...keys.attestation(ref, attestation.id),
+            ...(part === 0 ? first : { ...first, sk: `${first.sk}#${part}` }),
             kind: 'attestation',
+            id: attestation.id,
+            part,
+            parts: chunks.length,
             createdAt: attestation.createdAt,
-            record: attestation,
+            data,
           }),
-          ...expression({ condition: 'attribute_not_exists(#pk)' }),
+          ...(part === 0 ? expression({ condition: 'attribute_not_exists(#pk)' }) : {}),
         },
-      },
+      })),
       { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
     ]);
     return failed === null;
@@ -122,8 +137,17 @@ export class DynamoDbAccess {
       items.push(...page.items);
       start = page.lastKey;
     } while (start);
-    return items
-      .map((i) => i.record as AttestationRecord)
+    const byId = new Map<string, Item[]>();
+    for (const item of items) byId.set(item.id as string, [...(byId.get(item.id as string) ?? []), item]);
+    return [...byId.values()]
+      .filter((chunks) => chunks.length === chunks[0]!.parts) // a record is whole or not listed
+      .map((chunks) => {
+        const json = chunks
+          .sort((a, b) => (a.part as number) - (b.part as number))
+          .map((c) => c.data as string)
+          .join('');
+        return JSON.parse(json) as AttestationRecord;
+      })
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 }
