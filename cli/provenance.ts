@@ -3,7 +3,7 @@
  * the in-toto subjects against the version's files and local bytes, and the publisher identity the
  * store signed. Pure: no I/O, so every refusal can be tested with an envelope built in the test.
  */
-import { type KeyObject, verify } from 'node:crypto';
+import { createHash, type KeyObject, verify } from 'node:crypto';
 import type { DsseEnvelope } from '../functions/core/model.ts';
 import { IntegrityError } from './errors.ts';
 
@@ -28,7 +28,7 @@ export class ProvenanceError extends IntegrityError {
   }
 }
 
-/** A public key `arca verify` trusts; `keyId` is known for the store's keys, not for a pinned PEM. */
+/** A public key `arca verify` trusts; without a `keyId` it is tried against every signature. */
 export interface TrustedKey {
   readonly key: KeyObject;
   readonly keyId?: string;
@@ -65,6 +65,12 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
   ]);
 }
 
+/** A store key's id: the lowercase hex sha256 of its SPKI DER, so a pinned PEM yields it too. */
+export const keyIdOf = (key: KeyObject): string =>
+  createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+
 /** True when `key` is an ECDSA P-256 public key, the only algorithm the store signs with. */
 export const isP256 = (key: KeyObject): boolean =>
   key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
@@ -72,7 +78,7 @@ export const isP256 = (key: KeyObject): boolean =>
 /**
  * Checks that one of the envelope's signatures verifies over the PAE with a trusted key and returns
  * that key's id. A signature names its key (`keyid`): a key with a known id is only tried against
- * signatures naming it; a pinned PEM (no id) is tried against every signature.
+ * signatures naming it; a key without one is tried against every signature.
  */
 export function verifyEnvelopeSignature(envelope: DsseEnvelope, keys: readonly TrustedKey[]): string {
   const message = pae(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
@@ -91,7 +97,7 @@ export function verifyEnvelopeSignature(envelope: DsseEnvelope, keys: readonly T
   throw new ProvenanceError(
     'WrongKey',
     tried.length === 0
-      ? `the provenance is signed by ${named}, none of the trusted keys`
+      ? `the provenance is signed by ${named}, none of the trusted keys (${keys.map((k) => k.source).join(', ')})`
       : `the provenance signature (${named}) does not verify with ${[...new Set(tried)].join(', ')}`,
   );
 }

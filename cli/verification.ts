@@ -14,6 +14,7 @@ import { UsageError } from './errors.ts';
 import {
   type IdentityConstraints,
   isP256,
+  keyIdOf,
   type NamedDigest,
   type Statement,
   type TrustedKey,
@@ -88,7 +89,7 @@ async function readPemKey(path: string): Promise<TrustedKey> {
     throw new UsageError(`key ${path}: not a PEM public key`);
   }
   if (!isP256(key)) throw new UsageError(`key ${path}: not an ECDSA P-256 key`);
-  return { key, source: path };
+  return { key, keyId: keyIdOf(key), source: path };
 }
 
 /** The version's attestations; a store older than v1.1 has no such route (404): none. */

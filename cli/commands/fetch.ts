@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Version } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
 import { downloadPartial, type PartialDownload } from '../download.ts';
-import { CliError, EXIT, IntegrityError } from '../errors.ts';
+import { CliError, EXIT, IntegrityError, UsageError } from '../errors.ts';
 import { assertNotQuarantined } from '../format.ts';
 import { runPool } from '../pool.ts';
 import { checkLocalFiles, type Statement } from '../provenance.ts';
@@ -44,6 +44,9 @@ Examples:
   run: async (ctx) => {
     const [refText, ...names] = ctx.positionals;
     const ref = parseVersionRef(refText, '<version|stage>');
+    const verifying = ctx.values['verify'] === true;
+    const stray = Object.keys(VERIFY_OPTIONS).find((name) => ctx.values[name] !== undefined);
+    if (!verifying && stray) throw new UsageError(`--${stray} applies to --verify; add --verify`);
     const dir = resolve(stringOption(ctx.values, 'output') ?? '.');
     const client = ctx.client();
     const version = await client.resolveVersion(ref);
@@ -63,7 +66,7 @@ Examples:
       return file;
     });
     // Checked before anything is written: a version that fails verification leaves no trace.
-    const statement = ctx.values['verify'] === true ? await verifyFirst(ctx, version) : undefined;
+    const statement = verifying ? await verifyFirst(ctx, version) : undefined;
     await mkdir(dir, { recursive: true });
     const written = await download(ctx, resolved, files, dir, statement);
     if (ctx.json) ctx.print(JSON.stringify({ ...resolved, files: written }, null, 2));

@@ -2,6 +2,7 @@ import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   IN_TOTO_PAYLOAD_TYPE,
+  keyIdOf,
   type NamedDigest,
   pae,
   publisherClaims,
@@ -124,8 +125,21 @@ describe('verifyProvenance', () => {
     const keys = [{ key: storeKey.publicKey, keyId: 'k2', source: 'store key k2' }];
 
     expect(failureOf(() => check({ keys }))).toBe(
-      'WrongKey: the provenance is signed by k1, none of the trusted keys',
+      'WrongKey: the provenance is signed by k1, none of the trusted keys (store key k2)',
     );
+  });
+
+  it('matches a pinned key by the id derived from it (sha256 of its SPKI DER)', () => {
+    const id = keyIdOf(storeKey.publicKey);
+    const keys = [
+      { key: otherKey.publicKey, keyId: keyIdOf(otherKey.publicKey), source: 'other.pem' },
+      { key: storeKey.publicKey, keyId: id, source: 'store.pem' },
+    ];
+
+    expect(check({ envelope: envelope(statement(), storeKey.privateKey, id), keys }).keyId).toBe(id);
+    expect(
+      failureOf(() => check({ envelope: envelope(statement(), storeKey.privateKey, id), keys: [keys[0]!] })),
+    ).toBe(`WrongKey: the provenance is signed by ${id}, none of the trusted keys (other.pem)`);
   });
 
   it('refuses a version without a store provenance', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Workdir, workdir } from './files.ts';
-import { arca, CI_TOKEN, EICAR, publishOk, startStore, type TestStore } from './harness.ts';
+import { arca, BACKEND, CI_TOKEN, EICAR, publishOk, startStore, type TestStore } from './harness.ts';
 
 /** The store signs a version's provenance once it is available, in the scan worker: wait for it. */
 async function provenanceSigner(store: TestStore, ref: string): Promise<string> {
@@ -19,11 +19,11 @@ async function provenanceSigner(store: TestStore, ref: string): Promise<string> 
 }
 
 /** Writes the store's public key `keyId` to a PEM file, as a deploy repository would keep it. */
-async function pinStoreKey(store: TestStore, keyId: string, input: Workdir): Promise<string> {
+async function pinStoreKey(store: TestStore, keyId: string, input: Workdir, name = 'store.pem') {
   const listed = (await (await globalThis.fetch(`${store.url}/v1/keys`)).json()) as {
     keys: { keyId: string; publicKeyPem: string }[];
   };
-  return input.file('store.pem', listed.keys.find((k) => k.keyId === keyId)!.publicKeyPem);
+  return input.file(name, listed.keys.find((k) => k.keyId === keyId)!.publicKeyPem);
 }
 
 function publisherEnvelope(subjects: { name: string; sha256: string }[]) {
@@ -115,7 +115,7 @@ describe('arca verify', () => {
 
     expect(result.code).toBe(4);
     expect(result.stderr).toBe(
-      `arca verify: WrongKey: the provenance signature (${keyId}) does not verify with ${otherKey}\n`,
+      `arca verify: WrongKey: the provenance is signed by ${keyId}, none of the trusted keys (${otherKey})\n`,
     );
   });
 
@@ -226,6 +226,13 @@ describe('arca fetch --verify', () => {
     expect((await readdir(dir)).sort()).toEqual(['app.tar.gz', 'config.json']);
   });
 
+  it('refuses --key without --verify (exit 1) rather than ignore it', async () => {
+    const result = await arca(store, ['fetch', 'demo/deploy@1.0.0', '-o', output.path, '--key', storeKey]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--key applies to --verify; add --verify');
+  });
+
   it('exits 4 and writes nothing when the pinned key did not sign', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     const otherKey = await input.file('other.pem', other.export({ type: 'spki', format: 'pem' }).toString());
@@ -265,6 +272,51 @@ describe('arca fetch --verify', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('DigestMismatch');
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+// On AWS the signing key rotates by deployment (POST /v1/keys/rotate answers 409 there).
+describe.runIf(BACKEND === 'embedded')('arca verify across a key rotation', () => {
+  let store: TestStore;
+  let input: Workdir;
+
+  beforeAll(async () => {
+    store = await startStore();
+    input = await workdir();
+  });
+
+  afterAll(async () => {
+    await store.close();
+    await input.remove();
+  });
+
+  it("verifies versions signed before and after with the store's keys, and each with its own pinned key", async () => {
+    const file = await input.file('app.bin', 10_000);
+    await publishOk(store, 'demo/rotated@1.0.0', [file]);
+    const oldKeyId = await provenanceSigner(store, 'demo/rotated@1.0.0');
+    const oldKey = await pinStoreKey(store, oldKeyId, input, 'old.pem');
+    const rotated = await globalThis.fetch(`${store.url}/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${store.token}` },
+    });
+    expect(rotated.status).toBe(200);
+    await publishOk(store, 'demo/rotated@2.0.0', [file]);
+    const newKeyId = await provenanceSigner(store, 'demo/rotated@2.0.0');
+    const newKey = await pinStoreKey(store, newKeyId, input, 'new.pem');
+
+    const before = await arca(store, ['verify', 'demo/rotated@1.0.0', '--json']);
+    const after = await arca(store, ['verify', 'demo/rotated@2.0.0', '--json']);
+    const bothPinned = await arca(store, ['verify', 'demo/rotated@1.0.0'], {
+      ARCA_TRUSTED_KEYS: `${newKey},${oldKey}`,
+    });
+    const onlyNewPinned = await arca(store, ['verify', 'demo/rotated@1.0.0', '--key', newKey]);
+
+    expect(newKeyId).not.toBe(oldKeyId);
+    expect(JSON.parse(before.stdout)).toMatchObject({ verified: true, keyId: oldKeyId, pinned: false });
+    expect(JSON.parse(after.stdout)).toMatchObject({ verified: true, keyId: newKeyId, pinned: false });
+    expect(bothPinned.code).toBe(0);
+    expect(onlyNewPinned.code).toBe(4);
+    expect(onlyNewPinned.stderr).toContain(`WrongKey: the provenance is signed by ${oldKeyId}`);
   });
 });
 
