@@ -52,14 +52,17 @@ Examples:
     ctx.print(
       [
         `verified: ${formatRef(version)} provenance signed by ${keyId} (${pinned ? 'pinned key' : 'store key, not pinned'})`,
-        `${version.files.length} file${version.files.length === 1 ? '' : 's'} match the subjects`,
-        ...(locals.length > 0 ? [`${locals.length} local file${locals.length === 1 ? '' : 's'} match`] : []),
+        `${countOf(version.files.length, 'file')} the subjects`,
+        ...(locals.length > 0 ? [`${countOf(locals.length, 'local file')}`] : []),
         ...identity,
       ].join(', '),
     );
     return 0;
   },
 };
+
+/** `1 file matches`, `2 files match`. */
+const countOf = (n: number, noun: string) => `${n} ${noun}${n === 1 ? ' matches' : 's match'}`;
 
 const refOf = (v: { namespace: string; package: string; version: string }) => ({
   namespace: v.namespace,
