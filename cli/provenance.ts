@@ -4,6 +4,8 @@
  * store signed. Pure: no I/O, so every refusal can be tested with an envelope built in the test.
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
+// The same matching as the namespace trust rules and the promotion gates: exact, or a trailing-* prefix.
+import { claimMatches } from '../functions/core/access.ts';
 import type { DsseEnvelope } from '../functions/core/model.ts';
 import { IntegrityError } from './errors.ts';
 
@@ -188,9 +190,6 @@ export interface IdentityConstraints {
   readonly repository?: string;
   readonly ref?: string;
 }
-
-export const claimMatches = (pattern: string, value: string | undefined): boolean =>
-  value !== undefined && (pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern);
 
 /** Each constraint must match the publisher's verified claim of that name. */
 export function checkIdentity(statement: Statement, constraints: IdentityConstraints): void {
