@@ -16,6 +16,7 @@ import {
   isP256,
   keyIdOf,
   type NamedDigest,
+  ProvenanceError,
   type Statement,
   type TrustedKey,
   verifyProvenance,
@@ -128,6 +129,12 @@ export async function verifyVersion(
     storeProvenance(client, version),
     loadTrustedKeys(client, request, warn),
   ]);
+  if (!envelope && version.state !== 'available') {
+    throw new ProvenanceError(
+      'MissingAttestation',
+      `the version has no store provenance: it is ${version.state}, and the store signs available versions only`,
+    );
+  }
   const { keyId, statement } = verifyProvenance({
     envelope,
     keys: trusted.keys,

@@ -172,7 +172,9 @@ describe('arca verify', () => {
     const result = await arca(store, ['verify', 'demo/infected@1.0.0', '--key', storeKey]);
 
     expect(result.code).toBe(4);
-    expect(result.stderr).toBe('arca verify: MissingAttestation: the version has no store provenance\n');
+    expect(result.stderr).toBe(
+      'arca verify: MissingAttestation: the version has no store provenance: it is quarantined, and the store signs available versions only\n',
+    );
   });
 
   it('shows the signer, and the signed ratio of a short listing', async () => {
