@@ -55,6 +55,19 @@ const REQUIRED_BODIES: Record<string, unknown> = {
   'POST /v1/leases/:leaseId/renew': { ttlSeconds: 600 },
   'PUT /v1/namespaces/:ns/policy': {},
   'POST /v1/tokens': { name: 'web-ci', roles: { web: ['write'] } },
+  // A well-formed envelope: the role is checked before its subjects are.
+  'POST /v1/packages/:ns/:pkg/versions/:version/attestations': {
+    payloadType: 'application/vnd.in-toto+json',
+    payload: Buffer.from(
+      JSON.stringify({
+        _type: 'https://in-toto.io/Statement/v1',
+        subject: [{ name: 'site.tgz', digest: { sha256: 'a'.repeat(64) } }],
+        predicateType: 'https://cyclonedx.org/bom',
+        predicate: {},
+      }),
+    ).toString('base64'),
+    signatures: [{ sig: 'AA==' }],
+  },
 };
 
 /**
