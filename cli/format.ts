@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentSummary } from '../functions/core/model.ts';
 import type { ArcaClient, Attestation, Version } from './client.ts';
-import { CliError, EXIT, IntegrityError } from './errors.ts';
+import { CliError, EXIT, HttpError, IntegrityError } from './errors.ts';
 import { formatBytes } from './progress.ts';
 import { formatRef, type VersionRef } from './refs.ts';
 
@@ -93,17 +93,36 @@ export async function waitUntilScanned(
 ): Promise<Version> {
   const deadline = Date.now() + timeoutMs;
   let delay = 200;
-  for (;;) {
-    const version = await client.getVersion(ref);
-    if (version.state !== 'pending') return version;
+  const pause = async (what: string) => {
     if (Date.now() + delay > deadline) {
       throw new CliError(
         EXIT.transient,
-        `${formatRef(ref)} is still pending after ${Math.round(timeoutMs / 1000)}s`,
+        `${formatRef(ref)} ${what} after ${Math.round(timeoutMs / 1000)}s`,
         'Timeout',
       );
     }
     await sleep(delay);
     delay = Math.min(2_000, delay * 1.5);
+  };
+  for (;;) {
+    const version = await client.getVersion(ref);
+    if (version.state === 'available') {
+      // The store signs its provenance just after the version turns available: wait for it too, so a
+      // pipeline's next step (`arca verify`) finds it.
+      while (!(await hasProvenance(client, ref))) await pause('has no provenance yet');
+      return version;
+    }
+    if (version.state !== 'pending') return version;
+    await pause('is still pending');
+  }
+}
+
+/** True once the store's provenance is listed; also true for a store that keeps no attestations. */
+async function hasProvenance(client: ArcaClient, ref: VersionRef): Promise<boolean> {
+  try {
+    return (await client.listAttestations(ref)).items.some((a) => a.kind === 'provenance');
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) return true;
+    throw error;
   }
 }

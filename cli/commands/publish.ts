@@ -18,7 +18,8 @@ for large files, each part retried on its own. Then the version is committed.
 
 Options:
   --meta k=v          metadata (repeatable): commit, build id, pipeline…
-  --wait              wait until the scan has finished: exit 0 when available, 4 when quarantined
+  --wait              wait until the scan has finished and the store signed its provenance:
+                      exit 0 when available, 4 when quarantined
   --timeout <dur>     how long --wait waits (default 10m)
   --concurrency <n>   parallel PUTs (default 4)
 ${COMMON_HELP}
