@@ -48,6 +48,18 @@ Examples:
       files: files.map(({ name, size, sha256, mediaType }) => ({ name, size, sha256, mediaType })),
       metadata,
     });
+    if (upload.existing) {
+      // A re-run: the version is committed already with exactly these files and metadata.
+      ctx.info(`${formatRef(ref)} is already published, identical: nothing to upload`);
+      let existing = await client.getVersion(ref);
+      if (ctx.values['wait'] === true) {
+        existing = await waitUntilScanned(client, ref, timeoutMs);
+        assertNotQuarantined(existing);
+      }
+      if (ctx.json) ctx.print(JSON.stringify(existing, null, 2));
+      else for (const line of describeVersion(existing)) ctx.print(line);
+      return 0;
+    }
     let committedParts: CommittedParts[];
     try {
       committedParts = await uploadAll(ctx, files, upload.files, concurrency);

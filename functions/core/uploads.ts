@@ -53,6 +53,8 @@ export interface CreatedUpload {
   readonly uploadId: string;
   readonly expiresAt: string;
   readonly files: readonly UploadInstruction[];
+  /** The version is committed already with exactly these files and metadata: nothing to send. */
+  readonly existing?: true;
 }
 
 export const stagingKeyOf = (uploadId: string, fileIndex: number): string =>
@@ -117,7 +119,7 @@ export async function createUpload(
     deps.index.getBlobs(shas),
     deps.index.referencedBlobs(shas, readableNamespaces(caller.principal)),
   ]);
-  if (existing) throw versionExists(input);
+  if (existing) return republish(deps, caller, input, existing);
 
   const now = deps.clock.now();
   const uploadId = newId(now);
@@ -164,6 +166,75 @@ export async function createUpload(
   return { uploadId, expiresAt: session.expiresAt, files: instructions };
 }
 
+/** How a re-publish differs from the committed version; empty when identical. */
+export function differencesOf(input: CreateUploadInput, existing: VersionRecord): Record<string, unknown>[] {
+  const differences: Record<string, unknown>[] = [];
+  const committed = new Map(existing.files.map((f) => [f.name, f]));
+  const declared = new Map(input.files.map((f) => [f.name, f]));
+  for (const f of input.files) {
+    const was = committed.get(f.name);
+    if (!was) {
+      differences.push({ field: 'files', file: f.name, change: 'added' });
+      continue;
+    }
+    for (const key of ['size', 'sha256', 'mediaType'] as const) {
+      if (was[key] !== f[key])
+        differences.push({ field: `files.${key}`, file: f.name, declared: f[key], committed: was[key] });
+    }
+  }
+  for (const name of committed.keys()) {
+    if (!declared.has(name)) differences.push({ field: 'files', file: name, change: 'missing' });
+  }
+  const keys = new Set([...Object.keys(existing.metadata), ...Object.keys(input.metadata)]);
+  for (const key of [...keys].sort()) {
+    if (existing.metadata[key] !== input.metadata[key]) {
+      differences.push({
+        field: 'metadata',
+        key,
+        declared: input.metadata[key] ?? null,
+        committed: existing.metadata[key] ?? null,
+      });
+    }
+  }
+  return differences;
+}
+
+/**
+ * A CI re-run publishing the same version again: identical files and metadata answer the committed
+ * version's upload (every file `exists`, its commit answers the version unchanged) and one
+ * `publish.noop` audit event; anything different is VersionExistsError naming the differences.
+ */
+async function republish(
+  deps: CoreDeps,
+  caller: Caller,
+  input: CreateUploadInput,
+  existing: VersionRecord,
+): Promise<CreatedUpload> {
+  const differences = differencesOf(input, existing);
+  if (differences.length > 0) {
+    throw new VersionExistsError(
+      `version ${input.namespace}/${input.package}@${input.version} already exists with other content`,
+      { details: { differences } },
+    );
+  }
+  const now = deps.clock.now();
+  await deps.index.appendAudit({
+    at: now.toISOString(),
+    actor: caller.principal.id,
+    action: 'publish.noop',
+    namespace: input.namespace,
+    target: `${input.namespace}/${input.package}@${input.version}`,
+    requestId: caller.requestId,
+    details: { uploadId: existing.uploadId },
+  });
+  return {
+    uploadId: existing.uploadId,
+    expiresAt: now.toISOString(),
+    existing: true,
+    files: input.files.map((f) => ({ name: f.name, sha256: f.sha256, action: 'exists' as const })),
+  };
+}
+
 /** SizeMismatchError unless a file declared as `exists` has the stored blob's size. */
 function requireStoredSize(f: { name: string; size: number }, blob: BlobRecord): void {
   if (blob.size !== f.size) {
@@ -172,9 +243,6 @@ function requireStoredSize(f: { name: string; size: number }, blob: BlobRecord):
     });
   }
 }
-
-const versionExists = (v: { namespace: string; package: string; version: string }) =>
-  new VersionExistsError(`version ${v.namespace}/${v.package}@${v.version} already exists`);
 
 export interface CommitUploadInput {
   readonly uploadId: string;

@@ -41,7 +41,10 @@ const publishingRoutes: readonly Route[] = [
     auth: true,
     query: noQuerySchema,
     body: { schema: createUploadSchema },
-    handle: async ({ deps, caller, body }) => ok(await createUpload(deps, caller, body), 201),
+    handle: async ({ deps, caller, body }) => {
+      const created = await createUpload(deps, caller, body);
+      return ok(created, created.existing ? 200 : 201);
+    },
   }),
   route({
     method: 'POST',

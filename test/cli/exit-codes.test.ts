@@ -54,8 +54,9 @@ describe('arca exit codes', () => {
     expect(result.stderr).toContain('NotFound');
   });
 
-  it('exits 3 when the version already exists', async () => {
-    const result = await arca(store, ['publish', 'demo/codes@1.0.0', file]);
+  it('exits 3 when the version already exists with other content', async () => {
+    const other = await input.file('other.txt', 'other content\n');
+    const result = await arca(store, ['publish', 'demo/codes@1.0.0', other]);
 
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('VersionExists');

@@ -111,14 +111,27 @@ describe('arca publish', () => {
     expect(refused.stderr).toContain('[archive/path-traversal] entry "../../.bashrc" has a ".." segment');
   });
 
-  it('refuses a second publish of the same version with exit 3 and the server’s error', async () => {
+  it('exits 0 on a re-run that publishes the same version with the same files: already published, identical', async () => {
+    const file = await input.file('same.txt', 'same\n');
+    expect((await arca(store, ['publish', 'demo/rerun@1.0.0', file])).code).toBe(0);
+
+    const again = await arca(store, ['publish', 'demo/rerun@1.0.0', file, '--wait']);
+
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('demo/rerun@1.0.0 is already published, identical');
+  });
+
+  it('refuses a second publish of the same version with other content with exit 3 and the difference', async () => {
     const file = await input.file('again.txt', 'again\n');
     expect((await arca(store, ['publish', 'demo/again@1.0.0', file])).code).toBe(0);
+    const changed = await input.file('again.txt', 'changed\n');
 
-    const result = await arca(store, ['publish', 'demo/again@1.0.0', file]);
+    const result = await arca(store, ['publish', 'demo/again@1.0.0', changed]);
 
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('VersionExists: version demo/again@1.0.0 already exists');
+    expect(result.stderr).toContain(
+      'VersionExists: version demo/again@1.0.0 already exists with other content',
+    );
   });
 });
 
