@@ -3,15 +3,20 @@
  * the in-toto subjects against the version's files and local bytes, and the publisher identity the
  * store signed. Pure: no I/O, so every refusal can be tested with an envelope built in the test.
  */
-import { createHash, type KeyObject, verify } from 'node:crypto';
+import { type KeyObject, verify } from 'node:crypto';
 // The same matching as the namespace trust rules and the promotion gates: exact, or a trailing-* prefix.
 import { claimMatches } from '../functions/core/access.ts';
+import {
+  dssePae,
+  IN_TOTO_PAYLOAD_TYPE,
+  IN_TOTO_STATEMENT_V1,
+  keyIdOf,
+  SLSA_PROVENANCE_V1,
+} from '../functions/core/dsse.ts';
 import type { DsseEnvelope } from '../functions/core/model.ts';
 import { IntegrityError } from './errors.ts';
 
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
-export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+export { IN_TOTO_PAYLOAD_TYPE, keyIdOf, SLSA_PROVENANCE_V1 };
 
 /** Why a verification failed: each is exit 4 with a one-line reason. */
 export type ProvenanceFailure =
@@ -56,23 +61,6 @@ export interface NamedDigest {
   readonly sha256: string;
 }
 
-/** The DSSE pre-authentication encoding: `DSSEv1 <len> <type> <len> <body>`, lengths in bytes. */
-export function pae(payloadType: string, payload: Buffer): Buffer {
-  const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'utf8'),
-    type,
-    Buffer.from(` ${payload.length} `, 'utf8'),
-    payload,
-  ]);
-}
-
-/** A store key's id: the lowercase hex sha256 of its SPKI DER, so a pinned PEM yields it too. */
-export const keyIdOf = (key: KeyObject): string =>
-  createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
-
 /** True when `key` is an ECDSA P-256 public key, the only algorithm the store signs with. */
 export const isP256 = (key: KeyObject): boolean =>
   key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
@@ -83,7 +71,7 @@ export const isP256 = (key: KeyObject): boolean =>
  * signatures naming it; a key without one is tried against every signature.
  */
 export function verifyEnvelopeSignature(envelope: DsseEnvelope, keys: readonly TrustedKey[]): string {
-  const message = pae(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
+  const message = dssePae(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
   const tried: string[] = [];
   for (const signature of envelope.signatures) {
     const keyid = signature.keyid ?? '';

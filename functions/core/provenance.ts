@@ -6,31 +6,20 @@
 import type { Clock, Index, StoreKey, StoreKeys, VersionRef } from '../ports.ts';
 import { authorize, authorizeAdmin } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
+import { dssePae, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1 } from './dsse.ts';
 import { NotFoundError } from './errors.ts';
 import type { AttestationRecord, DsseEnvelope, Publisher, Version, VersionRecord } from './model.ts';
 import { describeVersion } from './versions.ts';
 
+export { dssePae, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1 };
+
 /** Id of the store's own attestation of a version: written once (`putAttestation` refuses a second). */
 export const PROVENANCE_ID = 'provenance';
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
-export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 /** What the "build" is from the store's point of view: a publish through Arca's upload API. */
 export const ARCA_BUILD_TYPE = 'urn:arca:publish:v1';
 
 /** Who signs the store's attestations, as their audit events and records name it. */
 const STORE_ACTOR = 'arca-store';
-
-/** The DSSE pre-authentication encoding: `DSSEv1 <len> <type> <len> <body>`, byte lengths in ASCII decimal. */
-export function dssePae(payloadType: string, payload: Uint8Array): Buffer {
-  const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'ascii'),
-    type,
-    Buffer.from(` ${payload.length} `, 'ascii'),
-    payload,
-  ]);
-}
 
 /** The in-toto Statement v1 the store signs for an `available` version. */
 export interface ProvenanceStatement {

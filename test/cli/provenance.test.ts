@@ -4,12 +4,12 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   keyIdOf,
   type NamedDigest,
-  pae,
   publisherClaims,
   SLSA_PROVENANCE_V1,
   type TrustedKey,
   verifyProvenance,
 } from '../../cli/provenance.ts';
+import { dssePae } from '../../functions/core/dsse.ts';
 import type { DsseEnvelope } from '../../functions/core/model.ts';
 
 const newKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -44,7 +44,7 @@ function envelope(
   keyid = 'k1',
 ): DsseEnvelope {
   const payload = Buffer.from(JSON.stringify(body));
-  const sig = sign('sha256', pae(IN_TOTO_PAYLOAD_TYPE, payload), { key, dsaEncoding: 'der' });
+  const sig = sign('sha256', dssePae(IN_TOTO_PAYLOAD_TYPE, payload), { key, dsaEncoding: 'der' });
   return {
     payloadType: IN_TOTO_PAYLOAD_TYPE,
     payload: payload.toString('base64'),
@@ -74,12 +74,12 @@ const failureOf = (run: () => unknown): string => {
   return 'verified';
 };
 
-describe('pae', () => {
+describe('dssePae', () => {
   it('encodes type and body with their byte lengths, as the DSSE spec gives it', () => {
-    expect(pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString()).toBe(
+    expect(dssePae('http://example.com/HelloWorld', Buffer.from('hello world')).toString()).toBe(
       'DSSEv1 29 http://example.com/HelloWorld 11 hello world',
     );
-    expect(pae('t', Buffer.from('é')).toString()).toBe('DSSEv1 1 t 2 é');
+    expect(dssePae('t', Buffer.from('é')).toString()).toBe('DSSEv1 1 t 2 é');
   });
 });
 

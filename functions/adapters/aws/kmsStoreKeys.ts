@@ -8,6 +8,7 @@ import {
   NotFoundException,
   SignCommand,
 } from '@aws-sdk/client-kms';
+import { keyIdOf } from '../../core/dsse.ts';
 import { ConflictError } from '../../core/errors.ts';
 import type { StoreKey, StoreKeys } from '../../ports.ts';
 
@@ -95,7 +96,7 @@ export class KmsStoreKeys implements StoreKeys {
       throw new Error(`KMS key ${kmsKeyId} is not an ECC_NIST_P256 signing key`);
     return {
       kmsKeyId,
-      keyId: createHash('sha256').update(der).digest('hex'),
+      keyId: keyIdOf(publicKey),
       algorithm: 'ECDSA_P256_SHA256',
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       createdAt: (described.KeyMetadata?.CreationDate ?? new Date(0)).toISOString(),

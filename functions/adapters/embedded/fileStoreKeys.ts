@@ -1,13 +1,7 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { keyIdOf } from '../../core/dsse.ts';
 import type { StoreKey, StoreKeys } from '../../ports.ts';
 
 /** What `keys.json` holds per key; the private key is `<keyId>.pem` beside it. */
@@ -24,13 +18,6 @@ interface LoadedKey extends KeyEntry {
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
-
-/** Lowercase hex sha256 of a public key's SPKI DER: the key's id, derivable from the key alone. */
-export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256')
-    .update(publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
-}
 
 /**
  * The embedded store's signing keys: ECDSA P-256 private keys as PKCS#8 PEM files in
