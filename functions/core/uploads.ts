@@ -113,13 +113,17 @@ export async function createUpload(
       );
     }
   }
-  const shas = input.files.map((f) => f.sha256);
-  const [existing, blobs, readable] = await Promise.all([
+  const [existing, blobs] = await Promise.all([
     deps.index.getVersion(input.namespace, input.package, input.version),
-    deps.index.getBlobs(shas),
-    deps.index.referencedBlobs(shas, readableNamespaces(caller.principal)),
+    deps.index.getBlobs(input.files.map((f) => f.sha256)),
   ]);
   if (existing) return republish(deps, caller, input, existing);
+  // Who may read them is asked only of content that is stored: new content costs no second read.
+  const stored = input.files.map((f) => f.sha256).filter((sha) => blobs.get(sha)?.state === 'available');
+  const readable =
+    stored.length > 0
+      ? await deps.index.referencedBlobs(stored, readableNamespaces(caller.principal))
+      : new Set<string>();
 
   const now = deps.clock.now();
   const uploadId = newId(now);
