@@ -34,4 +34,16 @@ describe('the OpenAPI document', () => {
     expect(create.properties.namespace.pattern).toBe('^[a-z0-9]+(?:[._-][a-z0-9]+)*$');
     expect(create.additionalProperties).toBe(false);
   });
+
+  it('has every route of the table in docs/api.md too, the reference people read', () => {
+    const reference = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const missing = routes
+      .map((route) => route.path.replace(/:(\w+)/g, '{$1}'))
+      .filter(
+        (path) =>
+          !reference.includes(path) &&
+          !reference.includes(path.replace('/v1/packages/{ns}/{pkg}/versions/{version}', '…/versions/{v}')),
+      );
+    expect(missing).toEqual([]);
+  });
 });
