@@ -2,7 +2,15 @@ import { isString, parsePosition } from '../../core/cursor.ts';
 import type { AuditEvent, NamespacePolicy, Page, VersionRecord, VersionSummary } from '../../ports.ts';
 import { later } from './dynamoDbBlobs.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
-import { auditItem, auditOf, type Item, keys, packageKey, workLists } from './dynamoDbItems.ts';
+import {
+  auditItem,
+  auditOf,
+  auditPartitions,
+  type Item,
+  keys,
+  packageKey,
+  workLists,
+} from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** A `next` position: `[sk, pk]` of the last audit event, or `[namespace, package]` of the last package. */
@@ -62,24 +70,10 @@ export class DynamoDbCatalog {
       (i.sk as string) > afterSk || ((i.sk as string) === afterSk && (i.pk as string) > afterPk);
     let items: Item[];
     if (filter.namespace !== undefined) {
-      items = [];
-      let start: Item | undefined;
-      do {
-        // DynamoDB refuses an empty string in a key condition: no lower bound is no sk condition.
-        const page = await this.table.query({
-          KeyConditionExpression: from ? '#pk = :pk AND #sk >= :from' : '#pk = :pk',
-          ExpressionAttributeNames: from ? { '#pk': 'pk', '#sk': 'sk' } : { '#pk': 'pk' },
-          ExpressionAttributeValues: toAttributes({
-            ':pk': `AUDIT#${filter.namespace}`,
-            ...(from ? { ':from': from } : {}),
-          }),
-          Limit: limit + 1,
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
-        });
-        items.push(...page.items.filter(beyond));
-        start = page.lastKey;
-      } while (start && items.length <= limit);
+      const shards = await Promise.all(
+        auditPartitions(filter.namespace).map((pk) => this.auditShard(pk, from, limit + 1, beyond)),
+      );
+      items = shards.flat().sort(byTimeThenPartition);
     } else {
       const all = await this.table.scanAll({
         FilterExpression: '#kind = :audit AND #sk >= :from',
@@ -87,11 +81,7 @@ export class DynamoDbCatalog {
         ExpressionAttributeValues: toAttributes({ ':audit': 'audit', ':from': from }),
         ConsistentRead: true,
       });
-      items = all
-        .filter(beyond)
-        .sort((a, b) =>
-          a.sk === b.sk ? ((a.pk as string) < (b.pk as string) ? -1 : 1) : a.sk! < b.sk! ? -1 : 1,
-        );
+      items = all.filter(beyond).sort(byTimeThenPartition);
     }
     const shown = items.slice(0, limit);
     const last = shown.at(-1);
@@ -99,6 +89,31 @@ export class DynamoDbCatalog {
       items: shown.map(auditOf),
       ...(items.length > limit && last ? { next: JSON.stringify([last.sk, last.pk]) } : {}),
     };
+  }
+
+  /** Up to `wanted` events of one audit partition from `from` on that lie beyond the page's position. */
+  private async auditShard(
+    pk: string,
+    from: string,
+    wanted: number,
+    beyond: (item: Item) => boolean,
+  ): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      // DynamoDB refuses an empty string in a key condition: no lower bound is no sk condition.
+      const page = await this.table.query({
+        KeyConditionExpression: from ? '#pk = :pk AND #sk >= :from' : '#pk = :pk',
+        ExpressionAttributeNames: from ? { '#pk': 'pk', '#sk': 'sk' } : { '#pk': 'pk' },
+        ExpressionAttributeValues: toAttributes({ ':pk': pk, ...(from ? { ':from': from } : {}) }),
+        Limit: wanted,
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
+      });
+      items.push(...page.items.filter(beyond));
+      start = page.lastKey;
+    } while (start && items.length < wanted);
+    return items;
   }
 
   /** gsi2 `PACKAGES`, sorted by `<ns>#<pkg>`; the position is `[namespace, package]`, as GC resumes. */
@@ -170,3 +185,13 @@ export class DynamoDbCatalog {
       }));
   }
 }
+
+/** The audit log's order across partitions: time (the sort key), then partition. */
+const byTimeThenPartition = (a: Item, b: Item): number =>
+  a.sk === b.sk
+    ? (a.pk as string) < (b.pk as string)
+      ? -1
+      : 1
+    : (a.sk as string) < (b.sk as string)
+      ? -1
+      : 1;

@@ -57,10 +57,20 @@ export class DynamoDbGc {
     });
   }
 
-  /** gsi2 `SESSIONS#open` sorts by `<expiresAt>#<uploadId>`: below `now` is "expired before now". */
+  /**
+   * The shards of gsi2 `SESSIONS#open` sort by `<expiresAt>#<uploadId>`: below `now` is "expired
+   * before now". Read in parallel and merged, earliest expiry first.
+   */
   async listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]> {
-    const items = await this.table.workList(workLists.openSessions, now.toISOString(), limit);
-    return items.map(sessionOf).filter((s) => s.state === 'open' && s.expiresAt < now.toISOString());
+    const shards = await Promise.all(
+      workLists.openSessionShards.map((list) => this.table.workList(list, now.toISOString(), limit)),
+    );
+    return shards
+      .flat()
+      .sort((a, b) => ((a.gsi2sk as string) < (b.gsi2sk as string) ? -1 : 1))
+      .slice(0, limit)
+      .map(sessionOf)
+      .filter((s) => s.state === 'open' && s.expiresAt < now.toISOString());
   }
 
   async expireSession(uploadId: string, now: Date, audit: AuditEvent): Promise<boolean> {

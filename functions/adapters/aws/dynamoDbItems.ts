@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { SESSION_RETENTION_SECONDS } from '../../core/deps.ts';
 import type {
   AuditEvent,
@@ -83,11 +83,30 @@ export const promotionPrefix = (stage: string) => `PROMOTION#${stage}#`;
 export const BLOB_SHARDS = [...'0123456789abcdef'];
 
 /**
+ * Lists every publish of a namespace (or of the store) would otherwise write under one key spread
+ * over the same 16 shards: open sessions by the last (random) character of their ULID, a namespace's
+ * audit events at random. Each shard is its own partition, so no key takes every publish's writes.
+ */
+export const SHARDS = BLOB_SHARDS;
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const sessionShard = (uploadId: string): string =>
+  SHARDS[CROCKFORD.indexOf(uploadId.at(-1) ?? '0') % SHARDS.length] ?? '0';
+const randomShard = (): string => SHARDS[randomInt(SHARDS.length)] ?? '0';
+
+/** A namespace's audit partitions; the unsharded key is where events written before sharding stay. */
+export const auditPartitions = (namespace: string): string[] => [
+  `AUDIT#${namespace}`,
+  ...SHARDS.map((shard) => `AUDIT#${namespace}#${shard}`),
+];
+
+/**
  * gsi2 work lists, read by GC. Sort keys start with an ISO time, so "at or before T" is
  * `gsi2sk < T + '$'` ('$' sorts right after the '#' that ends the time).
  */
 export const workLists = {
-  openSessions: 'SESSIONS#open',
+  openSessions: (uploadId: string) => `SESSIONS#open#${sessionShard(uploadId)}`,
+  /** Every shard of the open-session list, and the unsharded list sessions opened before sharding sit on. */
+  openSessionShards: ['SESSIONS#open', ...SHARDS.map((shard) => `SESSIONS#open#${shard}`)],
   unreferencedBlobs: (sha256: Sha256) => `BLOBS#unreferenced#${sha256[0]}`,
   /** Blobs marked `deleting`, sorted by digest: found again if the run that marked them stopped. */
   deletingBlobs: (sha256: Sha256) => `BLOBS#deleting#${sha256[0]}`,
@@ -139,7 +158,7 @@ export function sessionItem(session: UploadSession): Item {
     metadata: session.metadata,
     files: session.files,
     ttl: Math.floor(Date.parse(session.expiresAt) / 1000) + SESSION_RETENTION_SECONDS,
-    gsi2pk: workLists.openSessions,
+    gsi2pk: workLists.openSessions(session.uploadId),
     gsi2sk: `${session.expiresAt}#${session.uploadId}`,
   };
 }
@@ -209,10 +228,13 @@ export function blobOf(item: Item): BlobRecord {
   };
 }
 
-/** Audit events of a namespace sort by time, in write order within an instant (`timeOrderedKey`). */
+/**
+ * Audit events of a namespace sort by time within each of its shards, in write order within an
+ * instant (`timeOrderedKey`); a read merges the shards.
+ */
 export function auditItem(event: AuditEvent): Item {
   return {
-    pk: `AUDIT#${event.namespace}`,
+    pk: `AUDIT#${event.namespace}#${randomShard()}`,
     sk: timeOrderedKey(event.at),
     kind: 'audit',
     ...event,
