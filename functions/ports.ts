@@ -358,6 +358,13 @@ export interface LifecycleIndex {
   acquireGcLock(holder: string, now: Date, until: Date): Promise<boolean>;
   /** Releases the lock if `holder` holds it; `null` releases whoever holds it (a start after a crash). */
   releaseGcLock(holder: string | null): Promise<void>;
+  /**
+   * Where GC's retention walk stopped (opaque to the index), or null: the next run starts a new pass
+   * there. Kept in the index so a run never depends on its caller to resume.
+   */
+  getGcPosition(): Promise<string | null>;
+  /** Saves the position, only while `holder` holds the GC lock; answers false when it does not. */
+  saveGcPosition(holder: string, position: string | null): Promise<boolean>;
 }
 
 /** Re-exported so adapters import their types from one place. */

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Sha256 } from '../ports.ts';
 import { authorize, authorizeAdmin } from './auth.ts';
 import { type Caller, type CoreDeps, SESSION_RETENTION_SECONDS } from './deps.ts';
@@ -156,15 +157,20 @@ class Phases {
     }
   }
 
-  /** Phase 2: retention. Unprotected, settled versions beyond keepLast and older than maxAgeDays. */
-  async *retention(afterPackage?: string): AsyncGenerator<Step & { readonly position: string }> {
+  /**
+   * Phase 2: retention. Unprotected, settled versions beyond keepLast and older than maxAgeDays, one
+   * package at a time in name order from after `afterPackage`: each yield is a package (`position`,
+   * JSON `[ns, pkg]`) and its steps, also when it has none, so a run can stop between any two.
+   */
+  async *retention(
+    afterPackage?: string,
+  ): AsyncGenerator<{ readonly position: string; readonly steps: Step[] }> {
     const { index } = this.deps;
     let after = afterPackage;
     do {
       const page = await index.listPackages(200, after);
       for (const { namespace, package: pkg } of page.items) {
-        const position = JSON.stringify([namespace, pkg]);
-        for (const step of await this.retentionOf(namespace, pkg)) yield { ...step, position };
+        yield { position: JSON.stringify([namespace, pkg]), steps: await this.retentionOf(namespace, pkg) };
       }
       after = page.next;
     } while (after !== undefined);
@@ -257,10 +263,11 @@ class Phases {
    * Only the holder of the GC lock deletes, so no other run can have forgotten such a blob and let
    * its content be stored again in the meantime.
    */
-  async finishUnfinishedDeletions(limit: number): Promise<number> {
+  async finishUnfinishedDeletions(limit: number, overdue: () => boolean = () => false): Promise<number> {
     const { index } = this.deps;
     const seen = new Set<string>();
-    while (seen.size < limit) {
+    while (seen.size < limit && !overdue()) {
+      await nextTurn();
       const batch = (await index.listDeletingBlobs(Math.min(BLOB_BATCH, limit - seen.size))).filter(
         (s) => !seen.has(s),
       );
@@ -275,14 +282,16 @@ class Phases {
 
   /**
    * Phase 4: deletes blobs unreferenced past the grace period in batches; each is marked `deleting`
-   * only if its refcount is still 0, so a racing commit wins. Answers how many were deleted.
+   * only if its refcount is still 0, so a racing commit wins. Answers how many were deleted. No
+   * batch starts once `overdue()` says the run's time for this phase is up.
    */
-  async deleteUnreferencedBlobs(limit: number): Promise<number> {
+  async deleteUnreferencedBlobs(limit: number, overdue: () => boolean = () => false): Promise<number> {
     const { index } = this.deps;
     const { cutoff, reason } = this.blobRule();
     const seen = new Set<string>();
     let deleted = 0;
-    while (seen.size < limit) {
+    while (seen.size < limit && !overdue()) {
+      await nextTurn(); // the embedded index is synchronous: let requests in between batches
       const listed = await index.listDeletableBlobs(cutoff, Math.min(BLOB_BATCH, limit - seen.size));
       const batch = listed.filter((s) => !seen.has(s));
       if (batch.length === 0) return deleted;
@@ -328,7 +337,7 @@ export async function planGarbageCollection(
     if (actions.length < options.limit) actions.push(strip(a));
   };
   for await (const s of phases.expiredSessions(100_000)) note(s);
-  for await (const s of phases.retention()) note(s);
+  for await (const { steps } of phases.retention()) for (const s of steps) note(s);
   for await (const s of phases.tombstoned(100_000)) note(s);
   for (const a of await phases.plannedBlobDeletions(1_000_000)) note(a);
   return { actions, counts };
@@ -339,9 +348,33 @@ export interface GcReport {
   readonly tombstoned: number;
   /** Steps whose condition failed at the last moment (a publisher, lease or promotion won the race). */
   readonly skipped: number;
-  /** Null when this run finished every phase; else pass it back to continue where it stopped. */
+  /**
+   * Null when this run finished every phase; else where it stopped. The store keeps that position
+   * too, so the next run resumes there without it; passing it back only overrides the saved one.
+   */
   readonly nextCursor: string | null;
+  /** Why the run ended: every phase done, its time budget spent, or its action limit reached. */
+  readonly stoppedBy: 'done' | 'budget' | 'maxActions';
 }
+
+export interface GcRunOptions {
+  /** Steps at most (each a transaction, or a batch of up to 1,000 blob deletions). */
+  readonly maxActions: number;
+  /**
+   * Wall-clock budget of the run. No step or batch starts once it is spent, so a run ends within
+   * its budget plus one batch. Absent: no limit.
+   */
+  readonly budgetMs?: number;
+  /** Resume retention from here instead of the position the store saved. */
+  readonly cursor?: string;
+}
+
+/**
+ * How a run's budget is shared: each phase may start steps until this fraction of the budget has
+ * elapsed (what an earlier phase leaves unused goes to the next), so every phase makes progress in
+ * every run however large another phase's backlog, and retention always gets the last quarter.
+ */
+const PHASE_SHARE = { sessions: 0.15, versions: 0.45, blobs: 0.75, retention: 1 } as const;
 
 const CURSOR_SCOPE = 'gc';
 
@@ -354,10 +387,10 @@ const CURSOR_SCOPE = 'gc';
 export async function runGarbageCollection(
   deps: CoreDeps,
   caller: Caller,
-  options: { maxActions: number; cursor?: string },
+  options: GcRunOptions,
 ): Promise<GcReport> {
   authorizeAdmin(caller.principal);
-  const resumeAfter =
+  const given =
     options.cursor === undefined ? undefined : parseResume(deps.cursors.decode(CURSOR_SCOPE, options.cursor));
   const lock = await GcLock.take(deps, 'gc');
   if (!lock) {
@@ -366,7 +399,9 @@ export async function runGarbageCollection(
     });
   }
   try {
-    return await runLocked(deps, caller, options.maxActions, resumeAfter, lock);
+    const saved = given === undefined ? await deps.index.getGcPosition() : undefined;
+    const resumeAfter = given ?? (saved ? parseResume(saved) : undefined);
+    return await runLocked(deps, caller, options, resumeAfter, lock);
   } finally {
     await lock.release();
   }
@@ -376,49 +411,103 @@ export async function runGarbageCollection(
 export const isGcRunning = (error: unknown): boolean =>
   error instanceof ConflictError && error.details?.reason === 'gcRunning';
 
+/** Tombstoned versions listed at a time: a run keeps listing while whole lists are deleted. */
+const VERSION_BATCH = 1000;
+/**
+ * The embedded index answers synchronously, so a run of index-only steps would never give the event
+ * loop a turn: the local server would not answer a request until the run ended. A run yields this
+ * often.
+ */
+const YIELD_EVERY_MS = 20;
+
+/** One locked run: the work lists (sessions, versions, blobs), then the retention walk. */
 async function runLocked(
   deps: CoreDeps,
   caller: Caller,
-  maxActions: number,
+  options: GcRunOptions,
   resumeAfter: string | undefined,
   lock: GcLock,
 ): Promise<GcReport> {
   const phases = new Phases(deps, caller, deps.clock.now(), lock);
+  const started = phases.now.getTime();
   const done = zero();
   let skipped = 0;
-  let budget = maxActions;
-  const apply = async (s: Step) => {
-    await lock.keep();
-    budget--;
-    if (await s.apply()) done[s.action]++;
-    else skipped++;
+  let budget = options.maxActions;
+  let cut = false;
+  let yielded = performance.now();
+  const breathe = async () => {
+    if (performance.now() - yielded < YIELD_EVERY_MS) return;
+    await nextTurn();
+    yielded = performance.now();
   };
-  const report = (next: string | null): GcReport => ({
+  /** True once `share` of the time budget has elapsed (never, without a budget). */
+  const overdue = (share: number) => () =>
+    options.budgetMs !== undefined && deps.clock.now().getTime() - started >= options.budgetMs * share;
+  /** Applies steps while the run has actions and the phase has time; answers how many it applied. */
+  const applyAll = async (steps: Iterable<Step> | AsyncIterable<Step>, due: () => boolean) => {
+    let applied = 0;
+    for await (const s of steps) {
+      if (budget <= 0 || due()) {
+        cut = true;
+        break;
+      }
+      await breathe();
+      await lock.keep();
+      budget--;
+      applied++;
+      if (await s.apply()) done[s.action]++;
+      else skipped++;
+    }
+    return applied;
+  };
+
+  await applyAll(phases.expiredSessions(budget), overdue(PHASE_SHARE.sessions));
+  await deps.index.purgeSessions(new Date(started - SESSION_RETENTION_SECONDS * 1000), 10_000);
+
+  const versionsDue = overdue(PHASE_SHARE.versions);
+  for (let full = true; full; ) {
+    if (budget <= 0 || versionsDue()) {
+      cut = true;
+      break;
+    }
+    const batch = Math.min(budget, VERSION_BATCH);
+    full = (await applyAll(phases.tombstoned(batch), versionsDue)) === batch;
+  }
+
+  const blobsDue = overdue(PHASE_SHARE.blobs);
+  for (const phase of [phases.finishUnfinishedDeletions, phases.deleteUnreferencedBlobs]) {
+    const deleted = await phase.call(phases, Math.max(budget, 0), blobsDue);
+    done.deleteBlob += deleted;
+    budget -= deleted;
+  }
+  if (budget <= 0 || blobsDue()) cut = true;
+
+  // Retention resumes after the last package whose retention finished, as saved in the store. A
+  // package cut short is redone next time, which is safe: what was tombstoned is no longer a
+  // candidate. A walk that reaches the last package starts the next pass from the first.
+  let position: string | null = null;
+  let finished = resumeAfter ?? null;
+  const retentionDue = overdue(PHASE_SHARE.retention);
+  for await (const pkg of phases.retention(resumeAfter)) {
+    await breathe();
+    const total = pkg.steps.length;
+    if (budget <= 0 || retentionDue() || (await applyAll(pkg.steps, retentionDue)) < total) {
+      cut = true;
+      position = finished;
+      break;
+    }
+    finished = pkg.position;
+  }
+  if (!(await deps.index.saveGcPosition(lock.holder, position))) {
+    throw new Error(`GC lost its lock (${lock.holder}) before saving its position`);
+  }
+  return {
     deleted: { versions: done.deleteVersion, blobs: done.deleteBlob, sessions: done.expireSession },
     tombstoned: done.tombstoneVersion,
     skipped,
-    nextCursor: next === null ? null : deps.cursors.encode(CURSOR_SCOPE, next),
-  });
-
-  for await (const s of phases.expiredSessions(budget)) await apply(s);
-  await deps.index.purgeSessions(new Date(phases.now.getTime() - SESSION_RETENTION_SECONDS * 1000), 10_000);
-  // Resume point: the last package whose retention finished. A package cut short is redone next
-  // time, which is safe: what was tombstoned is no longer a candidate.
-  let finished: string | undefined;
-  let current: string | undefined;
-  for await (const s of phases.retention(resumeAfter)) {
-    if (s.position !== current) [finished, current] = [current, s.position];
-    if (budget <= 0) return report(finished ?? JSON.stringify(null));
-    await apply(s);
-  }
-  for await (const s of phases.tombstoned(Math.max(budget, 0))) await apply(s);
-  const finishedBlobs = await phases.finishUnfinishedDeletions(Math.max(budget, 0));
-  done.deleteBlob += finishedBlobs;
-  budget -= finishedBlobs;
-  const deletedBlobs = await phases.deleteUnreferencedBlobs(Math.max(budget, 0));
-  done.deleteBlob += deletedBlobs;
-  budget -= deletedBlobs;
-  return report(budget <= 0 ? JSON.stringify(null) : null);
+    nextCursor: cut ? deps.cursors.encode(CURSOR_SCOPE, position ?? JSON.stringify(null)) : null,
+    stoppedBy: !cut ? 'done' : budget <= 0 ? 'maxActions' : 'budget',
+  };
 }
 
 /**

@@ -24,9 +24,9 @@ export interface GcHandlerOptions {
 }
 
 /**
- * EventBridge schedule → GC. Runs bounded slices, following `nextCursor`, until every phase is done
- * or the invocation is about to run out of time; the next schedule resumes from the start, which
- * is cheap because finished work is gone. Publishes deletion counts as metrics.
+ * EventBridge schedule → GC. Each run is bounded by the time the invocation has left (less a safety
+ * margin) and resumes where the last one stopped (the store keeps the position); a run that ends on
+ * its action limit is followed by another while time remains. Publishes deletion counts as metrics.
  */
 export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHandlerOptions = {}) {
   const logger = options.logger ?? new Logger({ serviceName: 'arca-gc' });
@@ -34,14 +34,13 @@ export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHand
   const gc = async (_event: unknown, context: Context): Promise<GcReport[]> => {
     const resolved = typeof deps === 'function' ? deps() : deps;
     const reports: GcReport[] = [];
-    let cursor: string | undefined;
+    let report: GcReport | undefined;
     do {
       const caller = { ...SCHEDULE, requestId: context.awsRequestId };
-      let report: GcReport;
       try {
         report = await runGarbageCollection(resolved, caller, {
           maxActions: options.maxActions ?? 50_000,
-          ...(cursor ? { cursor } : {}),
+          budgetMs: Math.max(context.getRemainingTimeInMillis() - SAFETY_MS, 1000),
         });
       } catch (error) {
         if (!isGcRunning(error)) throw error;
@@ -55,8 +54,7 @@ export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHand
       metrics.addMetric('ExpiredSessions', MetricUnit.Count, report.deleted.sessions);
       metrics.addMetric('Tombstoned', MetricUnit.Count, report.tombstoned);
       reports.push(report);
-      cursor = report.nextCursor ?? undefined;
-    } while (cursor && context.getRemainingTimeInMillis() > SAFETY_MS);
+    } while (report.stoppedBy === 'maxActions' && context.getRemainingTimeInMillis() > SAFETY_MS);
     metrics.publishStoredMetrics();
     return reports;
   };

@@ -136,7 +136,15 @@ export const lifecycleRoutes: readonly Route[] = [
     auth: true,
     query: noQuerySchema,
     body: { schema: gcRunSchema, optional: true },
-    handle: async ({ deps, caller, body }) => ok(await runGarbageCollection(deps, caller, body)),
+    handle: async ({ deps, caller, body }) => {
+      const { budgetSeconds, ...options } = body;
+      return ok(
+        await runGarbageCollection(deps, caller, {
+          ...options,
+          ...(budgetSeconds === undefined ? {} : { budgetMs: budgetSeconds * 1000 }),
+        }),
+      );
+    },
   }),
   route({
     method: 'GET',

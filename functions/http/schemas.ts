@@ -280,6 +280,8 @@ export const gcPlanSchema = z.object({ limit: z.number().int().min(1).max(100_00
 export const gcRunSchema = z
   .object({
     maxActions: z.number().int().min(1).max(1_000_000).default(100_000),
+    /** Stop starting steps after this long (plus at most one batch); absent: no time limit. */
+    budgetSeconds: z.number().int().min(1).max(900).optional(),
     cursor: z.string().min(1).max(4096).optional(),
   })
   .strict();

@@ -1,5 +1,5 @@
 import type { Caller, CoreDeps } from '../core/deps.ts';
-import { isGcRunning, runGarbageCollection } from '../core/gc.ts';
+import { type GcReport, isGcRunning, runGarbageCollection } from '../core/gc.ts';
 
 /** The scheduler's own identity in audit events. */
 export const GC_CALLER: Caller = {
@@ -7,9 +7,13 @@ export const GC_CALLER: Caller = {
   requestId: 'gc-schedule',
 };
 
+/** A scheduled run's time budget: a turn never holds the GC lock longer than this (plus one batch). */
+const RUN_BUDGET_MS = 30_000;
+
 /**
- * The local stand-in for the EventBridge schedule: runs GC every `intervalMs`, following
- * `nextCursor` until a run finishes every phase. Never overlaps itself.
+ * The local stand-in for the EventBridge schedule: runs GC every `intervalMs`, each run bounded by
+ * RUN_BUDGET_MS and resuming where the last stopped (the index keeps the position); a run that ends
+ * on its action limit is followed by the next at once. Never overlaps itself.
  */
 export function startGcSchedule(
   deps: CoreDeps,
@@ -20,15 +24,11 @@ export function startGcSchedule(
   const tick = () => {
     if (running) return;
     running = (async () => {
-      let cursor: string | undefined;
+      let report: GcReport;
       do {
-        const report = await runGarbageCollection(deps, GC_CALLER, {
-          maxActions: 10_000,
-          ...(cursor ? { cursor } : {}),
-        });
+        report = await runGarbageCollection(deps, GC_CALLER, { maxActions: 10_000, budgetMs: RUN_BUDGET_MS });
         log({ level: 'info', msg: 'gc run', ...report });
-        cursor = report.nextCursor ?? undefined;
-      } while (cursor);
+      } while (report.stoppedBy === 'maxActions');
     })()
       .catch((error) =>
         isGcRunning(error)

@@ -20,7 +20,7 @@ describe('GC Lambda handler', () => {
   });
   afterEach(() => h.close());
 
-  it('runs GC on schedule, following the cursor, and records the request id in audit events', async () => {
+  it('runs GC on schedule, run after run while each ends on its action limit, and records the request id in audit events', async () => {
     for (let i = 0; i < 13; i++) {
       const data = content(`v${i}`);
       const created = await createUpload(h.deps, admin, {

@@ -1,6 +1,6 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent, Sha256, StoredSession } from '../../ports.ts';
-import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
+import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { atOrBefore, auditItem, BLOB_SHARDS, keys, sessionOf, workLists } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
@@ -55,6 +55,35 @@ export class DynamoDbGc {
         ? {}
         : expression({ condition: '#holder = :holder', values: { ':holder': holder } })),
     });
+  }
+
+  async getGcPosition(): Promise<string | null> {
+    const item = await this.table.get(keys.gcPosition());
+    return typeof item?.position === 'string' ? item.position : null;
+  }
+
+  /** The position item, written with a check that `holder` still holds the lock item. */
+  async saveGcPosition(holder: string, position: string | null): Promise<boolean> {
+    const failed = await this.table.transact([
+      {
+        ConditionCheck: {
+          TableName: this.table.name,
+          Key: toAttributes(keys.gcLock()),
+          ...conditionExpression({ condition: '#holder = :holder', values: { ':holder': holder } }),
+        },
+      },
+      {
+        Put: {
+          TableName: this.table.name,
+          Item: toAttributes({
+            ...keys.gcPosition(),
+            kind: 'gcPosition',
+            ...(position === null ? {} : { position }),
+          }),
+        },
+      },
+    ]);
+    return failed === null;
   }
 
   /**

@@ -44,6 +44,7 @@ export const keys = {
   lease: (leaseId: string) => ({ pk: `LEASE#${leaseId}`, sk: 'LEASE' }),
   policy: (namespace: string) => ({ pk: `POLICY#${namespace}`, sk: 'POLICY' }),
   gcLock: () => ({ pk: 'LOCK#gc', sk: 'LOCK' }),
+  gcPosition: () => ({ pk: 'GC#position', sk: 'GC' }),
   token: (id: string) => ({ pk: `TOKEN#${id}`, sk: 'TOKEN' }),
   attestation: (ref: { namespace: string; package: string; version: string }, id: string) => ({
     pk: packageKey(ref.namespace, ref.package),

@@ -151,4 +151,10 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   releaseGcLock(holder: string | null) {
     return this.gc.releaseGcLock(holder);
   }
+  getGcPosition() {
+    return this.gc.getGcPosition();
+  }
+  saveGcPosition(holder: string, position: string | null) {
+    return this.gc.saveGcPosition(holder, position);
+  }
 }

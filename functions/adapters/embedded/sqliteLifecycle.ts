@@ -140,6 +140,11 @@ const prepare = (db: Database.Database) => {
     purgeSessions: p(`DELETE FROM sessions WHERE upload_id IN (SELECT upload_id FROM sessions
       WHERE state IN ('committed', 'aborted') AND expires_at < ? LIMIT ?)`),
     breakLock: p('DELETE FROM locks WHERE name = ?'),
+    lockHolder: db.prepare<[string], { holder: string }>('SELECT holder FROM locks WHERE name = ?'),
+    gcPosition: db.prepare<[], { value: string }>("SELECT value FROM gc_state WHERE name = 'position'"),
+    saveGcPosition: p(`INSERT INTO gc_state VALUES ('position', ?) ON CONFLICT (name) DO UPDATE
+      SET value = excluded.value`),
+    clearGcPosition: p("DELETE FROM gc_state WHERE name = 'position'"),
   };
 };
 
@@ -467,6 +472,21 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
   async releaseGcLock(holder: string | null): Promise<void> {
     if (holder === null) this.l.breakLock.run(GC_LOCK);
     else this.l.releaseLock.run(GC_LOCK, holder);
+  }
+
+  async getGcPosition(): Promise<string | null> {
+    return this.l.gcPosition.get()?.value ?? null;
+  }
+
+  async saveGcPosition(holder: string, position: string | null): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.l.lockHolder.get(GC_LOCK)?.holder !== holder) return false;
+        if (position === null) this.l.clearGcPosition.run();
+        else this.l.saveGcPosition.run(position);
+        return true;
+      })
+      .immediate();
   }
 
   async forgetBlobs(sha256s: readonly Sha256[], audit: (sha256: Sha256) => AuditEvent): Promise<void> {
