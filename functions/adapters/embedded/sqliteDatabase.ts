@@ -131,7 +131,7 @@ function allowDeletedVersions(db: Database.Database): void {
   const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'versions'").get() as
     | { sql: string }
     | undefined;
-  if (!row || !row.sql.includes(OLD_VERSION_STATES)) return;
+  if (!row?.sql.includes(OLD_VERSION_STATES)) return;
   const rebuilt = row.sql
     .replace(OLD_VERSION_STATES, VERSION_STATES)
     .replace(/^CREATE TABLE "?versions"?/, 'CREATE TABLE versions_rebuilt');
