@@ -5,9 +5,6 @@ import type { VersionDeletion } from './model.ts';
 import { protectionOf } from './protection.ts';
 import { loadProtection, type VersionRef } from './versions.ts';
 
-/** A deletion's reason is required and short: it is shown with the version and in the audit log. */
-export const DELETE_REASON_MAX_LENGTH = 512;
-
 /** A condition that failed without a stage or lease to show was a race that has since settled. */
 const ATTEMPTS = 3;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listNamespaces, listPackages } from '../core/catalog.ts';
-import { DELETE_REASON_MAX_LENGTH, deleteVersion } from '../core/deletion.ts';
+import { deleteVersion } from '../core/deletion.ts';
+import { DELETE_REASON_MAX_LENGTH, deleteReasonOf } from '../core/deletionReason.ts';
 import { ok, type Route, route } from './route.ts';
 import { listQuerySchema, namespaceParams, noQuerySchema, versionParams } from './schemas.ts';
 
@@ -12,7 +13,7 @@ const deleteQuerySchema = z
       .trim()
       .min(1, 'a reason is required')
       .max(DELETE_REASON_MAX_LENGTH, `a reason has at most ${DELETE_REASON_MAX_LENGTH} characters`)
-      .refine((r) => !/\p{Cc}/u.test(r), 'a reason may not hold control characters'),
+      .refine((r) => deleteReasonOf(r) !== undefined, 'a reason may not hold control characters'),
   })
   .strict();
 
