@@ -97,6 +97,10 @@ describe('arca delete', () => {
     expect(deleted.code).toBe(0);
     expect(JSON.parse(deleted.stdout)).toMatchObject({ state: 'deleted', reason: 'CVE-2026-1234 in libfoo' });
 
+    const shown = await arca(store, ['show', 'demo/web@1.0.0']);
+    expect(shown.stdout).toMatch(/^demo\/web@1\.0\.0 {2}deleted\n/);
+    expect(shown.stdout).toMatch(/\n {2}deleted \S+ by \S+: CVE-2026-1234 in libfoo\n/);
+
     const fetched = await arca(store, ['fetch', 'demo/web@1.0.0', '-o', `${input.path}/out`]);
     expect(fetched.code).toBe(2);
     expect(fetched.stderr).toContain('VersionDeleted');
