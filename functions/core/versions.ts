@@ -72,7 +72,8 @@ export function describeVersion(
     ...(record.publisher ? { publisher: record.publisher } : {}),
     metadata: record.metadata,
     stages: held.stages,
-    protected: held.reasons.length > 0,
+    // Nothing protects a deleted version any more: a past promotion no longer makes it a rollback target.
+    protected: state !== 'deleted' && held.reasons.length > 0,
     leases: held.leases.map((l) => ({ leaseId: l.leaseId, holder: l.holder, expiresAt: l.expiresAt })),
     files,
     ...(record.deletion

@@ -235,9 +235,25 @@ describeForEachBackend('a delete racing promotions and leases', (kind) => {
         files: { 'a.bin': content() },
       });
     }
+    for (const version of ['rb1', 'rb2'])
+      await publish(s.url, { namespace: 'race', package: 'svc', version, files: { 'a.bin': content() } });
     await s.whenIdle();
   });
   afterAll(async () => s?.close());
+
+  it('deletes a past rollback target, which then is protected no more', async () => {
+    expect((await call(s.url, 'POST', path('rb1', '/promote'), { stage: 'rb' })).status).toBe(200);
+    expect((await call(s.url, 'POST', path('rb2', '/promote'), { stage: 'rb' })).status).toBe(200);
+    expect((await call(s.url, 'GET', path('rb1'))).body).toMatchObject({ protected: true, stages: [] });
+    expect((await call(s.url, 'DELETE', `${path('rb1')}?reason=rollback%20target`)).status).toBe(204);
+    expect((await call(s.url, 'GET', path('rb1'))).body).toMatchObject({
+      state: 'deleted',
+      protected: false,
+    });
+    // Rolling back to it is refused.
+    const rollback = await call(s.url, 'POST', path('rb1', '/promote'), { stage: 'rb' });
+    expect(rollback.body.error.code).toBe('NotPromotable');
+  });
 
   it('never leaves a deleted version promoted: one of the two is refused', async () => {
     await Promise.all(
