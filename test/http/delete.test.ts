@@ -168,13 +168,20 @@ describeForEachBackend('deleting a version', (kind) => {
     }
   });
 
-  it('refuses to promote or lease a deleted version', async () => {
+  it('refuses to promote, lease or attest a deleted version', async () => {
     const promoted = await call(s.url, 'POST', path('1', '/promote'), { stage: 'dev' });
     expect(promoted.status).toBe(409);
     expect(promoted.body.error.code).toBe('NotPromotable');
     const lease = { namespace: 'alpha', package: 'svc', version: '1', holder: 'x', ttlSeconds: 60 };
     expect((await call(s.url, 'POST', '/v1/leases', lease)).status).toBe(409);
     expect((await call(s.url, 'GET', '/v1/packages/alpha/svc/stages/dev')).status).toBe(404);
+    const envelope = {
+      payloadType: 'application/vnd.in-toto+json',
+      payload: 'e30=',
+      signatures: [{ sig: 'AA==' }],
+    };
+    const attested = await call(s.url, 'POST', path('1', '/attestations'), envelope);
+    expect(attested.status).toBe(409);
   });
 
   it('refuses a writer (not a namespace admin) with 403', async () => {
