@@ -97,9 +97,19 @@ const prepare = (db: Database.Database) => {
     audits:
       p(`SELECT * FROM audit WHERE (@namespace IS NULL OR namespace = @namespace) AND at >= @since AND id > @after
       ORDER BY id LIMIT @limit`),
-    namespaces: p('SELECT namespace FROM versions UNION SELECT namespace FROM policies ORDER BY namespace'),
-    namespacePackages: p(`SELECT DISTINCT package FROM versions WHERE namespace = ? AND package > ?
-      ORDER BY package LIMIT ?`),
+    // Both walk the versions primary key (namespace, package, version) one distinct value at a time,
+    // so their cost grows with what they answer, not with the number of versions.
+    namespaces: p(`WITH RECURSIVE walk(name) AS (
+        SELECT MIN(namespace) FROM versions
+        UNION ALL SELECT (SELECT MIN(namespace) FROM versions WHERE namespace > walk.name) FROM walk
+          WHERE walk.name IS NOT NULL)
+      SELECT name AS namespace FROM walk WHERE name IS NOT NULL
+      UNION SELECT namespace FROM policies ORDER BY namespace`),
+    namespacePackages: p(`WITH RECURSIVE walk(name) AS (
+        SELECT MIN(package) FROM versions WHERE namespace = @namespace AND package > @after
+        UNION ALL SELECT (SELECT MIN(package) FROM versions WHERE namespace = @namespace AND package > walk.name)
+          FROM walk WHERE walk.name IS NOT NULL LIMIT @limit)
+      SELECT name AS package FROM walk WHERE name IS NOT NULL`),
     packagesFirst: p('SELECT DISTINCT namespace, package FROM versions ORDER BY namespace, package LIMIT ?'),
     packagesAfter: p(`SELECT DISTINCT namespace, package FROM versions WHERE (namespace, package) > (?, ?)
       ORDER BY namespace, package LIMIT ?`),
@@ -364,9 +374,9 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
 
   async listNamespacePackages(namespace: string, limit: number, after?: string): Promise<Page<string>> {
     const from = after === undefined ? '' : (parsePosition(after, [isString]) as [string])[0];
-    const names = (this.l.namespacePackages.all(namespace, from, limit + 1) as { package: string }[]).map(
-      (r) => r.package,
-    );
+    const names = (
+      this.l.namespacePackages.all({ namespace, after: from, limit: limit + 1 }) as { package: string }[]
+    ).map((r) => r.package);
     const page = names.slice(0, limit);
     return { items: page, ...(names.length > limit ? { next: JSON.stringify([page.at(-1)]) } : {}) };
   }
