@@ -1,3 +1,4 @@
+import type { NamespaceList, PackageSummary } from '../functions/core/catalog.ts';
 import type { AttestationRecord, AuditEvent, DsseEnvelope, Role, Version } from '../functions/core/model.ts';
 import { isStage } from '../functions/core/names.ts';
 import type { CreatedToken, TokenView, WhoAmI } from '../functions/core/tokens.ts';
@@ -11,7 +12,7 @@ import { type RetryPolicy, withRetry } from './retry.ts';
 export type { CreatedUpload, DeclaredFile, UploadInstruction } from '../functions/core/uploads.ts';
 
 export type { SignedPart, SignedRequest } from '../functions/ports.ts';
-export type { CreatedToken, Role, TokenView, Version, WhoAmI };
+export type { CreatedToken, PackageSummary, Role, TokenView, Version, WhoAmI };
 
 export interface CommittedParts {
   readonly name: string;
@@ -96,14 +97,35 @@ export class ArcaClient {
     return this.call<Version>('GET', versionPath(ref));
   }
 
-  listVersions(ref: PackageRef, page: { limit?: number; cursor?: string } = {}) {
+  listVersions(ref: PackageRef, page: { limit?: number; cursor?: string; includeDeleted?: boolean } = {}) {
     const query = new URLSearchParams();
     if (page.limit !== undefined) query.set('limit', String(page.limit));
     if (page.cursor) query.set('cursor', page.cursor);
+    if (page.includeDeleted) query.set('include', 'deleted');
     const qs = query.size > 0 ? `?${query}` : '';
     return this.call<{ items: Version[]; nextCursor?: string | null }>(
       'GET',
       `${pkgPath(ref)}/versions${qs}`,
+    );
+  }
+
+  /** Retried safely: deleting a deleted version changes nothing. */
+  deleteVersion(ref: VersionRef, reason: string) {
+    return this.call<void>('DELETE', `${versionPath(ref)}?reason=${seg(reason)}`);
+  }
+
+  listNamespaces() {
+    return this.call<NamespaceList>('GET', '/v1/namespaces');
+  }
+
+  listPackages(namespace: string, page: { limit?: number; cursor?: string } = {}) {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.cursor) query.set('cursor', page.cursor);
+    const qs = query.size > 0 ? `?${query}` : '';
+    return this.call<{ items: PackageSummary[]; nextCursor?: string | null }>(
+      'GET',
+      `/v1/namespaces/${seg(namespace)}/packages${qs}`,
     );
   }
 

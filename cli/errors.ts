@@ -61,6 +61,8 @@ export class HttpError extends CliError {
 /** Maps a status (and the storage codes that mean "the bytes differ") to an exit code. */
 export function exitCodeOf(status: number, code: string): ExitCode {
   if (code === 'SizeMismatch' || code === 'BadDigest' || code === 'DigestMismatch') return EXIT.integrity;
+  // Gone for good, unlike an expired upload session: retrying or starting again cannot help.
+  if (code === 'VersionDeleted') return EXIT.notFound;
   if (status === 401 || status === 403) return EXIT.auth;
   if (status === 404) return EXIT.notFound;
   if (status === 409) return EXIT.conflict;

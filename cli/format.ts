@@ -11,6 +11,7 @@ export function describeVersion(v: Version): string[] {
     `${formatRef(v)}  ${v.state}${v.stages.length > 0 ? `  stages: ${v.stages.join(', ')}` : ''}${v.protected ? '  (protected)' : ''}`,
     `  created ${v.createdAt} by ${v.createdBy}`,
   ];
+  if (v.state === 'deleted') lines.push(`  deleted ${v.deletedAt} by ${v.deletedBy}: ${v.reason}`);
   for (const [k, val] of Object.entries(v.metadata)) lines.push(`  ${k}=${val}`);
   for (const f of v.files) {
     lines.push(`  ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}  ${f.state}  scan ${f.scan.status}`);

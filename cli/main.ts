@@ -29,6 +29,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'list a package’s versions, newest first',
     load: async () => (await import('./commands/versions.ts')).versions,
   },
+  delete: {
+    summary: 'delete a version for good, with a reason (namespace admin)',
+    load: async () => (await import('./commands/delete.ts')).deleteCommand,
+  },
+  namespaces: {
+    summary: 'list the namespaces you can read',
+    load: async () => (await import('./commands/namespaces.ts')).namespaces,
+  },
+  packages: {
+    summary: 'list a namespace’s packages: latest version and stages',
+    load: async () => (await import('./commands/packages.ts')).packages,
+  },
   show: {
     summary: 'show one version (by version or stage)',
     load: async () => (await import('./commands/show.ts')).show,
@@ -69,7 +81,7 @@ export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 export const EXIT_CODES_HELP = `Exit codes:
   0   ok
   1   usage (bad arguments or a request the server refused as invalid)
-  2   not found (package, version, stage, file, lease)
+  2   not found (package, version, stage, file, lease; the files of a deleted version)
   3   conflict (the version exists, the stage is immutable, the version is not promotable…)
   4   integrity or scan failure (sha256 mismatch, quarantined by the scan, provenance not verified)
   5   authentication or authorisation (missing/invalid token, forbidden)

@@ -15,6 +15,7 @@ import type {
   Sha256,
   TokenRecord,
   UploadSession,
+  VersionDeletion,
   VersionFileRecord,
   VersionRecord,
 } from './core/model.ts';
@@ -202,8 +203,17 @@ export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex {
   /** Open → aborted. NotFoundError when unknown, ConflictError when committed; aborted again is fine. */
   abortSession(uploadId: string, audit: AuditEvent): Promise<StoredSession>;
   getVersion(namespace: string, pkg: string, version: string): Promise<VersionRecord | null>;
-  /** Newest commit first. `after` is a `next` from an earlier page. */
-  listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage>;
+  /**
+   * Newest commit first. `after` is a `next` from an earlier page. Deleted versions (state `deleted`)
+   * are left out unless `includeDeleted`.
+   */
+  listVersions(
+    namespace: string,
+    pkg: string,
+    limit: number,
+    after?: string,
+    options?: { readonly includeDeleted?: boolean },
+  ): Promise<VersionPage>;
   getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>>;
   /**
    * The subset of `sha256s` that a committed version in one of `namespaces` (`'*'`: any namespace)
@@ -310,6 +320,10 @@ export interface LifecycleIndex {
     after?: string,
   ): Promise<Page<AuditEvent>>;
 
+  /** Every namespace that has versions or a policy, sorted by name. */
+  listNamespaces(): Promise<string[]>;
+  /** The names of a namespace's packages that have versions, sorted; `after` is an earlier `next`. */
+  listNamespacePackages(namespace: string, limit: number, after?: string): Promise<Page<string>>;
   /** Every package that has versions, in a stable order. */
   listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>>;
   /** All versions of one package, newest commit first. */
@@ -321,11 +335,31 @@ export interface LifecycleIndex {
   tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent): Promise<boolean>;
   /** deleting → live, conditioned on still `deleting` (NotFoundError otherwise: unknown or already deleted). */
   restoreVersion(ref: VersionRef, audit: AuditEvent): Promise<void>;
-  /** Tombstoned versions whose tombstone is at or before `cutoff`, oldest tombstone first. */
-  listTombstoned(cutoff: Date, limit: number): Promise<(VersionRef & { readonly tombstonedAt: string })[]>;
+  /**
+   * live or deleting → `deleted` (with `deletion`), and onto GC's tombstoned list from `deletion.at`.
+   * The same conditions as a tombstone, in the same write: no lease unexpired at `now`, not named by
+   * a stage pointer (promotions and leases condition on the version being live, so neither can
+   * race past it). False, and nothing written, when a condition failed or the version is absent.
+   */
+  markVersionDeleted(
+    ref: VersionRef,
+    deletion: VersionDeletion,
+    now: Date,
+    audit: AuditEvent,
+  ): Promise<boolean>;
+  /**
+   * Tombstoned versions whose tombstone is at or before `cutoff`, oldest tombstone first; `deleted`
+   * marks those a namespace admin deleted (their files and references not yet dropped).
+   */
+  listTombstoned(
+    cutoff: Date,
+    limit: number,
+  ): Promise<(VersionRef & { readonly tombstonedAt: string; readonly deleted?: boolean })[]>;
   /**
    * Deletes a version tombstoned at or before `cutoff` with its files, and decrements each blob's
-   * refcount (a blob reaching 0 records `now` as unreferenced since). False when conditions failed.
+   * refcount (a blob reaching 0 records `now` as unreferenced since). A `deleted` version keeps its
+   * row (so its number is never reused) and loses its files and its place on the tombstoned list.
+   * False when conditions failed.
    */
   deleteVersion(ref: VersionRef, cutoff: Date, now: Date, audit: AuditEvent): Promise<boolean>;
 
@@ -379,6 +413,7 @@ export type {
   Sha256,
   TokenRecord,
   UploadSession,
+  VersionDeletion,
   VersionFileRecord,
   VersionRecord,
 };

@@ -52,6 +52,14 @@ Examples:
     const version = await client.resolveVersion(ref);
     const resolved = { ...ref, version: version.version };
     assertNotQuarantined(version);
+    if (version.state === 'deleted') {
+      // Gone for good: waiting or retrying cannot bring its files back.
+      throw new CliError(
+        EXIT.notFound,
+        `${formatRef(resolved)} was deleted (${version.reason ?? 'no reason given'}): its files are no longer served`,
+        'VersionDeleted',
+      );
+    }
     if (version.state !== 'available') {
       throw new CliError(
         EXIT.transient,

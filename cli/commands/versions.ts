@@ -10,7 +10,7 @@ import { attestationsOf } from '../verification.ts';
 const RATIO_MAX_VERSIONS = 20;
 
 export const versions: Command = {
-  help: `Usage: arca versions <ns>/<pkg> [--limit n] [--all]
+  help: `Usage: arca versions <ns>/<pkg> [--limit n] [--all] [--deleted]
 
 Lists a package's versions, newest first: version, state, creation time, stages. A listing of at
 most ${RATIO_MAX_VERSIONS} versions ends with "signed versions: N of M listed": those whose store
@@ -20,6 +20,7 @@ Options:
   --limit <n>       versions per page (default 20, at most 100)
   --all             follow every page
   --cursor <c>      start from this page cursor (printed after a partial listing)
+  --deleted         list deleted versions too (state "deleted")
 ${COMMON_HELP}
 
 Examples:
@@ -29,6 +30,7 @@ Examples:
     limit: { type: 'string', default: '20' },
     all: { type: 'boolean', default: false },
     cursor: { type: 'string' },
+    deleted: { type: 'boolean', default: false },
   },
   run: async (ctx) => {
     const ref = parsePackageRef(ctx.positionals[0]);
@@ -38,7 +40,11 @@ Examples:
     const items: Version[] = [];
     let cursor = stringOption(ctx.values, 'cursor');
     do {
-      const page = await client.listVersions(ref, { limit, cursor });
+      const page = await client.listVersions(ref, {
+        limit,
+        cursor,
+        includeDeleted: ctx.values['deleted'] === true,
+      });
       items.push(...page.items);
       cursor = page.nextCursor ?? undefined;
     } while (cursor && ctx.values['all'] === true);
@@ -58,7 +64,10 @@ Examples:
     } else if (items.length > 0) {
       ctx.print(`signed versions: ${await countSigned(client, items)} of ${items.length} listed`);
     }
-    if (cursor) ctx.info(`more: arca versions ${ref.namespace}/${ref.package} --cursor ${cursor}`);
+    if (cursor) {
+      const deleted = ctx.values['deleted'] === true ? ' --deleted' : '';
+      ctx.info(`more: arca versions ${ref.namespace}/${ref.package}${deleted} --cursor ${cursor}`);
+    }
     return 0;
   },
 };

@@ -43,7 +43,10 @@ export async function addPublisherAttestation(
   const label = `${ref.namespace}/${ref.package}@${ref.version}`;
   const record = await deps.index.getVersion(ref.namespace, ref.package, ref.version);
   if (!record) throw new NotFoundError(`version ${label} not found`);
-  if (record.state !== 'live') throw new ConflictError(`version ${label} is being deleted`);
+  if (record.state !== 'live')
+    throw new ConflictError(
+      `version ${label} is ${record.state === 'deleted' ? 'deleted' : 'being deleted'}`,
+    );
   const payload = decodePayload(envelope);
   const statement = parseStatement(payload);
   const files = new Set(record.files.map((f) => f.sha256));

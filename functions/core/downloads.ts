@@ -1,6 +1,6 @@
 import { authorize } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
-import { ConflictError, NotFoundError } from './errors.ts';
+import { ConflictError, NotFoundError, VersionDeletedError } from './errors.ts';
 import { getVersion, type VersionRef } from './versions.ts';
 
 export interface ResolvedDownload {
@@ -12,7 +12,8 @@ export interface ResolvedDownload {
 
 /**
  * Resolves one file of a version to a short-lived signed URL. Only an `available` version is served:
- * a pending or quarantined one answers 409, so unverified bytes never leave the store.
+ * a pending or quarantined one answers 409, so unverified bytes never leave the store; a deleted one
+ * answers 410 `VersionDeleted` (before its file list is looked at: GC empties it).
  */
 export async function resolveDownload(
   deps: CoreDeps,
@@ -21,6 +22,12 @@ export async function resolveDownload(
 ): Promise<ResolvedDownload> {
   authorize(caller.principal, ref.namespace, 'read');
   const version = await getVersion(deps, caller, ref);
+  if (version.state === 'deleted') {
+    throw new VersionDeletedError(
+      `version ${ref.namespace}/${ref.package}@${ref.version} was deleted: its files are no longer served`,
+      { details: { state: 'deleted', deletedAt: version.deletedAt, reason: version.reason } },
+    );
+  }
   const file = version.files.find((f) => f.name === ref.file);
   if (!file)
     throw new NotFoundError(`file ${ref.file} not found in ${ref.namespace}/${ref.package}@${ref.version}`);

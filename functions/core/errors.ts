@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'PolicyViolation'
   | 'SubjectMismatch'
   | 'UntrustedSignature'
-  | 'Throttled';
+  | 'Throttled'
+  | 'VersionDeleted'
+  | 'Protected';
 
 /** Base of every error the domain raises on purpose. Anything else is a bug and becomes a bare 500. */
 export abstract class ArcaError extends Error {
@@ -90,4 +92,12 @@ export class UntrustedSignatureError extends ArcaError {
 }
 export class ThrottledError extends ArcaError {
   readonly code = 'Throttled';
+}
+/** The version was deleted by a namespace admin: its files are never served again. */
+export class VersionDeletedError extends ArcaError {
+  readonly code = 'VersionDeleted';
+}
+/** A delete refused while stages point at the version or leases hold it (`details.stages`, `leases`). */
+export class ProtectedError extends ArcaError {
+  readonly code = 'Protected';
 }

@@ -210,15 +210,21 @@ class Phases {
       });
   }
 
-  /** Phase 3: tombstoned versions past their namespace's grace period; blob refs are dropped. */
+  /**
+   * Phase 3: tombstoned versions past their namespace's grace period; blob refs are dropped. A
+   * version an admin deleted cannot be restored, so it waits for no version grace: its references
+   * go at once, and its bytes after the blob grace, like any unreferenced blob's.
+   */
   async *tombstoned(limit: number): AsyncGenerator<Step> {
     const { index } = this.deps;
     for (const v of await index.listTombstoned(this.now, limit)) {
       const { graceHours } = (await this.policy(v.namespace)).retention;
-      const cutoff = new Date(this.now.getTime() - graceHours * HOUR);
+      const cutoff = v.deleted ? this.now : new Date(this.now.getTime() - graceHours * HOUR);
       if (Date.parse(v.tombstonedAt) > cutoff.getTime()) continue;
       const target = `${v.namespace}/${v.package}@${v.version}`;
-      const reason = `tombstoned at ${v.tombstonedAt}, grace of ${graceHours} h over`;
+      const reason = v.deleted
+        ? `deleted at ${v.tombstonedAt}: its files and blob references are dropped`
+        : `tombstoned at ${v.tombstonedAt}, grace of ${graceHours} h over`;
       yield {
         action: 'deleteVersion',
         target,

@@ -111,7 +111,19 @@ export interface VersionFileRecord {
   readonly unverified?: boolean;
 }
 
-export type VersionRecordState = 'live' | 'deleting';
+/**
+ * `deleting`: tombstoned by retention, restorable within its grace period, then removed.
+ * `deleted`: deleted by a namespace admin; never restorable, and its row stays for good so the
+ * version number is never published again (GC drops its files and blob references).
+ */
+export type VersionRecordState = 'live' | 'deleting' | 'deleted';
+
+/** Who deleted a version, when, and why (`DELETE …/versions/{v}`). */
+export interface VersionDeletion {
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+}
 
 export interface VersionRecord {
   readonly namespace: string;
@@ -128,6 +140,8 @@ export interface VersionRecord {
   readonly tombstoneReason?: string;
   /** Who committed it, with the verified CI claims of an OIDC caller; absent on older versions. */
   readonly publisher?: Publisher;
+  /** Set once a namespace admin deleted it (state `deleted`). */
+  readonly deletion?: VersionDeletion;
 }
 
 /** The principal that committed a version, as recorded with it (`createdBy` is its id). */
@@ -138,7 +152,7 @@ export interface Publisher {
   readonly claims?: Readonly<Record<string, string>>;
 }
 
-export type VersionState = 'pending' | 'available' | 'quarantined' | 'deleting';
+export type VersionState = 'pending' | 'available' | 'quarantined' | 'deleting' | 'deleted';
 export type FileState = 'pending' | 'available' | 'quarantined';
 
 /** A file as the API shows it. */
@@ -175,6 +189,10 @@ export interface Version {
     readonly expiresAt: string;
   }[];
   readonly files: readonly VersionFile[];
+  /** For a `deleted` version: when, by whom and why. */
+  readonly deletedAt?: string;
+  readonly deletedBy?: string;
+  readonly reason?: string;
 }
 
 /** Who is calling, as established by the host's authenticator. */

@@ -214,6 +214,12 @@ async function republish(
   input: CreateUploadInput,
   existing: VersionRecord,
 ): Promise<CreatedUpload> {
+  if (existing.state === 'deleted') {
+    throw new VersionExistsError(
+      `version ${input.namespace}/${input.package}@${input.version} was deleted; a version number is never reused`,
+      { details: { state: 'deleted' } },
+    );
+  }
   const differences = differencesOf(input, existing);
   if (differences.length > 0) {
     throw new VersionExistsError(

@@ -57,7 +57,8 @@ export function describeVersion(
 ): Version {
   const files = record.files.map((f) => describeFile(f, blobs.get(f.sha256)));
   let state: VersionState = 'available';
-  if (record.state === 'deleting') state = 'deleting';
+  if (record.state === 'deleted') state = 'deleted';
+  else if (record.state === 'deleting') state = 'deleting';
   else if (files.some((f) => f.state === 'quarantined')) state = 'quarantined';
   else if (files.some((f) => f.state === 'pending')) state = 'pending';
   const held = protectionOf(protection, record.version);
@@ -71,9 +72,17 @@ export function describeVersion(
     ...(record.publisher ? { publisher: record.publisher } : {}),
     metadata: record.metadata,
     stages: held.stages,
-    protected: held.reasons.length > 0,
+    // Nothing protects a deleted version any more: a past promotion no longer makes it a rollback target.
+    protected: state !== 'deleted' && held.reasons.length > 0,
     leases: held.leases.map((l) => ({ leaseId: l.leaseId, holder: l.holder, expiresAt: l.expiresAt })),
     files,
+    ...(record.deletion
+      ? {
+          deletedAt: record.deletion.at,
+          deletedBy: record.deletion.by,
+          reason: record.deletion.reason,
+        }
+      : {}),
   };
 }
 
@@ -124,16 +133,22 @@ export interface VersionList {
   readonly nextCursor: string | null;
 }
 
-/** Lists a package's versions, newest commit first; an unknown package lists as empty. */
+/**
+ * Lists a package's versions, newest commit first; an unknown package lists as empty. Deleted
+ * versions are listed only with `include: 'deleted'` (a cursor stays bound to its choice).
+ */
 export async function listVersions(
   deps: CoreDeps,
   caller: Caller,
-  ref: PackageRef & { readonly limit: number; readonly cursor?: string },
+  ref: PackageRef & { readonly limit: number; readonly cursor?: string; readonly include?: 'deleted' },
 ): Promise<VersionList> {
   authorize(caller.principal, ref.namespace, 'read');
-  const scope = `versions:${ref.namespace}/${ref.package}`;
+  const includeDeleted = ref.include === 'deleted';
+  const scope = `versions:${ref.namespace}/${ref.package}${includeDeleted ? ':deleted' : ''}`;
   const after = ref.cursor === undefined ? undefined : deps.cursors.decode(scope, ref.cursor);
-  const page = await deps.index.listVersions(ref.namespace, ref.package, ref.limit, after);
+  const page = await deps.index.listVersions(ref.namespace, ref.package, ref.limit, after, {
+    includeDeleted,
+  });
   return {
     items: await describeVersions(deps, page.items),
     nextCursor: page.next === undefined ? null : deps.cursors.encode(scope, page.next),

@@ -22,6 +22,8 @@ const STATUS: Record<ErrorCode, number> = {
   SubjectMismatch: 422,
   UntrustedSignature: 422,
   Throttled: 429,
+  VersionDeleted: 410,
+  Protected: 409,
 };
 
 /**

@@ -3,6 +3,7 @@ import { abortUpload, commitUpload, createUpload } from '../core/uploads.ts';
 import { getVersion, listVersions } from '../core/versions.ts';
 import { accessRoutes } from './accessRoutes.ts';
 import { attestationRoutes } from './attestationRoutes.ts';
+import { catalogRoutes } from './catalogRoutes.ts';
 import { lifecycleRoutes } from './lifecycleRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { provenanceRoutes } from './provenanceRoutes.ts';
@@ -12,7 +13,7 @@ import {
   createUploadSchema,
   downloadQuerySchema,
   fileParams,
-  listQuerySchema,
+  listVersionsQuerySchema,
   noQuerySchema,
   packageParams,
   uploadParams,
@@ -74,7 +75,7 @@ const publishingRoutes: readonly Route[] = [
     path: '/v1/packages/:ns/:pkg/versions',
     auth: true,
     params: packageParams,
-    query: listQuerySchema,
+    query: listVersionsQuerySchema,
     handle: async ({ deps, caller, params, query }) =>
       ok(await listVersions(deps, caller, { namespace: params.ns, package: params.pkg, ...query })),
   }),
@@ -120,4 +121,5 @@ export const routes: readonly Route[] = [
   ...accessRoutes,
   ...attestationRoutes,
   ...provenanceRoutes,
+  ...catalogRoutes,
 ];

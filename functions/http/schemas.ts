@@ -131,6 +131,11 @@ export const listQuerySchema = z
   })
   .strict();
 
+/** A package's versions: `include=deleted` lists deleted versions too. */
+export const listVersionsQuerySchema = listQuerySchema
+  .extend({ include: z.enum(['deleted']).optional() })
+  .strict();
+
 export const downloadQuerySchema = z.object({ redirect: z.enum(['true', 'false']).default('true') }).strict();
 
 export const noQuerySchema = z.object({}).strict();

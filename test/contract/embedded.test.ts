@@ -2,6 +2,7 @@ import { openDatabase } from '../../functions/adapters/embedded/sqliteDatabase.t
 import { SqliteIndex } from '../../functions/adapters/embedded/sqliteIndex.ts';
 import { startBlobServer } from '../support/blobServer.ts';
 import { describeBlobStoreContract } from './blobStoreContract.ts';
+import { describeCatalogIndexContract } from './catalogIndexContract.ts';
 import { describeIndexContract } from './indexContract.ts';
 import { describeLifecycleIndexContract } from './lifecycleIndexContract.ts';
 
@@ -20,3 +21,5 @@ describeIndexContract('SqliteIndex', sqliteIndex);
 describeBlobStoreContract('FsBlobStore', startBlobServer);
 
 describeLifecycleIndexContract('SqliteIndex', sqliteIndex);
+
+describeCatalogIndexContract('SqliteIndex', sqliteIndex);

@@ -63,7 +63,13 @@ function permits(p: Principal, ns: Namespace, need: Need): boolean {
 }
 
 /** Objects a permitted call uses up or changes: each permitted cell gets its own, the refused share one. */
-type Consumable = 'openUpload' | 'leaseToRenew' | 'leaseToRelease' | 'token' | 'tombstonedVersion';
+type Consumable =
+  | 'openUpload'
+  | 'leaseToRenew'
+  | 'leaseToRelease'
+  | 'token'
+  | 'tombstonedVersion'
+  | 'versionToDelete';
 
 interface Fixtures {
   /** The upload that committed `app@1.0.0` (a commit again answers that Version). */
@@ -169,6 +175,20 @@ const MATRIX: Record<string, readonly Case[]> = {
         path: `/v1/packages/${ns}/doomed/versions/${fx.take('tombstonedVersion', ns, who)}/restore`,
       }),
     },
+  ],
+  'DELETE /v1/packages/:ns/:pkg/versions/:version': [
+    {
+      need: role('admin'),
+      ok: 204,
+      consumes: 'versionToDelete',
+      request: (ns, fx, who) => ({
+        path: `/v1/packages/${ns}/deletable/versions/${fx.take('versionToDelete', ns, who)}?reason=matrix`,
+      }),
+    },
+  ],
+  'GET /v1/namespaces': [{ need: ANY_CALLER, ok: 200, request: () => ({ path: '/v1/namespaces' }) }],
+  'GET /v1/namespaces/:ns/packages': [
+    { need: role('read'), ok: 200, request: (ns) => ({ path: `/v1/namespaces/${ns}/packages` }) },
   ],
   'GET /v1/packages/:ns/:pkg/stages/:stage': [
     { need: role('read'), ok: 200, request: (ns) => ({ path: `/v1/packages/${ns}/app/stages/prod` }) },
@@ -407,10 +427,21 @@ describeForEachBackend('the authorization matrix', (kind) => {
       leaseToRelease: (ns) => lease(ns),
       token: async (ns) =>
         (await asAdmin('POST', '/v1/tokens', { name: 'fixture', roles: { [ns]: ['read'] } }, 201)).id,
+      versionToDelete: async (ns) => {
+        const v = `d${++deletable}`;
+        await publish(s.url, {
+          namespace: ns,
+          package: 'deletable',
+          version: v,
+          files: { 'd.bin': content() },
+        });
+        return v;
+      },
     };
-    const keys = (['openUpload', 'leaseToRenew', 'leaseToRelease', 'token'] as const).flatMap((k) =>
-      wanted(k).map((key) => [k, key] as const),
-    );
+    let deletable = 0;
+    const keys = (
+      ['openUpload', 'leaseToRenew', 'leaseToRelease', 'token', 'versionToDelete'] as const
+    ).flatMap((k) => wanted(k).map((key) => [k, key] as const));
     await inParallel(keys, 8, async ([k, key]) => {
       owned.set(key, await make[k](nsOf(key)));
     });

@@ -74,7 +74,16 @@ const REQUIRED_BODIES: Record<string, unknown> = {
  * Routes an authenticated caller with no role may use, and why: `whoami` shows a caller what Arca
  * makes of it (no roles), which is how "CD cannot pull" is debugged.
  */
-const OPEN_TO_EVERY_CALLER: Record<string, string> = { 'GET /v1/whoami': '200 undefined' };
+const OPEN_TO_EVERY_CALLER: Record<string, string> = {
+  'GET /v1/whoami': '200 undefined',
+  // Lists the namespaces the caller can read: none, for a caller bound to nothing.
+  'GET /v1/namespaces': '200 undefined',
+};
+
+/** Valid queries for the routes that require one, so a 403 cannot hide behind a 400. */
+const REQUIRED_QUERIES: Record<string, string> = {
+  'DELETE /v1/packages/:ns/:pkg/versions/:version': 'reason=sweep',
+};
 
 interface Fixtures {
   readonly uploadId: string;
@@ -135,7 +144,7 @@ function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) 
   const body = REQUIRED_BODIES[key];
   if (route.body && !route.body.optional && body === undefined)
     throw new Error(`no valid body for ${key}: add one to REQUIRED_BODIES`);
-  return apiEvent(route.method, path, { authorizer, body });
+  return apiEvent(route.method, path, { authorizer, body, query: REQUIRED_QUERIES[key] });
 }
 
 describe('authorization on AWS fails closed', () => {

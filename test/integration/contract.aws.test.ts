@@ -1,4 +1,5 @@
 import { describeBlobStoreContract } from '../contract/blobStoreContract.ts';
+import { describeCatalogIndexContract } from '../contract/catalogIndexContract.ts';
 import { describeIndexContract } from '../contract/indexContract.ts';
 import { describeLifecycleIndexContract } from '../contract/lifecycleIndexContract.ts';
 import { freshResources, indexOn, motoClients, storeOn } from './awsFixtures.ts';
@@ -21,3 +22,5 @@ describeBlobStoreContract('S3BlobStore on moto', async () => {
   const store = storeOn(clients, await freshResources(clients));
   return { store, close: async () => undefined };
 });
+
+describeCatalogIndexContract('DynamoDbIndex on moto', dynamoDbIndex);

@@ -161,16 +161,30 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
    * Reads gsi1 backwards. A page may stop short of `limit` when DynamoDB's 1 MB page fills first, so
    * this keeps querying; reading one item more than asked tells whether another page exists.
    */
-  async listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage> {
+  async listVersions(
+    namespace: string,
+    pkg: string,
+    limit: number,
+    after?: string,
+    options: { readonly includeDeleted?: boolean } = {},
+  ): Promise<VersionPage> {
     const gsi1pk = packageKey(namespace, pkg);
     let start = after === undefined ? undefined : startKey(gsi1pk, after);
     const items: Record<string, unknown>[] = [];
+    // Deleted versions are filtered after DynamoDB's Limit: a page short of them queries on.
+    const hideDeleted = options.includeDeleted
+      ? {}
+      : { FilterExpression: '#state <> :deleted', ExpressionAttributeNames: { '#state': 'state' } };
     do {
       const page = await this.table.query({
         IndexName: 'gsi1',
         KeyConditionExpression: '#gsi1pk = :pk',
-        ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk' },
-        ExpressionAttributeValues: toAttributes({ ':pk': gsi1pk }),
+        ...hideDeleted,
+        ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk', ...hideDeleted.ExpressionAttributeNames },
+        ExpressionAttributeValues: toAttributes({
+          ':pk': gsi1pk,
+          ...(options.includeDeleted ? {} : { ':deleted': 'deleted' }),
+        }),
         ScanIndexForward: false,
         Limit: limit + 1 - items.length,
         ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),

@@ -216,6 +216,7 @@ export function versionOf(item: Item): VersionRecord {
     ...(item.tombstonedAt === undefined ? {} : { tombstonedAt: item.tombstonedAt as string }),
     ...(item.tombstoneReason === undefined ? {} : { tombstoneReason: item.tombstoneReason as string }),
     ...(item.publisher === undefined ? {} : { publisher: item.publisher as VersionRecord['publisher'] }),
+    ...(item.deletion === undefined ? {} : { deletion: item.deletion as VersionRecord['deletion'] }),
   };
 }
 

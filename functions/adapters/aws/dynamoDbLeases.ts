@@ -53,6 +53,7 @@ export class DynamoDbLeases {
     for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
       const found = await this.table.get(keys.version(ns, pkg, version));
       if (!found) throw new NotFoundError(`version ${ns}/${pkg}@${version} not found`);
+      if (found.state === 'deleted') throw new ConflictError(`version ${version} is deleted`);
       if (found.state !== 'live')
         throw new ConflictError(`version ${version} is being deleted; restore it first`);
       const keepFrom = new Date(Date.parse(lease.createdAt) - PRUNE_AFTER_MS).toISOString();

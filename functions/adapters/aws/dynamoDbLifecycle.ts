@@ -10,10 +10,12 @@ import type {
   PromoteInput,
   Sha256,
   TokenRecord,
+  VersionDeletion,
   VersionRef,
 } from '../../ports.ts';
 import { DynamoDbAccess } from './dynamoDbAccess.ts';
 import { DynamoDbCatalog } from './dynamoDbCatalog.ts';
+import { DynamoDbDiscovery } from './dynamoDbDiscovery.ts';
 import { DynamoDbGc } from './dynamoDbGc.ts';
 import { DynamoDbLeases } from './dynamoDbLeases.ts';
 import { DynamoDbRetention } from './dynamoDbRetention.ts';
@@ -31,6 +33,7 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   private readonly retention: DynamoDbRetention;
   private readonly gc: DynamoDbGc;
   private readonly access: DynamoDbAccess;
+  private readonly discovery: DynamoDbDiscovery;
 
   constructor(protected readonly table: DynamoTable) {
     this.stages = new DynamoDbStages(table);
@@ -39,6 +42,7 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
     this.retention = new DynamoDbRetention(table);
     this.gc = new DynamoDbGc(table);
     this.access = new DynamoDbAccess(table);
+    this.discovery = new DynamoDbDiscovery(table);
   }
 
   promote(input: PromoteInput, audit: AuditEvent) {
@@ -82,6 +86,12 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   listAudit(filter: { namespace?: string; since?: string }, limit: number, after?: string) {
     return this.catalog.listAudit(filter, limit, after);
   }
+  async listNamespaces() {
+    return this.discovery.listNamespaces((await this.catalog.listPolicies()).keys());
+  }
+  listNamespacePackages(namespace: string, limit: number, after?: string) {
+    return this.discovery.listNamespacePackages(namespace, limit, after);
+  }
   listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>> {
     return this.catalog.listPackages(limit, after);
   }
@@ -91,6 +101,9 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
 
   tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent) {
     return this.retention.tombstoneVersion(ref, reason, now, audit);
+  }
+  markVersionDeleted(ref: VersionRef, deletion: VersionDeletion, now: Date, audit: AuditEvent) {
+    return this.retention.markVersionDeleted(ref, deletion, now, audit);
   }
   restoreVersion(ref: VersionRef, audit: AuditEvent) {
     return this.retention.restoreVersion(ref, audit);

@@ -1,10 +1,13 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { NotFoundError } from '../../core/errors.ts';
-import type { AuditEvent, Sha256, VersionRecord, VersionRef } from '../../ports.ts';
+import type { AuditEvent, Sha256, VersionDeletion, VersionRecord, VersionRef } from '../../ports.ts';
 import { blobChange, blobFactsOf, later } from './dynamoDbBlobs.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { atOrBefore, auditItem, keys, namespaceRefAttribute, workLists } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+
+/** Condition of the final step on a version: still in the state read, listed at or before the cutoff. */
+const stillDue = '#state = :state AND #tombstonedAt <= :cutoff';
 
 /** deleteVersion rebuilds this many times when racing commits keep moving its blobs' refcounts. */
 const MAX_REBUILDS = 10;
@@ -52,6 +55,47 @@ export class DynamoDbRetention {
     return failed === null;
   }
 
+  /**
+   * The tombstone's conditions, from live or deleting, to `deleted`: the version goes on the
+   * tombstoned list so GC drops its references. Promotions and leases are conditioned on `live`.
+   */
+  async markVersionDeleted(
+    ref: VersionRef,
+    deletion: VersionDeletion,
+    now: Date,
+    audit: AuditEvent,
+  ): Promise<boolean> {
+    const failed = await this.table.transact([
+      {
+        Update: {
+          TableName: this.table.name,
+          Key: toAttributes(keys.version(ref.namespace, ref.package, ref.version)),
+          ...updateExpression({
+            update:
+              'SET #state = :deleted, #deletion = :deletion, #tombstonedAt = :at, #gsi2pk = :list, #gsi2sk = :order',
+            condition:
+              '(#state = :live OR #state = :deleting) ' +
+              'AND (attribute_not_exists(#pointedBy) OR size(#pointedBy) = :zero) ' +
+              'AND (attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now)',
+            values: {
+              ':deleted': 'deleted',
+              ':deletion': deletion,
+              ':at': deletion.at,
+              ':list': workLists.tombstoned,
+              ':order': `${deletion.at}#${ref.namespace}#${ref.package}#${ref.version}`,
+              ':live': 'live',
+              ':deleting': 'deleting',
+              ':now': now.toISOString(),
+              ':zero': 0,
+            },
+          }),
+        },
+      },
+      this.auditPut(audit),
+    ]);
+    return failed === null;
+  }
+
   async restoreVersion(ref: VersionRef, audit: AuditEvent): Promise<void> {
     const failed = await this.table.transact([
       {
@@ -76,12 +120,13 @@ export class DynamoDbRetention {
     const bound = cutoff.toISOString();
     const items = await this.table.workList(workLists.tombstoned, atOrBefore(cutoff), limit);
     return items
-      .filter((i) => i.state === 'deleting' && (i.tombstonedAt as string) <= bound)
+      .filter((i) => (i.state === 'deleting' || i.state === 'deleted') && (i.tombstonedAt as string) <= bound)
       .map((i) => ({
         namespace: i.namespace as string,
         package: i.package as string,
         version: i.version as string,
         tombstonedAt: i.tombstonedAt as string,
+        ...(i.state === 'deleted' ? { deleted: true } : {}),
       }));
   }
 
@@ -97,22 +142,13 @@ export class DynamoDbRetention {
       const found = await this.table.get(key);
       const tombstonedAt = found?.tombstonedAt as string | undefined;
       if (!found || tombstonedAt === undefined || tombstonedAt > cutoff.toISOString()) return false;
-      if (found.state !== 'deleting') return false;
+      if (found.state !== 'deleting' && found.state !== 'deleted') return false;
       const refs = new Map<Sha256, number>();
       for (const f of found.files as VersionRecord['files'])
         refs.set(f.sha256, (refs.get(f.sha256) ?? 0) + 1);
       const blobs = (await this.table.getMany([...refs.keys()].map(keys.blob))).map((i) => blobFactsOf(i)!);
       const failed = await this.table.transact([
-        {
-          Delete: {
-            TableName: this.table.name,
-            Key: toAttributes(key),
-            ...expression({
-              condition: '#state = :deleting AND #tombstonedAt <= :cutoff',
-              values: { ':deleting': 'deleting', ':cutoff': cutoff.toISOString() },
-            }),
-          },
-        },
+        found.state === 'deleted' ? this.purgeDeleted(key, cutoff) : this.deleteTombstoned(key, cutoff),
         this.auditPut(audit),
         ...blobs.map((read) => {
           const refcount = Math.max(0, read.refcount - refs.get(read.sha256)!);
@@ -131,5 +167,33 @@ export class DynamoDbRetention {
       if (failed[0]?.code === 'ConditionalCheckFailed') return false;
     }
     return false;
+  }
+
+  private deleteTombstoned(key: Record<string, string>, cutoff: Date): TransactWriteItem {
+    return {
+      Delete: {
+        TableName: this.table.name,
+        Key: toAttributes(key),
+        ...expression({
+          condition: stillDue,
+          values: { ':state': 'deleting', ':cutoff': cutoff.toISOString() },
+        }),
+      },
+    };
+  }
+
+  /** A deleted version's item stays (its number is never published again), without its files. */
+  private purgeDeleted(key: Record<string, string>, cutoff: Date): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table.name,
+        Key: toAttributes(key),
+        ...updateExpression({
+          update: 'SET #files = :none REMOVE #tombstonedAt, #gsi2pk, #gsi2sk',
+          condition: stillDue,
+          values: { ':none': [], ':state': 'deleted', ':cutoff': cutoff.toISOString() },
+        }),
+      },
+    };
   }
 }

@@ -40,7 +40,10 @@ export class DynamoDbStages {
       ]);
       if (!found) throw new NotFoundError(`version ${ns}/${pkg}@${version} not found`);
       if (found.state !== 'live')
-        throw new NotPromotableError(`version ${ns}/${pkg}@${version} is being deleted`);
+        throw new NotPromotableError(
+          `version ${ns}/${pkg}@${version} is ${found.state === 'deleted' ? 'deleted' : 'being deleted'}`,
+          { details: { state: found.state } },
+        );
       if (prior && !priorMarker) {
         throw new StageOrderViolationError(`${version} must be promoted to ${prior} before ${stage}`, {
           details: { requiredStage: prior },

@@ -16,7 +16,7 @@ CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (state, expires_at);
 CREATE TABLE IF NOT EXISTS versions (
   namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
   seq INTEGER NOT NULL UNIQUE,
-  state TEXT NOT NULL CHECK (state IN ('live','deleting')),
+  state TEXT NOT NULL CHECK (state IN ('live','deleting','deleted')),
   created_at TEXT NOT NULL, created_by TEXT NOT NULL, upload_id TEXT NOT NULL, metadata TEXT NOT NULL,
   tombstoned_at TEXT, tombstone_reason TEXT,
   PRIMARY KEY (namespace, package, version)
@@ -105,7 +105,14 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'files', column: 'unverified', definition: 'INTEGER NOT NULL DEFAULT 0' },
   // JSON of the committing principal (id, kind, OIDC claims); NULL on versions committed before it.
   { table: 'versions', column: 'publisher', definition: 'TEXT' },
+  // Who deleted a version (state 'deleted'), when and why; NULL on versions never deleted.
+  { table: 'versions', column: 'deleted_at', definition: 'TEXT' },
+  { table: 'versions', column: 'deleted_by', definition: 'TEXT' },
+  { table: 'versions', column: 'delete_reason', definition: 'TEXT' },
 ];
+
+const OLD_VERSION_STATES = "CHECK (state IN ('live','deleting'))";
+const VERSION_STATES = "CHECK (state IN ('live','deleting','deleted'))";
 
 function migrate(db: Database.Database): void {
   for (const { table, column, definition } of ADDED_COLUMNS) {
@@ -113,6 +120,29 @@ function migrate(db: Database.Database): void {
     if (!columns.some((c) => c.name === column))
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
+  allowDeletedVersions(db);
+}
+
+/**
+ * A versions table made before state `deleted` existed has a CHECK that refuses it, and SQLite cannot
+ * alter a CHECK: the table is rebuilt with the same columns (SQLite's documented procedure: create,
+ * copy, drop, rename, in one transaction) and its indexes made again.
+ */
+function allowDeletedVersions(db: Database.Database): void {
+  const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'versions'").get() as
+    | { sql: string }
+    | undefined;
+  if (!row?.sql.includes(OLD_VERSION_STATES)) return;
+  const rebuilt = row.sql
+    .replace(OLD_VERSION_STATES, VERSION_STATES)
+    .replace(/^CREATE TABLE "?versions"?/, 'CREATE TABLE versions_rebuilt');
+  db.transaction(() => {
+    db.exec(rebuilt);
+    db.exec('INSERT INTO versions_rebuilt SELECT * FROM versions');
+    db.exec('DROP TABLE versions');
+    db.exec('ALTER TABLE versions_rebuilt RENAME TO versions');
+    db.exec(SCHEMA);
+  }).immediate();
 }
 
 function chmodIfPresent(path: string, mode: number): void {

@@ -40,6 +40,9 @@ interface VersionRow {
   upload_id: string;
   metadata: string;
   publisher: string | null;
+  deleted_at: string | null;
+  deleted_by: string | null;
+  delete_reason: string | null;
 }
 
 interface FileRow {
@@ -113,9 +116,9 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
         WHERE namespace = ? AND package = ? AND version = ? ORDER BY position`),
       // Newest commit first: by commit time, and in commit order within one instant (as on DynamoDB).
       listFirst: p(`SELECT * FROM versions WHERE namespace = ? AND package = ?
-        ORDER BY created_at DESC, seq DESC LIMIT ?`),
+        AND (? = 1 OR state != 'deleted') ORDER BY created_at DESC, seq DESC LIMIT ?`),
       listAfter: p(`SELECT * FROM versions WHERE namespace = ? AND package = ? AND (created_at, seq) < (?, ?)
-        ORDER BY created_at DESC, seq DESC LIMIT ?`),
+        AND (? = 1 OR state != 'deleted') ORDER BY created_at DESC, seq DESC LIMIT ?`),
       insertVersion: p(`INSERT INTO versions
         (namespace, package, version, seq, state, created_at, created_by, upload_id, metadata, publisher)
         VALUES (@namespace, @package, @version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live',
@@ -269,6 +272,9 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
       metadata: JSON.parse(row.metadata),
       files,
       ...(row.publisher === null ? {} : { publisher: JSON.parse(row.publisher) }),
+      ...(row.deleted_at === null
+        ? {}
+        : { deletion: { at: row.deleted_at, by: row.deleted_by ?? '', reason: row.delete_reason ?? '' } }),
     };
   }
 
@@ -277,14 +283,22 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
     return row ? this.readVersion(row) : null;
   }
 
-  async listVersions(namespace: string, pkg: string, limit: number, after?: string): Promise<VersionPage> {
+  async listVersions(
+    namespace: string,
+    pkg: string,
+    limit: number,
+    after?: string,
+    options: { readonly includeDeleted?: boolean } = {},
+  ): Promise<VersionPage> {
+    const all = options.includeDeleted ? 1 : 0;
     const rows = (
       after === undefined
-        ? this.s.listFirst.all(namespace, pkg, limit + 1)
+        ? this.s.listFirst.all(namespace, pkg, all, limit + 1)
         : this.s.listAfter.all(
             namespace,
             pkg,
             ...(parsePosition(after, [isString, Number.isSafeInteger]) as [string, number]),
+            all,
             limit + 1,
           )
     ) as VersionRow[];

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { isString, parsePosition } from '../../core/cursor.ts';
 import {
   ConflictError,
   NotFoundError,
@@ -15,6 +16,7 @@ import type {
   Sha256,
   StageView,
   StoredSession,
+  VersionDeletion,
   VersionRef,
   VersionSummary,
 } from '../../ports.ts';
@@ -95,6 +97,19 @@ const prepare = (db: Database.Database) => {
     audits:
       p(`SELECT * FROM audit WHERE (@namespace IS NULL OR namespace = @namespace) AND at >= @since AND id > @after
       ORDER BY id LIMIT @limit`),
+    // Both walk the versions primary key (namespace, package, version) one distinct value at a time,
+    // so their cost grows with what they answer, not with the number of versions.
+    namespaces: p(`WITH RECURSIVE walk(name) AS (
+        SELECT MIN(namespace) FROM versions
+        UNION ALL SELECT (SELECT MIN(namespace) FROM versions WHERE namespace > walk.name) FROM walk
+          WHERE walk.name IS NOT NULL)
+      SELECT name AS namespace FROM walk WHERE name IS NOT NULL
+      UNION SELECT namespace FROM policies ORDER BY namespace`),
+    namespacePackages: p(`WITH RECURSIVE walk(name) AS (
+        SELECT MIN(package) FROM versions WHERE namespace = @namespace AND package > @after
+        UNION ALL SELECT (SELECT MIN(package) FROM versions WHERE namespace = @namespace AND package > walk.name)
+          FROM walk WHERE walk.name IS NOT NULL LIMIT @limit)
+      SELECT name AS package FROM walk WHERE name IS NOT NULL`),
     packagesFirst: p('SELECT DISTINCT namespace, package FROM versions ORDER BY namespace, package LIMIT ?'),
     packagesAfter: p(`SELECT DISTINCT namespace, package FROM versions WHERE (namespace, package) > (?, ?)
       ORDER BY namespace, package LIMIT ?`),
@@ -107,13 +122,23 @@ const prepare = (db: Database.Database) => {
         AND NOT EXISTS (SELECT 1 FROM stages s WHERE s.namespace = @namespace AND s.package = @package AND s.version = @version)
         AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.namespace = @namespace AND l.package = @package
           AND l.version = @version AND l.expires_at > @now)`),
+    markDeleted: p(`UPDATE versions SET state = 'deleted', tombstoned_at = @at, deleted_at = @at,
+        deleted_by = @by, delete_reason = @reason
+      WHERE namespace = @namespace AND package = @package AND version = @version
+        AND state IN ('live', 'deleting')
+        AND NOT EXISTS (SELECT 1 FROM stages s WHERE s.namespace = @namespace AND s.package = @package AND s.version = @version)
+        AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.namespace = @namespace AND l.package = @package
+          AND l.version = @version AND l.expires_at > @now)`),
     restore: p(`UPDATE versions SET state = 'live', tombstoned_at = NULL, tombstone_reason = NULL
       WHERE namespace = ? AND package = ? AND version = ? AND state = 'deleting'`),
-    tombstoned: p(`SELECT namespace, package, version, tombstoned_at FROM versions
-      WHERE state = 'deleting' AND tombstoned_at <= ? ORDER BY tombstoned_at LIMIT ?`),
-    deletable:
-      p(`SELECT 1 FROM versions WHERE namespace = ? AND package = ? AND version = ? AND state = 'deleting'
-      AND tombstoned_at <= ?`),
+    tombstoned: p(`SELECT namespace, package, version, state, tombstoned_at FROM versions
+      WHERE state IN ('deleting', 'deleted') AND tombstoned_at <= ? ORDER BY tombstoned_at LIMIT ?`),
+    deletable: p(`SELECT state FROM versions WHERE namespace = ? AND package = ? AND version = ?
+      AND state IN ('deleting', 'deleted') AND tombstoned_at <= ?`),
+    // A deleted version's row stays, so its number is never published again; only its files go.
+    purgeDeleted: p(
+      'UPDATE versions SET tombstoned_at = NULL WHERE namespace = ? AND package = ? AND version = ?',
+    ),
     fileShas: p('SELECT sha256 FROM files WHERE namespace = ? AND package = ? AND version = ?'),
     deleteFiles: p('DELETE FROM files WHERE namespace = ? AND package = ? AND version = ?'),
     deleteVersion: p('DELETE FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
@@ -172,7 +197,10 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
         const row = this.l.versionState.get(ns, pkg, version) as { state: string } | undefined;
         if (!row) throw new NotFoundError(`version ${ns}/${pkg}@${version} not found`);
         if (row.state !== 'live')
-          throw new NotPromotableError(`version ${ns}/${pkg}@${version} is being deleted`);
+          throw new NotPromotableError(
+            `version ${ns}/${pkg}@${version} is ${row.state === 'deleted' ? 'deleted' : 'being deleted'}`,
+            { details: { state: row.state } },
+          );
         if (input.requirePriorStage && !this.l.promotedTo.get(ns, pkg, version, input.requirePriorStage)) {
           throw new StageOrderViolationError(
             `${version} must be promoted to ${input.requirePriorStage} before ${stage}`,
@@ -238,6 +266,7 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
           | undefined;
         if (!row)
           throw new NotFoundError(`version ${lease.namespace}/${lease.package}@${lease.version} not found`);
+        if (row.state === 'deleted') throw new ConflictError(`version ${lease.version} is deleted`);
         if (row.state !== 'live')
           throw new ConflictError(`version ${lease.version} is being deleted; restore it first`);
         const l = lease;
@@ -344,6 +373,19 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
     return { items, ...(rows.length > limit ? { next: String(rows[limit - 1]!.id) } : {}) };
   }
 
+  async listNamespaces(): Promise<string[]> {
+    return (this.l.namespaces.all() as { namespace: string }[]).map((r) => r.namespace);
+  }
+
+  async listNamespacePackages(namespace: string, limit: number, after?: string): Promise<Page<string>> {
+    const from = after === undefined ? '' : (parsePosition(after, [isString]) as [string])[0];
+    const names = (
+      this.l.namespacePackages.all({ namespace, after: from, limit: limit + 1 }) as { package: string }[]
+    ).map((r) => r.package);
+    const page = names.slice(0, limit);
+    return { items: page, ...(names.length > limit ? { next: JSON.stringify([page.at(-1)]) } : {}) };
+  }
+
   async listPackages(limit: number, after?: string): Promise<Page<{ namespace: string; package: string }>> {
     const from = after === undefined ? undefined : (JSON.parse(after) as [string, string]);
     const rows = (
@@ -398,13 +440,36 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
       .immediate();
   }
 
+  async markVersionDeleted(
+    ref: VersionRef,
+    deletion: VersionDeletion,
+    now: Date,
+    audit: AuditEvent,
+  ): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const marked = this.l.markDeleted.run({
+          ...ref,
+          at: deletion.at,
+          by: deletion.by,
+          reason: deletion.reason,
+          now: now.toISOString(),
+        });
+        if (marked.changes === 0) return false;
+        this.writeAudit(audit);
+        return true;
+      })
+      .immediate();
+  }
+
   async listTombstoned(cutoff: Date, limit: number) {
-    type Row = { namespace: string; package: string; version: string; tombstoned_at: string };
+    type Row = { namespace: string; package: string; version: string; state: string; tombstoned_at: string };
     return (this.l.tombstoned.all(cutoff.toISOString(), limit) as Row[]).map((r) => ({
       namespace: r.namespace,
       package: r.package,
       version: r.version,
       tombstonedAt: r.tombstoned_at,
+      ...(r.state === 'deleted' ? { deleted: true } : {}),
     }));
   }
 
@@ -412,10 +477,12 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
     const key = [ref.namespace, ref.package, ref.version] as const;
     return this.db
       .transaction(() => {
-        if (!this.l.deletable.get(...key, cutoff.toISOString())) return false;
+        const row = this.l.deletable.get(...key, cutoff.toISOString()) as { state: string } | undefined;
+        if (!row) return false;
         const shas = (this.l.fileShas.all(...key) as { sha256: string }[]).map((r) => r.sha256);
         this.l.deleteFiles.run(...key);
-        this.l.deleteVersion.run(...key);
+        if (row.state === 'deleted') this.l.purgeDeleted.run(...key);
+        else this.l.deleteVersion.run(...key);
         for (const sha of shas) this.l.unref.run(now.toISOString(), sha);
         this.writeAudit(audit);
         return true;
