@@ -18,15 +18,15 @@ export interface SynthesizedArca extends ArcaApp {
 }
 
 /**
- * The full store (CloudFront, replication, CI role) synthesized once. Bundling is skipped here to keep
- * the suite fast; test/infra/synth.test.ts runs the real `cdk synth` with esbuild.
+ * The full store (CloudFront with its generated key pair, replication, CI role) synthesized once, from
+ * the default context plus `extra`. Bundling is skipped here to keep the suite fast;
+ * test/infra/synth.test.ts runs the real `cdk synth` with esbuild.
  */
 export function synthArca(extra: Record<string, unknown> = {}, bundle = false): SynthesizedArca {
   const arca = createArcaApp({
     // CDK's built-in template schema check takes ~10 s; `cdk synth` (synth.test.ts) still runs it.
     builtinCloudFormationValidation: false,
     context: cdkContext({
-      signingPublicKeyFile: PUBLIC_KEY_FILE,
       githubRepository: 'acme/widgets',
       ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       ...extra,
