@@ -82,12 +82,14 @@ describe('DynamoDB replica region', () => {
 });
 
 describe('app context', () => {
-  it('builds no distribution without a signing public key', () => {
-    const { primary } = createArcaApp({
-      builtinCloudFormationValidation: false,
-      context: cdkContext({ 'aws:cdk:bundling-stacks': [] }),
-    });
-    expect(primary.store.cdn).toBeUndefined();
+  it('builds CloudFront with a generated key pair by default, and none with cdn=false', () => {
+    const build = (extra: Record<string, unknown>) =>
+      createArcaApp({
+        builtinCloudFormationValidation: false,
+        context: cdkContext({ 'aws:cdk:bundling-stacks': [], ...extra }),
+      }).primary.store;
+    expect(build({}).cdn?.keyPair).toBeDefined();
+    expect(build({ cdn: 'false' }).cdn).toBeUndefined();
   });
 
   it('refuses an unknown encryption', () => {
