@@ -98,6 +98,7 @@ export class CloudFrontDownloads {
  * fingerprint the stack passes as `ARCA_CDN_PUBLIC_KEY_SHA256` and the key-pair custom resource returns.
  */
 export function publicKeySha256(key: KeyObject | string): string {
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const publicKey = typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(spki).digest('hex');
 }
