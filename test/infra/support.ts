@@ -55,3 +55,19 @@ export function functionEnvironment(template: Template, description: RegExp): Re
   if (!fn) throw new Error(`no function described ${description}`);
   return (fn[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 }
+
+/**
+ * `cdk deploy --all -c account=… -c region=… -c replicaRegion=…` and nothing else (plus `extra`): the
+ * default synth, with no CI role and no key file. Bundling is skipped as in `synthArca`.
+ */
+export function defaultSynth(extra: Record<string, unknown> = {}): SynthesizedArca {
+  const arca = createArcaApp({
+    builtinCloudFormationValidation: false,
+    context: cdkContext({ 'aws:cdk:bundling-stacks': [], ...extra }),
+  });
+  return {
+    ...arca,
+    template: Template.fromStack(arca.primary),
+    replicaTemplate: Template.fromStack(arca.replica),
+  };
+}

@@ -1,31 +1,15 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { publicKeySha256 } from '../../functions/adapters/aws/cloudFrontUrls.ts';
 import { ENV } from '../../functions/config/env.ts';
-import { createArcaApp } from '../../infra/arcaApp.ts';
 import { ArtifactStore } from '../../infra/constructs/artifactStore.ts';
-import { cdkContext, resourcesOf } from './support.ts';
-
-/** `cdk deploy --all -c account=… -c region=… -c replicaRegion=…`, nothing else: the default synth. */
-function defaultSynth(extra: Record<string, unknown> = {}) {
-  const arca = createArcaApp({
-    builtinCloudFormationValidation: false,
-    context: cdkContext({ 'aws:cdk:bundling-stacks': [], ...extra }),
-  });
-  return {
-    ...arca,
-    template: Template.fromStack(arca.primary),
-    replicaTemplate: Template.fromStack(arca.replica),
-  };
-}
+import { defaultSynth, PUBLIC_KEY_FILE, resourcesOf } from './support.ts';
 
 /** Properties that are physical names unique in an account (and region), by resource type. */
 const NAME_PATHS: Record<string, string[]> = {
@@ -109,6 +93,16 @@ describe('the default synth (account, region and replicaRegion only)', () => {
     rotated.template.hasResourceProperties('Custom::ArcaCdnKeyPair', { Generation: '2' });
     const ids = resourcesOf(rotated.template, 'AWS::CloudFront::PublicKey').map(([id]) => id);
     expect(ids).toEqual([expect.stringMatching(/SigningPublicKey2/)]);
+  });
+
+  it('trusts a public key of your own instead, fingerprinted at synth, with no custom resource', () => {
+    const own = defaultSynth({ signingPublicKeyFile: PUBLIC_KEY_FILE });
+    own.template.resourceCountIs('Custom::ArcaCdnKeyPair', 0);
+    const pem = readFileSync(PUBLIC_KEY_FILE, 'utf8');
+    own.template.hasResourceProperties('AWS::CloudFront::PublicKey', {
+      PublicKeyConfig: { EncodedKey: pem },
+    });
+    expect(apiEnv(own.template)[ENV.cdnPublicKeySha256]).toBe(publicKeySha256(pem));
   });
 
   it('reserves no concurrency for any function', () => {
@@ -323,43 +317,6 @@ describe('construct API and context', () => {
     template.resourceCountIs('AWS::S3::Bucket', 1);
     expect(apiEnv(template)[ENV.bucket]).toBe('my-artifacts');
     expect(apiEnv(template)[ENV.table]).toBe('my-index');
-  });
-});
-
-describe('cfn-lint', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'arca-cfn-lint-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it.each([
-    ['the default synth', {}],
-    [
-      'KMS, RTC, index replica, custom domain',
-      {
-        encryption: 'KMS',
-        replicationTimeControl: 'true',
-        replicateIndex: 'true',
-        githubRepository: 'acme/widgets',
-        cdnDomainNames: 'dl.example.com',
-        cdnCertificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/abc',
-      },
-    ],
-  ])('reports no error on %s', (label, extra) => {
-    const synth = defaultSynth(extra);
-    const files = [synth.template, synth.replicaTemplate].map((template, i) => {
-      const file = join(dir, `${label.replace(/\W+/g, '-')}-${i}.json`);
-      writeFileSync(file, JSON.stringify(template.toJSON()));
-      return file;
-    });
-    const run = spawnSync('cfn-lint', ['--format', 'parseable', ...files], { encoding: 'utf8' });
-    expect(run.error).toBeUndefined();
-    // cfn-lint's exit code is a bit mask: 2 is "errors found" (4 warnings, 8 informational).
-    const errors = run.stdout.split('\n').filter((line) => /:E\d{4}:/.test(line));
-    expect(errors).toEqual([]);
-    expect(run.status! & 2).toBe(0);
-  });
-
-  it('is the cfn-lint installed on this machine', () => {
-    expect(execFileSync('cfn-lint', ['--version'], { encoding: 'utf8' })).toMatch(/cfn-lint \d/);
   });
 });
 
