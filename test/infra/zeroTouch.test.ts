@@ -7,8 +7,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { publicKeySha256 } from '../../functions/adapters/aws/cloudFrontUrls.ts';
+import { coreConfigFromEnv } from '../../functions/config/coreConfig.ts';
 import { ENV } from '../../functions/config/env.ts';
+import { createUpload } from '../../functions/core/uploads.ts';
 import { ArtifactStore } from '../../infra/constructs/artifactStore.ts';
+import { admin, coreHarness } from '../support/coreHarness.ts';
 import { defaultSynth, PUBLIC_KEY_FILE, resourcesOf } from './support.ts';
 
 /** Properties that are physical names unique in an account (and region), by resource type. */
@@ -125,7 +128,7 @@ describe('the default synth (account, region and replicaRegion only)', () => {
     });
   });
 
-  it('refuses files larger than the scan provably finishes in its 15 minutes (24 GiB at batch size 1)', () => {
+  it('refuses files larger than the scan provably finishes in its 15 minutes (24 GiB at batch size 1)', async () => {
     expect(arca.primary.store.scan.maxFileSize).toBe(24 * 1024 ** 3);
     expect(apiEnv(arca.template)[ENV.maxFileSize]).toBe(String(24 * 1024 ** 3));
     arca.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -133,6 +136,28 @@ describe('the default synth (account, region and replicaRegion only)', () => {
       Timeout: 900,
       MemorySize: 1769,
     });
+    // What the api function does with it: 413 TooLarge at upload creation, before any byte moves.
+    const h = coreHarness();
+    const deps = { ...h.deps, config: coreConfigFromEnv({ [ENV.maxFileSize]: String(24 * 1024 ** 3) }) };
+    const file = (size: number) => ({
+      name: 'disk.img',
+      size,
+      sha256: 'ab'.repeat(32),
+      mediaType: 'application/octet-stream',
+    });
+    const upload = (size: number) =>
+      createUpload(deps, admin, {
+        namespace: 'demo',
+        package: 'vm',
+        version: String(size),
+        metadata: {},
+        files: [file(size)],
+      });
+    await expect(upload(24 * 1024 ** 3 + 1)).rejects.toMatchObject({
+      code: 'TooLarge',
+      details: { maxFileSize: 24 * 1024 ** 3 },
+    });
+    h.close();
     // Two records per invocation share the timeout: each may be half as large.
     expect(defaultSynth({ scanBatchSize: '2' }).primary.store.scan.maxFileSize).toBe(12 * 1024 ** 3);
   });
