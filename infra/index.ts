@@ -1,6 +1,7 @@
 /** Arca's CDK constructs, for embedding the store in another CDK app. */
 
 export { type ArcaApp, type ArcaContext, createArcaApp } from './arcaApp.ts';
+export { StoreAlarms, type StoreAlarmsProps } from './constructs/alarms.ts';
 export { ArtifactApi, type ArtifactApiProps, SLI_ROUTES } from './constructs/api.ts';
 export {
   ArtifactStore,
@@ -8,6 +9,7 @@ export {
   type ArtifactStoreReplicationProps,
 } from './constructs/artifactStore.ts';
 export { BlobCdn, type BlobCdnProps, CDN_ENV } from './constructs/cdn.ts';
+export { CdnKeyPair, type CdnKeyPairProps } from './constructs/cdnKeyPair.ts';
 export { GitHubCiRole, type GitHubCiRoleProps } from './constructs/ciRole.ts';
 export { ArcaFunction, type ArcaFunctionProps, handlerEntry, POWERTOOLS } from './constructs/functions.ts';
 export {
@@ -25,13 +27,9 @@ export {
   validateLifecycle,
 } from './constructs/lifecycle.ts';
 export { StoreObservability, type StoreObservabilityProps } from './constructs/observability.ts';
-export {
-  BlobReplica,
-  type BlobReplicaProps,
-  REPLICA_KEY_ALIAS,
-  replicaBucketName,
-} from './constructs/replication.ts';
+export { BlobReplica, type BlobReplicaProps } from './constructs/replication.ts';
 export { ScanPipeline, type ScanPipelineProps } from './constructs/scanPipeline.ts';
+export { maxScannableFileSize, SCAN_SIZING } from './constructs/scanSizing.ts';
 export {
   BlobEncryption,
   type BlobReplicationOptions,

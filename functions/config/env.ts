@@ -33,12 +33,19 @@ export const ENV = {
   multipartThreshold: 'ARCA_MULTIPART_THRESHOLD',
   /** Secret (hex or text) that signs pagination cursors; on AWS read from the environment. */
   cursorSecret: 'ARCA_CURSOR_SECRET',
+  /**
+   * On AWS: the Secrets Manager secret holding the cursor key, read at run time by the functions
+   * that page (api, gc) so the value is never in a function's configuration.
+   */
+  cursorSecretArn: 'ARCA_CURSOR_SECRET_ARN',
   /** CloudFront downloads (set by the stack's `BlobCdn.grantSign`): the distribution's domain… */
   cdnDomain: 'ARCA_CDN_DOMAIN',
   /** …the id of the public key in its key group… */
   cdnKeyPairId: 'ARCA_CDN_KEY_PAIR_ID',
   /** …and the Secrets Manager secret holding the matching PEM private key. */
   cdnPrivateKeySecretArn: 'ARCA_CDN_PRIVATE_KEY_SECRET_ARN',
+  /** …and the hex sha256 of the key group's public key (SPKI DER), so a mismatched PEM is refused. */
+  cdnPublicKeySha256: 'ARCA_CDN_PUBLIC_KEY_SHA256',
   /** Store-wide admins on AWS: IAM principal ARNs, comma-separated (adapters/aws/lambdaPrincipal.ts). */
   adminPrincipals: 'ARCA_ADMIN_PRINCIPALS',
   /** Roles of IAM callers, as JSON (see adapters/aws/lambdaPrincipal.ts). */

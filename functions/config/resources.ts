@@ -32,9 +32,10 @@ export const TABLE_SCHEMA = {
 export const QUEUE_SETTINGS = {
   /** Redeliveries before a message moves to the DLQ. */
   maxReceiveCount: 5,
-  /** Must be ≥ 6× the scan function timeout. */
-  visibilityTimeoutSeconds: 900,
-  scanFunctionTimeoutSeconds: 120,
+  /** Must be ≥ 6× the scan function timeout (AWS's rule for SQS-triggered functions). */
+  visibilityTimeoutSeconds: 5400,
+  /** Lambda's maximum: the largest file the scan accepts is sized to it (infra/constructs/scanSizing.ts). */
+  scanFunctionTimeoutSeconds: 900,
   dlqRetentionDays: 14,
   dlqSuffix: '-dlq',
 } as const;

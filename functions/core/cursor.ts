@@ -7,7 +7,13 @@ import { InvalidRequestError } from './errors.ts';
  * cursor is a 400, never a scan from an arbitrary key.
  */
 export class CursorCodec {
-  constructor(private readonly key: Uint8Array) {}
+  private resolved: Uint8Array | undefined;
+
+  /**
+   * `key` may be a function, called on first use: a process that never pages (the scan worker) then
+   * never needs the key at all.
+   */
+  constructor(private readonly key: Uint8Array | (() => Uint8Array)) {}
 
   encode(scope: string, position: string): string {
     const body = Buffer.from(JSON.stringify({ s: scope, p: position })).toString('base64url');
@@ -26,7 +32,8 @@ export class CursorCodec {
   }
 
   private sign(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest('base64url').slice(0, 32);
+    this.resolved ??= typeof this.key === 'function' ? this.key() : this.key;
+    return createHmac('sha256', this.resolved).update(body).digest('base64url').slice(0, 32);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   RETIRED_ROLE_MAPS,
   retiredRoleMapsIn,
 } from '../adapters/aws/lambdaPrincipal.ts';
+import { runtimeSecrets } from '../adapters/aws/runtimeSecrets.ts';
 import { oidcIssuersFromEnv } from '../adapters/oidc/issuers.ts';
 import { JoseOidcVerifier } from '../adapters/oidc/joseOidcVerifier.ts';
 import { ENV, requireEnv } from '../config/env.ts';
@@ -174,4 +175,5 @@ export function defaultDeps(env: NodeJS.ProcessEnv = process.env): () => ApiHand
   };
 }
 
-export const handler = createHandler(defaultDeps());
+// The cursor key is read from Secrets Manager before the first request builds the dependencies.
+export const handler = createHandler(defaultDeps()).use(runtimeSecrets());

@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { lazyAwsDeps } from '../adapters/aws/deps.ts';
+import { runtimeSecrets } from '../adapters/aws/runtimeSecrets.ts';
 import type { Caller, CoreDeps } from '../core/deps.ts';
 import { type GcReport, isGcRunning, runGarbageCollection } from '../core/gc.ts';
 
@@ -61,4 +62,5 @@ export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHand
   return middy(gc).use(injectLambdaContext(logger));
 }
 
-export const handler = createHandler(lazyAwsDeps());
+// GC signs the cursor it follows between slices: its key is read from Secrets Manager first.
+export const handler = createHandler(lazyAwsDeps()).use(runtimeSecrets());

@@ -19,11 +19,20 @@ export const SLI_ROUTES = {
 export interface ArtifactApiProps {
   /** The `api` function every route integrates with. */
   readonly handler: lambda.IFunction;
-  /** @default 50 requests per second, steady state */
+  /**
+   * Steady-state requests per second each API's stage admits (API Gateway's account quota is
+   * 10,000 rps per region; raise it first to go beyond).
+   * @default 1000
+   */
   readonly throttlingRateLimit?: number;
-  /** @default 100 requests */
+  /** Requests admitted at once above the rate. @default 2000 */
   readonly throttlingBurstLimit?: number;
+  /** Retention of the access log. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
 }
+
+/** Stage throttling when not configured: room for 1,000 requests per second, bursts of 2,000. */
+export const DEFAULT_API_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 
 /**
  * Two HTTP APIs on the one `api` function, with the same routes: `httpApi` signs with SigV4 (IAM
@@ -43,7 +52,13 @@ export class ArtifactApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ArtifactApiProps) {
     super(scope, id);
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    const rateLimit = props.throttlingRateLimit ?? DEFAULT_API_THROTTLE.rateLimit;
+    const burstLimit = props.throttlingBurstLimit ?? DEFAULT_API_THROTTLE.burstLimit;
+    if (!(rateLimit > 0) || !Number.isInteger(burstLimit) || burstLimit < 1)
+      throw new Error(`API throttling must be a positive rate and burst, got ${rateLimit} / ${burstLimit}`);
     [this.httpApi, this.stage] = this.createApi('HttpApi', 'Arca artifact store API (SigV4)', props);
     [this.bearerApi, this.bearerStage] = this.createApi(
       'BearerApi',
@@ -80,7 +95,10 @@ export class ArtifactApi extends Construct {
       httpApi: api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: props.throttlingRateLimit ?? 50, burstLimit: props.throttlingBurstLimit ?? 100 },
+      throttle: {
+        rateLimit: props.throttlingRateLimit ?? DEFAULT_API_THROTTLE.rateLimit,
+        burstLimit: props.throttlingBurstLimit ?? DEFAULT_API_THROTTLE.burstLimit,
+      },
       detailedMetricsEnabled: true,
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),

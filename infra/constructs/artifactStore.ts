@@ -1,126 +1,28 @@
 import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ADMIN_PRINCIPALS_ENV, parseAdminPrincipals } from '../../functions/adapters/aws/lambdaPrincipal.ts';
 import { checkIssuerUrl } from '../../functions/adapters/oidc/issuers.ts';
 import { ENV } from '../../functions/config/env.ts';
+import { StoreAlarms } from './alarms.ts';
 import { ArtifactApi } from './api.ts';
+import type { ArtifactStoreProps } from './artifactStoreProps.ts';
 import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
 import { ArcaFunction, handlerEntry } from './functions.ts';
 import { GarbageCollector } from './garbageCollector.ts';
 import { IndexTable } from './indexTable.ts';
-import type { BlobLifecycleOptions } from './lifecycle.ts';
 import { StoreObservability } from './observability.ts';
-import { REPLICA_KEY_ALIAS, replicaBucketName } from './replication.ts';
+import { BLOB_REPLICATION_RULE_ID } from './replicationRule.ts';
 import { ScanPipeline } from './scanPipeline.ts';
 import { SigningKeys } from './signingKeys.ts';
-import { BlobEncryption, BlobStorage } from './storage.ts';
+import { BlobStorage } from './storage.ts';
 
-/** The second region, whose bucket `ArtifactStoreReplica` (or `BlobReplica`) creates. */
-export interface ArtifactStoreReplicationProps {
-  /** Region of the replica bucket; must differ from the store's. */
-  readonly region: string;
-  /** @default replicaBucketName(account, region) — what `BlobReplica` names it by default */
-  readonly bucketName?: string;
-  /**
-   * S3 Replication Time Control (15-minute SLA, extra per-GB charge).
-   * @default false
-   */
-  readonly replicationTimeControl?: boolean;
-  /**
-   * Also make the index a global table with a replica in this region.
-   * @default false
-   */
-  readonly replicateIndex?: boolean;
-}
-
-export interface ArtifactStoreProps {
-  /** @default BlobEncryption.S3_MANAGED */
-  readonly encryption?: BlobEncryption;
-  /** Tiers and version expiry of `blobs/`. @default - STANDARD → STANDARD_IA (30 d) → GLACIER_IR (90 d) */
-  readonly lifecycle?: BlobLifecycleOptions;
-  /** Cross-region copy of `blobs/` and CloudFront failover to it. @default - single region */
-  readonly replication?: ArtifactStoreReplicationProps;
-  /**
-   * Public key (PEM) for CloudFront signed download URLs. Without it there is no distribution and
-   * `api` hands out S3 presigned GETs instead.
-   * @default - no CloudFront
-   */
-  readonly signingPublicKeyPem?: string;
-  /** Existing secret with the matching private key PEM. @default - an empty secret to fill after deploy */
-  readonly signingPrivateKeySecret?: secretsmanager.ISecret;
-  /**
-   * How many provenance signing keys the store has had; raise it by one to rotate (docs/deploy.md).
-   * Never lower it: retired keys must stay listed for old signatures to verify.
-   * @default 1
-   */
-  readonly signingKeyGenerations?: number;
-  /** @default - unreserved */
-  readonly apiReservedConcurrency?: number;
-  /** @default - unreserved */
-  readonly scanReservedConcurrency?: number;
-  /**
-   * How often GC runs (EventBridge). Each run works in bounded slices for up to 15 minutes and the
-   * next one resumes the rest, so keep the interval above 15 minutes.
-   * @default events.Schedule.rate(Duration.hours(1))
-   */
-  readonly gcSchedule?: events.Schedule;
-  /**
-   * Concurrency reserved for `gc`; 1 keeps runs from ever overlapping. Reserving needs the account's
-   * unreserved pool to stay ≥ 10 (new accounts with a limit of 10 must raise it first).
-   * @default 1
-   */
-  readonly gcReservedConcurrency?: number;
-  /** @default 512 */
-  readonly gcMemorySize?: number;
-  /**
-   * Hours a blob stays unreferenced before GC deletes its bytes (`ARCA_BLOB_GRACE_HOURS`). The grace
-   * of tombstoned versions is per namespace (retention policy `graceHours`), not this.
-   * @default 24
-   */
-  readonly blobGraceHours?: number;
-  /** Steady-state API requests per second. @default 50 */
-  readonly throttlingRateLimit?: number;
-  /** @default 100 */
-  readonly throttlingBurstLimit?: number;
-  /** Where alarms notify. @default - nowhere (console only) */
-  readonly alarmTopic?: sns.ITopic;
-  /**
-   * `owner/name` of a GitHub repository whose Actions may call the API through an OIDC role.
-   * @default - no CI role
-   */
-  readonly githubRepository?: string;
-  /**
-   * `sub` claims the GitHub CI role trusts, each `repo:<githubRepository>:…`: a branch
-   * (`…:ref:refs/heads/main`), tags (`…:ref:refs/tags/v*`), an environment (`…:environment:prod`,
-   * which is what a job with `environment: prod` presents, whatever its branch). Only with
-   * `githubRepository`. What the role may do inside Arca is bound in the namespace policies
-   * (`members`, by the `CiRoleArn` output), never here.
-   * @default - [`repo:<githubRepository>:ref:refs/heads/main`]
-   */
-  readonly githubSubjects?: readonly string[];
-  /**
-   * OIDC issuers whose tokens the bearer API accepts (`ARCA_OIDC_ISSUERS`): https URLs, e.g.
-   * `https://token.actions.githubusercontent.com`. What a token may do comes from the namespace
-   * policies' `trust` rules; a token of another issuer answers 401.
-   * @default - none: bearer callers use Arca tokens only
-   */
-  readonly oidcIssuers?: readonly string[];
-  /**
-   * Store-wide administrators (GC, audit, namespace policies, restore, every namespace): IAM role or
-   * user ARNs (`ARCA_ADMIN_PRINCIPALS`). A role ARN matches every session of the role. Nobody else
-   * is an admin, whatever IAM lets them invoke.
-   * @default - none: no caller can run admin routes until one is named here
-   */
-  readonly adminPrincipals?: readonly string[];
-  /** Bucket, table, keys and secrets. @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
-}
+export type { ArtifactStoreProps, ArtifactStoreReplicationProps } from './artifactStoreProps.ts';
 
 /** Props that bound callers inside Arca from the stack, before bindings moved into the index. */
 const RETIRED_PROPS = {
@@ -142,8 +44,13 @@ export class ArtifactStore extends Construct {
   public readonly scan: ScanPipeline;
   public readonly signingKeys: SigningKeys;
   public readonly gc: GarbageCollector;
+  /** CloudFront signed downloads; absent only with `cdn: false`. */
   public readonly cdn?: BlobCdn;
   public readonly observability: StoreObservability;
+  /** Throttle, backlog, DynamoDB, replication and CloudFront alarms, all on `alarmTopic`. */
+  public readonly alarms: StoreAlarms;
+  /** Where every alarm notifies: the one given, or one created here. */
+  public readonly alarmTopic: sns.ITopic;
   public readonly ciRole?: GitHubCiRole;
   public readonly cursorSecret: secretsmanager.Secret;
 
@@ -157,25 +64,23 @@ export class ArtifactStore extends Construct {
     const replication = props.replication;
     if (replication && replication.region === stack.region)
       throw new Error(`replication.region must differ from the store's region (${stack.region})`);
-    const replicaName = replication
-      ? (replication.bucketName ?? replicaBucketName(stack.account, replication.region))
-      : undefined;
 
     this.storage = new BlobStorage(this, 'Storage', {
+      bucket: props.bucket,
+      encryptionKey: props.encryptionKey,
       encryption: props.encryption,
       lifecycle: props.lifecycle,
       removalPolicy: props.removalPolicy,
-      replication:
-        replication && replicaName !== undefined
-          ? {
-              bucketName: replicaName,
-              region: replication.region,
-              replicationTimeControl: replication.replicationTimeControl,
-              kmsKeyAlias: props.encryption === BlobEncryption.KMS ? REPLICA_KEY_ALIAS : undefined,
-            }
-          : undefined,
+      replication: replication && {
+        bucketName: replication.bucketName,
+        region: replication.region,
+        replicationTimeControl: replication.replicationTimeControl,
+        kmsKeyArn: replication.kmsKeyArn,
+        storageClass: replication.storageClass,
+      },
     });
     this.index = new IndexTable(this, 'Index', {
+      table: props.table,
       replicaRegion: replication?.replicateIndex ? replication.region : undefined,
       removalPolicy: props.removalPolicy,
     });
@@ -184,6 +89,7 @@ export class ArtifactStore extends Construct {
       entry: handlerEntry('api'),
       description: 'Arca API: uploads, versions, stages, downloads, leases',
       reservedConcurrentExecutions: props.apiReservedConcurrency,
+      logRetention: props.logRetention,
     });
     this.storage.grantPublish(this.apiFunction);
     this.index.grantIndexReadWrite(this.apiFunction);
@@ -194,9 +100,13 @@ export class ArtifactStore extends Construct {
       storage: this.storage,
       index: this.index,
       reservedConcurrentExecutions: props.scanReservedConcurrency,
+      memorySize: props.scanMemorySize,
+      batchSize: props.scanBatchSize,
+      maxConcurrency: props.scanMaxConcurrency,
+      logRetention: props.logRetention,
     });
-    // The AWS wiring (adapters/aws/deps.ts) builds the cursor codec for every function, scan included.
-    this.grantCursorSecret(this.scan.function);
+    // The API refuses, at upload creation (413 TooLarge), files the scan could not finish in time.
+    this.apiFunction.addEnvironment(ENV.maxFileSize, String(this.scan.maxFileSize));
 
     // Provenance: only the scan role signs; the API lists public keys and hands versions available at
     // commit to the scan queue (adapters/aws/sqsProvenanceQueue.ts).
@@ -216,6 +126,7 @@ export class ArtifactStore extends Construct {
       blobGraceHours: props.blobGraceHours,
       reservedConcurrentExecutions: props.gcReservedConcurrency,
       memorySize: props.gcMemorySize,
+      logRetention: props.logRetention,
     });
     // GC signs the cursor it follows from one bounded slice to the next.
     this.grantCursorSecret(this.gc.function);
@@ -224,40 +135,81 @@ export class ArtifactStore extends Construct {
       handler: this.apiFunction,
       throttlingRateLimit: props.throttlingRateLimit,
       throttlingBurstLimit: props.throttlingBurstLimit,
+      logRetention: props.logRetention,
     });
 
-    if (props.signingPublicKeyPem !== undefined) {
+    if (props.cdn ?? true) {
       this.cdn = new BlobCdn(this, 'Cdn', {
         storage: this.storage,
         publicKeyPem: props.signingPublicKeyPem,
         privateKeySecret: props.signingPrivateKeySecret,
-        failoverBucket:
-          replication && replicaName !== undefined
-            ? s3.Bucket.fromBucketAttributes(this, 'ReplicaBucket', {
-                bucketName: replicaName,
-                region: replication.region,
-              })
-            : undefined,
+        keyGeneration: props.cdnKeyGeneration,
+        priceClass: props.priceClass,
+        domainNames: props.domainNames,
+        certificate: props.certificate,
+        removalPolicy: props.removalPolicy,
+        failoverBucket: replication
+          ? s3.Bucket.fromBucketAttributes(this, 'ReplicaBucket', {
+              bucketName: replication.bucketName,
+              region: replication.region,
+            })
+          : undefined,
       });
       this.cdn.grantSign(this.apiFunction);
-    }
+    } else if (props.signingPublicKeyPem !== undefined || props.cdnKeyGeneration !== undefined)
+      throw new Error(
+        'signingPublicKeyPem and cdnKeyGeneration configure the CDN, which cdn: false turns off',
+      );
 
+    this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic();
     this.observability = new StoreObservability(this, 'Observability', {
       api: this.api,
       scan: this.scan,
       gc: this.gc,
       storage: this.storage,
-      alarmTopic: props.alarmTopic,
+      alarmTopic: this.alarmTopic,
+    });
+    this.alarms = new StoreAlarms(this, 'Alarms', {
+      topic: this.alarmTopic,
+      functions: { Api: this.apiFunction, Scan: this.scan.function, Gc: this.gc.function },
+      scanQueue: this.scan.queue,
+      tableName: this.index.table.tableName,
+      replication: replication && {
+        sourceBucket: this.storage.bucket,
+        destinationBucketName: replication.bucketName,
+        ruleId: BLOB_REPLICATION_RULE_ID,
+      },
+      distributionId: this.cdn?.distribution.distributionId,
     });
     if (props.githubRepository !== undefined)
       this.ciRole = new GitHubCiRole(this, 'GitHubCi', {
         api: this.api,
         repository: props.githubRepository,
         subjects: props.githubSubjects,
+        provider: props.githubOidcProvider,
       });
-    else if (props.githubSubjects !== undefined)
-      throw new Error('githubSubjects needs githubRepository: there is no CI role to trust them');
+    else if (props.githubSubjects !== undefined || props.githubOidcProvider !== undefined)
+      throw new Error('githubSubjects and githubOidcProvider need githubRepository: there is no CI role');
     this.configureAccess(props);
+  }
+
+  /**
+   * Lets `grantee` call every route of the SigV4 API (publish, promote, fetch…). IAM only opens the
+   * door: what the caller may do in each namespace is what the namespace policies bind to its ARN.
+   */
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke(grantee, '*');
+  }
+
+  /** Lets `grantee` call the SigV4 API's GET routes only (list, resolve, download); policies still decide. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke(grantee, 'GET');
+  }
+
+  private grantInvoke(grantee: iam.IGrantable, method: string): iam.Grant {
+    const { partition, region, account } = Stack.of(this);
+    const routes = `arn:${partition}:execute-api:${region}:${account}:${this.api.httpApi.apiId}/*/${method}/v1/*`;
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [routes] });
   }
 
   /**
@@ -280,11 +232,24 @@ export class ArtifactStore extends Construct {
   }
 
   /**
-   * Pagination cursors are HMAC-signed with this; functions get it as an environment variable
-   * (resolved by CloudFormation at deploy, never in the template), as functions/config/env.ts prescribes.
+   * Pagination cursors are HMAC-signed with this. A function that pages gets the secret's ARN and
+   * reads the value at run time (adapters/aws/runtimeSecrets.ts): no value is ever in its
+   * configuration. `scan` never pages and is not granted it.
    */
   public grantCursorSecret(fn: lambda.Function): void {
-    fn.addEnvironment(ENV.cursorSecret, this.cursorSecret.secretValue.unsafeUnwrap());
+    fn.addEnvironment(ENV.cursorSecretArn, this.cursorSecret.secretArn);
+    this.cursorSecret.grantRead(fn);
+  }
+
+  /** An SNS topic for the alarms, TLS only; subscribe to it (output `AlarmTopicArn`). */
+  private createAlarmTopic(): sns.Topic {
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Arca alarms', enforceSSL: true });
+    Validations.of(topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm notifications carry alarm names and states only; a KMS key would need a CloudWatch key policy for no protected data.',
+    });
+    return topic;
   }
 
   private createCursorSecret(removalPolicy?: RemovalPolicy): secretsmanager.Secret {

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config/env.ts';
 import { ArcaFunction, handlerEntry, POWERTOOLS } from './functions.ts';
@@ -39,13 +40,16 @@ export interface GarbageCollectorProps {
    */
   readonly blobGraceHours?: number;
   /**
-   * Concurrency reserved for (and capped at) `gc`. With 1, a scheduled event that arrives during a
-   * run is throttled and retried by Lambda after it, so two runs never overlap.
-   * @default 1
+   * Concurrency reserved for (and capped at) `gc`. Not needed for exclusivity: a run holds the
+   * `LOCK#gc` item in the index, and a run that finds it held skips. Reserving fails to deploy in
+   * accounts whose unreserved pool would drop under 10 (new accounts have a limit of 10).
+   * @default - unreserved
    */
   readonly reservedConcurrentExecutions?: number;
   /** @default 512 */
   readonly memorySize?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
@@ -67,7 +71,8 @@ export class GarbageCollector extends Construct {
       description: 'Arca GC: expires sessions, applies retention, deletes tombstoned versions and blobs',
       timeout: GC_TIMEOUT,
       memorySize: props.memorySize ?? 512,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logRetention: props.logRetention,
     });
     this.function.addEnvironment(ENV.blobGraceHours, String(blobGraceHours));
     props.storage.grantCollect(this.function);

@@ -8,6 +8,12 @@ import { acknowledgeResourceWildcards } from './nag.ts';
 
 export interface IndexTableProps {
   /**
+   * Bring your own table instead of creating one. It must have Arca's key schema, GSIs and TTL
+   * attribute (`TABLE_SCHEMA` in functions/config/resources.ts); PITR and deletion protection are yours.
+   * @default - a new on-demand table
+   */
+  readonly table?: dynamodb.ITableV2;
+  /**
    * A second region holding a global-table replica, for reads and writes during a region outage.
    * @default - no replica
    */
@@ -23,10 +29,16 @@ export interface IndexTableProps {
 
 /** The index: one on-demand table with the keys, GSIs and TTL of `TABLE_SCHEMA`, with PITR. */
 export class IndexTable extends Construct {
-  public readonly table: dynamodb.TableV2;
+  public readonly table: dynamodb.ITableV2;
 
   constructor(scope: Construct, id: string, props: IndexTableProps = {}) {
     super(scope, id);
+    if (props.table !== undefined) {
+      if (props.replicaRegion !== undefined)
+        throw new Error('replicateIndex needs a table Arca creates; add the replica to your own table');
+      this.table = props.table;
+      return;
+    }
     const key = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
     this.table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: key(TABLE_SCHEMA.partitionKey),

@@ -19,9 +19,11 @@ export interface BlobLifecycleOptions {
    */
   readonly tiers?: readonly BlobTier[];
   /**
-   * Objects at or below this size never transition: IA and Glacier IR bill at least 128 KiB per object,
-   * so moving smaller ones costs more than it saves.
-   * @default Size.kibibytes(128)
+   * Objects at or below this size never transition. Each object pays $0.01 per 1,000 to reach
+   * STANDARD_IA and $0.02 per 1,000 to reach GLACIER_IR, once; an object of 1 MiB earns that back in
+   * about four months, one of 256 KiB in over a year (cost model in docs/deploy.md). IA and Glacier IR
+   * also bill at least 128 KiB per object, the floor this may not go under.
+   * @default Size.mebibytes(1)
    */
   readonly minimumTransitionSize?: Size;
   /**
@@ -37,6 +39,8 @@ export const DEFAULT_TIERS: readonly BlobTier[] = [
 ];
 
 const S3_MINIMUM_TRANSITION_SIZE = Size.kibibytes(128);
+/** Where the two transitions pay for themselves within about four months (docs/deploy.md). */
+export const DEFAULT_MINIMUM_TRANSITION_SIZE = Size.mebibytes(1);
 
 /** Classes whose objects S3 must keep 30 days before the next transition (and ≥ 30 days after creation). */
 const THIRTY_DAY_CLASSES = new Set<string>([
@@ -96,15 +100,19 @@ export function validateLifecycle(options: BlobLifecycleOptions): void {
 export function lifecycleRules(options: BlobLifecycleOptions): s3.LifecycleRule[] {
   validateLifecycle(options);
   const tiers = options.tiers ?? DEFAULT_TIERS;
-  const minimumSize = options.minimumTransitionSize ?? S3_MINIMUM_TRANSITION_SIZE;
+  const minimumSize = options.minimumTransitionSize ?? DEFAULT_MINIMUM_TRANSITION_SIZE;
   const rules: s3.LifecycleRule[] = [
     {
       id: 'staging-scratch',
       prefix: BUCKET_LAYOUT.stagingPrefix,
       expiration: Duration.days(BUCKET_LAYOUT.stagingExpirationDays),
-      abortIncompleteMultipartUploadAfter: Duration.days(BUCKET_LAYOUT.abortIncompleteMultipartDays),
       // Staged bytes are never restored: a deleted staged object's old version is garbage immediately.
       noncurrentVersionExpiration: Duration.days(1),
+    },
+    {
+      // Bucket-wide: a scan killed mid-copy leaves billed parts of an UploadPartCopy under blobs/.
+      id: 'abort-incomplete-multipart',
+      abortIncompleteMultipartUploadAfter: Duration.days(BUCKET_LAYOUT.abortIncompleteMultipartDays),
     },
     {
       id: 'noncurrent-versions',

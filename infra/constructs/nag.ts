@@ -16,11 +16,22 @@ export function acknowledgeResourceWildcards(
   reason: string,
 ): void {
   const stack = Stack.of(scope);
-  for (const resource of resources)
-    Validations.of(scope).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`,
-      reason,
-    });
+  const acknowledge = () => {
+    for (const resource of resources)
+      Validations.of(scope).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`,
+        reason,
+      });
+  };
+  acknowledge();
+  // A cross-region reference resolves to its final form (Fn::GetStackOutput) only once the app is
+  // prepared: acknowledge again then, before the cdk-nag plugin reads the tree.
+  scope.node.addValidation({
+    validate: () => {
+      acknowledge();
+      return [];
+    },
+  });
 }
 
 /** cdk-nag's spelling of a CloudFormation value: `<Logical.Attr>` for GetAtt, `<Name>` for Ref, joins inlined. */

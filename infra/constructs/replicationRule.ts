@@ -6,24 +6,35 @@ import type { Construct } from 'constructs';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import { acknowledgeResourceWildcards } from './nag.ts';
 
-/** Where `blobs/` is copied to, named deterministically so no cross-region stack reference is needed. */
+/**
+ * Where `blobs/` is copied to. Name and key come from the replica stack (`BlobReplica`), usually as
+ * cross-region references (CloudFormation `Fn::GetStackOutput`), so neither is a fixed name.
+ */
 export interface BlobReplicationOptions {
-  /** Name of the replica bucket (see `replicaBucketName`). */
+  /** Name of the replica bucket. */
   readonly bucketName: string;
   /** Region of the replica bucket. */
   readonly region: string;
   /**
-   * Alias (`alias/…`) of the replica region's KMS key; required with `BlobEncryption.KMS`. An alias,
-   * not a key id, because the key lives in another stack and region and its id is not known here.
+   * ARN of the replica region's KMS key; required with `BlobEncryption.KMS`.
    * @default - none (SSE-S3)
    */
-  readonly kmsKeyAlias?: string;
+  readonly kmsKeyArn?: string;
+  /**
+   * Storage class replicas are written in. STANDARD_IA halves the replica's storage bill for blobs
+   * of 128 KiB and more (its minimum billable size); it is read only on a failover.
+   * @default s3.StorageClass.INFREQUENT_ACCESS
+   */
+  readonly storageClass?: s3.StorageClass;
   /**
    * S3 Replication Time Control: 99.99 % of objects within 15 minutes, billed per GB replicated.
    * @default false
    */
   readonly replicationTimeControl?: boolean;
 }
+
+/** Id of the replication rule, a dimension of S3's replication metrics. */
+export const BLOB_REPLICATION_RULE_ID = 'blobs-to-replica';
 
 /** The one rule: `blobs/` (verified content only) to the replica bucket in the other region. */
 export function blobReplicationRules(
@@ -37,7 +48,7 @@ export function blobReplicationRules(
   const rtc = replication.replicationTimeControl === true;
   return [
     {
-      id: 'blobs-to-replica',
+      id: BLOB_REPLICATION_RULE_ID,
       destination,
       // Only verified content: staging/ is scratch and would double the replicated bytes.
       filter: { prefix: BUCKET_LAYOUT.blobPrefix },
@@ -45,11 +56,13 @@ export function blobReplicationRules(
       // GC deletes must reach the replica too, or it keeps every blob forever.
       deleteMarkerReplication: true,
       replicationTimeControl: rtc ? s3.ReplicationTimeValue.FIFTEEN_MINUTES : undefined,
-      metrics: rtc ? s3.ReplicationTimeValue.FIFTEEN_MINUTES : undefined,
-      kmsKey: replication.kmsKeyAlias
-        ? kms.Key.fromKeyArn(scope, 'ReplicaKey', aliasArn(scope, replication))
+      // Replication metrics (also without RTC): the ReplicationFailures alarm reads them.
+      metrics: s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+      storageClass: replication.storageClass ?? s3.StorageClass.INFREQUENT_ACCESS,
+      kmsKey: replication.kmsKeyArn
+        ? kms.Key.fromKeyArn(scope, 'ReplicaKey', replication.kmsKeyArn)
         : undefined,
-      sseKmsEncryptedObjects: replication.kmsKeyAlias !== undefined ? true : undefined,
+      sseKmsEncryptedObjects: replication.kmsKeyArn !== undefined ? true : undefined,
     },
   ];
 }
@@ -61,7 +74,7 @@ export function grantBlobReplication(
   encryptionKey: kms.IKey | undefined,
   replication: BlobReplicationOptions,
 ): void {
-  const { partition, account } = Stack.of(role);
+  const { partition } = Stack.of(role);
   const destinationArn = `arn:${partition}:s3:::${replication.bucketName}`;
   role.addToPolicy(
     new iam.PolicyStatement({
@@ -87,24 +100,11 @@ export function grantBlobReplication(
     'Replication reads and writes every object under blobs/ by definition; actions are named.',
   );
   encryptionKey?.grant(role, 'kms:Decrypt');
-  if (replication.kmsKeyAlias !== undefined) {
-    // IAM authorises KMS calls on the key ARN, never the alias, so match keys by the alias they carry.
+  if (replication.kmsKeyArn !== undefined)
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
-        resources: [`arn:${partition}:kms:${replication.region}:${account}:key/*`],
-        conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': replication.kmsKeyAlias } },
+        resources: [replication.kmsKeyArn],
       }),
     );
-    acknowledgeResourceWildcards(
-      role,
-      [`arn:${partition}:kms:${replication.region}:${account}:key/*`],
-      'The replica key is known only by its alias (another region and stack); kms:ResourceAliases pins it.',
-    );
-  }
-}
-
-function aliasArn(scope: Construct, replication: BlobReplicationOptions): string {
-  const { partition, account } = Stack.of(scope);
-  return `arn:${partition}:kms:${replication.region}:${account}:${replication.kmsKeyAlias}`;
 }

@@ -1,6 +1,7 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -9,23 +10,34 @@ import { BUCKET_LAYOUT, QUEUE_SETTINGS } from '../../functions/config/resources.
 import { ArcaFunction, handlerEntry } from './functions.ts';
 import type { IndexTable } from './indexTable.ts';
 import { LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
+import { maxScannableFileSize } from './scanSizing.ts';
 import type { BlobStorage } from './storage.ts';
 
 export interface ScanPipelineProps {
   readonly storage: BlobStorage;
   readonly index: IndexTable;
   /**
-   * Staged objects per invocation. Each is streamed and hashed in full, so keep it small.
-   * @default 5
+   * Staged objects per invocation. They are scanned side by side and share the 15-minute timeout,
+   * so the largest accepted file (`maxFileSize`) is divided by this (see scanSizing.ts).
+   * @default 1
    */
   readonly batchSize?: number;
   /**
-   * Concurrency reserved for `scan`; also caps how hard a burst of uploads hits the table.
+   * Most `scan` instances the queue trigger runs at once (SQS event source `maxConcurrency`, 2–1000),
+   * so a burst of uploads cannot take the account's concurrency from the API. Unlike reserved
+   * concurrency it sets nothing aside.
+   * @default 100
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Concurrency reserved for `scan`.
    * @default - unreserved
    */
   readonly reservedConcurrentExecutions?: number;
-  /** @default 1024 */
+  /** 1,769 MB is one full vCPU (the hash and scanners are CPU-bound between S3 reads). @default 1769 */
   readonly memorySize?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
@@ -35,10 +47,20 @@ export class ScanPipeline extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly function: lambda.Function;
+  /**
+   * The largest file (bytes) this pipeline can provably scan before its timeout: the API refuses
+   * larger ones at upload creation (413 `TooLarge`), through `ARCA_MAX_FILE_SIZE`.
+   */
+  public readonly maxFileSize: number;
 
   constructor(scope: Construct, id: string, props: ScanPipelineProps) {
     super(scope, id);
     const timeout = Duration.seconds(QUEUE_SETTINGS.scanFunctionTimeoutSeconds);
+    const batchSize = props.batchSize ?? 1;
+    this.maxFileSize = maxScannableFileSize(timeout.toSeconds(), batchSize);
+    const maxConcurrency = props.maxConcurrency ?? 100;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)
+      throw new Error(`scan maxConcurrency must be an integer from 2 to 1000, got ${maxConcurrency}`);
     const visibilityTimeout = Duration.seconds(QUEUE_SETTINGS.visibilityTimeoutSeconds);
     // AWS's rule for SQS-triggered functions: a message must stay hidden while retries of its batch run.
     if (visibilityTimeout.toSeconds() < 6 * timeout.toSeconds())
@@ -66,14 +88,16 @@ export class ScanPipeline extends Construct {
       entry: handlerEntry('scan'),
       description: 'Arca scan: hashes and scans staged uploads, promotes them to blobs/',
       timeout,
-      memorySize: props.memorySize ?? 1024,
+      memorySize: props.memorySize ?? 1769,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logRetention: props.logRetention,
     });
     props.storage.grantScan(this.function);
     props.index.grantIndexReadWrite(this.function);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: props.batchSize ?? 5,
+        batchSize,
+        maxConcurrency,
         // One bad object must not send its whole batch back to the queue.
         reportBatchItemFailures: true,
       }),

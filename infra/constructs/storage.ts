@@ -25,6 +25,19 @@ export enum BlobEncryption {
 }
 
 export interface BlobStorageProps {
+  /**
+   * Bring your own blob bucket instead of creating one. Arca then manages none of its settings:
+   * versioning, lifecycle (tiers, staging expiry, abort-incomplete-multipart), replication, TLS-only
+   * and the CloudFront bucket-policy statement are yours to set (docs/deploy.md, "Bring your own").
+   * @default - a new bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * Bring your own KMS key for the blob bucket (with `BlobEncryption.KMS`, or the key of your own
+   * `bucket`).
+   * @default - a new rotated key with `BlobEncryption.KMS`, none otherwise
+   */
+  readonly encryptionKey?: kms.IKey;
   /** @default BlobEncryption.S3_MANAGED */
   readonly encryption?: BlobEncryption;
   /** @default - see `BlobLifecycleOptions` */
@@ -59,10 +72,13 @@ export function accessLogBucket(scope: Construct, id: string, removalPolicy: Rem
  * TLS-only, private, access-logged, tiered, and optionally replicated to a second region.
  */
 export class BlobStorage extends Construct {
-  public readonly bucket: s3.Bucket;
+  public readonly bucket: s3.IBucket;
+  /** Server access logs of the blob bucket (when created here) and CloudFront's standard logs. */
   public readonly logBucket: s3.Bucket;
-  /** The customer managed key, with `BlobEncryption.KMS`. */
-  public readonly encryptionKey?: kms.Key;
+  /** The customer managed key, with `BlobEncryption.KMS` or when brought. */
+  public readonly encryptionKey?: kms.IKey;
+  /** Whether `bucket` was created here (and so carries Arca's lifecycle, policy and replication). */
+  public readonly ownsBucket: boolean;
   /** The role S3 replicates with, when replication is on. */
   public readonly replicationRole?: iam.Role;
 
@@ -70,22 +86,32 @@ export class BlobStorage extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.logBucket = accessLogBucket(this, 'AccessLogs', removalPolicy);
-    if (props.encryption === BlobEncryption.KMS)
-      this.encryptionKey = new kms.Key(this, 'Key', {
-        enableKeyRotation: true,
-        description: 'Arca blob bucket',
-        removalPolicy,
-      });
+    this.encryptionKey =
+      props.encryptionKey ??
+      (props.encryption === BlobEncryption.KMS && props.bucket === undefined
+        ? new kms.Key(this, 'Key', {
+            enableKeyRotation: true,
+            description: 'Arca blob bucket',
+            removalPolicy,
+          })
+        : undefined);
+    this.ownsBucket = props.bucket === undefined;
     const replication = props.replication;
+    if (props.bucket !== undefined) {
+      if (replication !== undefined)
+        throw new Error('replication needs a bucket Arca creates; configure replication on your own bucket');
+      this.bucket = props.bucket;
+      return;
+    }
     if (replication !== undefined) {
-      if (props.encryption === BlobEncryption.KMS && replication.kmsKeyAlias === undefined)
-        throw new Error('replication.kmsKeyAlias is required when encryption is BlobEncryption.KMS');
+      if (this.encryptionKey !== undefined && replication.kmsKeyArn === undefined)
+        throw new Error('replication.kmsKeyArn is required when encryption is BlobEncryption.KMS');
       this.replicationRole = new iam.Role(this, 'ReplicationRole', {
         assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
         description: 'S3 replication of Arca blobs/ to the replica region',
       });
     }
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+    const bucket = new s3.Bucket(this, 'Bucket', {
       ...blobBucketProps({
         encryptionKey: this.encryptionKey,
         logBucket: this.logBucket,
@@ -95,9 +121,10 @@ export class BlobStorage extends Construct {
       replicationRole: this.replicationRole,
       replicationRules: replication && blobReplicationRules(this, replication),
     });
-    acknowledgeLifecycleSizeCoercion(this.bucket);
+    this.bucket = bucket;
+    acknowledgeLifecycleSizeCoercion(bucket);
     if (replication && this.replicationRole)
-      grantBlobReplication(this.replicationRole, this.bucket, this.encryptionKey, replication);
+      grantBlobReplication(this.replicationRole, bucket, this.encryptionKey, replication);
   }
 
   /**

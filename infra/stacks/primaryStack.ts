@@ -3,8 +3,11 @@ import type { Construct } from 'constructs';
 import { ArtifactStore, type ArtifactStoreProps } from '../constructs/artifactStore.ts';
 
 export interface ArcaPrimaryStackProps extends StackProps {
-  /** How the store is configured. @default - defaults of `ArtifactStoreProps` */
-  readonly store?: ArtifactStoreProps;
+  /**
+   * How the store is configured, or a function of the stack building it (to import resources by ARN
+   * into the stack). @default - defaults of `ArtifactStoreProps`
+   */
+  readonly store?: ArtifactStoreProps | ((scope: Construct) => ArtifactStoreProps);
 }
 
 /** The region users publish to and fetch from: the whole `ArtifactStore`, with its outputs. */
@@ -13,7 +16,8 @@ export class ArcaPrimaryStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ArcaPrimaryStackProps = {}) {
     super(scope, id, props);
-    this.store = new ArtifactStore(this, 'Store', props.store);
+    const store = typeof props.store === 'function' ? props.store(this) : props.store;
+    this.store = new ArtifactStore(this, 'Store', store);
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     output('ApiUrl', this.store.api.url, 'Base URL of the Arca API for SigV4 callers (ARCA_URL for the CLI)');
@@ -40,9 +44,17 @@ export class ArcaPrimaryStack extends Stack {
       output(
         'SigningPrivateKeySecretArn',
         this.store.cdn.privateKeySecret.secretArn,
-        'Put the signing private key PEM here after the first deploy',
+        this.store.cdn.keyPair
+          ? 'Holds the signing private key, generated at deploy'
+          : 'Put the signing private key PEM here after the first deploy',
       );
     }
+    output(
+      'AlarmTopicArn',
+      this.store.alarmTopic.topicArn,
+      'SNS topic every alarm notifies: subscribe to it',
+    );
+    output('MaxFileSize', String(this.store.scan.maxFileSize), 'Largest file (bytes) the scan can finish');
     if (this.store.ciRole)
       output('CiRoleArn', this.store.ciRole.role.roleArn, 'Role GitHub Actions assumes through OIDC');
   }

@@ -138,7 +138,7 @@ describe('the GitHub CI role', () => {
     expect(() => synthArca({ githubSubjects: '[]' })).toThrow(/at least one subject/);
     expect(() => synthArca({ githubRepository: 'acme/*' })).toThrow(/must be 'owner\/name'/);
     expect(() => storeTemplate({ githubSubjects: ['repo:acme/widgets:ref:refs/heads/main'] })).toThrow(
-      /githubSubjects needs githubRepository/,
+      /githubSubjects and githubOidcProvider need githubRepository/,
     );
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Ci');
     const api = new ArtifactStore(stack, 'Store').api;

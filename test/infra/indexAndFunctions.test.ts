@@ -73,13 +73,24 @@ describe('functions', () => {
       });
   });
 
-  it('get the bucket, table and cursor secret through their grants', () => {
+  it('get the bucket and table through their grants, and the cursor secret by ARN only where they page', () => {
     for (const description of [/^Arca API/, /^Arca scan/, /^Arca GC/]) {
       const env = functionEnv(description);
       expect(env[ENV.bucket]).toEqual({ Ref: expect.stringMatching(/StoreStorageBucket/) });
       expect(env[ENV.table]).toEqual({ Ref: expect.stringMatching(/StoreIndexTable/) });
-      expect(JSON.stringify(env[ENV.cursorSecret])).toMatch(/resolve:secretsmanager/);
+      expect(env[ENV.cursorSecret]).toBeUndefined();
     }
+    for (const description of [/^Arca API/, /^Arca GC/])
+      expect(functionEnv(description)[ENV.cursorSecretArn]).toEqual({
+        Ref: expect.stringMatching(/StoreCursorSecret/),
+      });
+    // scan never pages: it gets neither the ARN nor a grant to read the secret.
+    expect(functionEnv(/^Arca scan/)[ENV.cursorSecretArn]).toBeUndefined();
+    const scanReads = resourcesOf(arca.template, 'AWS::IAM::Policy')
+      .filter(([id]) => /ScanFunctionServiceRole/.test(id))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Resource: unknown }[] }).Statement)
+      .filter((statement) => JSON.stringify(statement.Resource).includes('CursorSecret'));
+    expect(scanReads).toEqual([]);
   });
 
   it('are api, scan and gc, each with its own handler', () => {
@@ -92,11 +103,12 @@ describe('functions', () => {
 });
 
 describe('scan pipeline', () => {
-  it('reads the queue with ReportBatchItemFailures', () => {
+  it('reads the queue with ReportBatchItemFailures, one object at a time, at most 100 instances at once', () => {
     arca.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StoreScanQueue'), 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BatchSize: 5,
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 100 },
     });
   });
 

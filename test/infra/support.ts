@@ -18,15 +18,15 @@ export interface SynthesizedArca extends ArcaApp {
 }
 
 /**
- * The full store (CloudFront, replication, CI role) synthesized once. Bundling is skipped here to keep
- * the suite fast; test/infra/synth.test.ts runs the real `cdk synth` with esbuild.
+ * The full store (CloudFront with its generated key pair, replication, CI role) synthesized once, from
+ * the default context plus `extra`. Bundling is skipped here to keep the suite fast;
+ * test/infra/synth.test.ts runs the real `cdk synth` with esbuild.
  */
 export function synthArca(extra: Record<string, unknown> = {}, bundle = false): SynthesizedArca {
   const arca = createArcaApp({
     // CDK's built-in template schema check takes ~10 s; `cdk synth` (synth.test.ts) still runs it.
     builtinCloudFormationValidation: false,
     context: cdkContext({
-      signingPublicKeyFile: PUBLIC_KEY_FILE,
       githubRepository: 'acme/widgets',
       ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       ...extra,
@@ -54,4 +54,20 @@ export function functionEnvironment(template: Template, description: RegExp): Re
   );
   if (!fn) throw new Error(`no function described ${description}`);
   return (fn[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/**
+ * `cdk deploy --all -c account=… -c region=… -c replicaRegion=…` and nothing else (plus `extra`): the
+ * default synth, with no CI role and no key file. Bundling is skipped as in `synthArca`.
+ */
+export function defaultSynth(extra: Record<string, unknown> = {}): SynthesizedArca {
+  const arca = createArcaApp({
+    builtinCloudFormationValidation: false,
+    context: cdkContext({ 'aws:cdk:bundling-stacks': [], ...extra }),
+  });
+  return {
+    ...arca,
+    template: Template.fromStack(arca.primary),
+    replicaTemplate: Template.fromStack(arca.replica),
+  };
 }

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PUBLIC_KEY_FILE } from './support.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'arca-cdk-out-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -28,10 +27,13 @@ describe('npx cdk synth', () => {
         '--quiet',
         '--output',
         outdir,
-        '-c',
-        `signingPublicKeyFile=${PUBLIC_KEY_FILE}`,
+        // The documented deploy command's context, nothing more: the CDN key pair is made in AWS.
         '-c',
         'account=111111111111',
+        '-c',
+        'region=us-east-1',
+        '-c',
+        'replicaRegion=us-west-2',
       ],
       { env, timeout: 110_000 },
     );
@@ -41,8 +43,8 @@ describe('npx cdk synth', () => {
     const bundles = readdirSync(outdir).filter(
       (name) => name.startsWith('asset.') && existsSync(join(outdir, name, 'index.mjs')),
     );
-    // api, scan and gc (plus any CDK-provided handler assets).
-    expect(bundles.length).toBeGreaterThanOrEqual(3);
+    // api, scan, gc and the CDN key-pair handler (plus any CDK-provided handler assets).
+    expect(bundles.length).toBeGreaterThanOrEqual(4);
     for (const bundle of bundles) {
       expect(existsSync(join(outdir, bundle, 'index.mjs.map'))).toBe(true);
       expect(readFileSync(join(outdir, bundle, 'index.mjs'), 'utf8')).toMatch(/createRequire/);

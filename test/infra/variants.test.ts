@@ -1,7 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createArcaApp } from '../../infra/arcaApp.ts';
-import { REPLICA_KEY_ALIAS } from '../../infra/constructs/replication.ts';
 import { cdkContext, type SynthesizedArca, synthArca } from './support.ts';
 
 let arca: SynthesizedArca;
@@ -24,8 +23,8 @@ describe('KMS encryption', () => {
     });
   });
 
-  it('encrypts the replica with its own key, found by a fixed alias', () => {
-    arca.replicaTemplate.hasResourceProperties('AWS::KMS::Alias', { AliasName: REPLICA_KEY_ALIAS });
+  it('encrypts the replica with its own key, named by no fixed alias', () => {
+    arca.replicaTemplate.resourceCountIs('AWS::KMS::Alias', 0);
     arca.replicaTemplate.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
@@ -43,7 +42,7 @@ describe('KMS encryption', () => {
             SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } },
             Destination: Match.objectLike({
               EncryptionConfiguration: {
-                ReplicaKmsKeyID: `arn:aws:kms:us-west-2:111111111111:${REPLICA_KEY_ALIAS}`,
+                ReplicaKmsKeyID: { 'Fn::GetStackOutput': Match.objectLike({ Region: 'us-west-2' }) },
               },
               ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
               Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } },
@@ -54,15 +53,14 @@ describe('KMS encryption', () => {
     });
   });
 
-  it('lets the replication role encrypt only with the key carrying the replica alias', () => {
+  it('lets the replication role encrypt only with the replica key, read across regions', () => {
     arca.template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('ReplicationRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
-            Resource: 'arn:aws:kms:us-west-2:111111111111:key/*',
-            Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': REPLICA_KEY_ALIAS } },
+            Resource: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'ArcaReplica' }) },
           }),
         ]),
       },
@@ -84,12 +82,14 @@ describe('DynamoDB replica region', () => {
 });
 
 describe('app context', () => {
-  it('builds no distribution without a signing public key', () => {
-    const { primary } = createArcaApp({
-      builtinCloudFormationValidation: false,
-      context: cdkContext({ 'aws:cdk:bundling-stacks': [] }),
-    });
-    expect(primary.store.cdn).toBeUndefined();
+  it('builds CloudFront with a generated key pair by default, and none with cdn=false', () => {
+    const build = (extra: Record<string, unknown>) =>
+      createArcaApp({
+        builtinCloudFormationValidation: false,
+        context: cdkContext({ 'aws:cdk:bundling-stacks': [], ...extra }),
+      }).primary.store;
+    expect(build({}).cdn?.keyPair).toBeDefined();
+    expect(build({ cdn: 'false' }).cdn).toBeUndefined();
   });
 
   it('refuses an unknown encryption', () => {

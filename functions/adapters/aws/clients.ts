@@ -11,7 +11,7 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
-  /** Built on first use: only the API reads a secret (the CloudFront signing key). */
+  /** Built on first use: the CloudFront signing key (api) and the cursor key (api, gc). */
   readonly secretsManager: SecretsManagerClient;
   /** Built on first use: store signing keys (the scan function signs, the API lists public keys). */
   readonly kms: KMSClient;

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
 
 /**
@@ -30,6 +30,12 @@ export interface CloudFrontDownloadsOptions {
   /** How long to serve S3 presigned URLs before looking for a usable key again (default 60 s). */
   readonly retryAfterMs?: number;
   readonly now?: () => number;
+  /**
+   * Hex sha256 of the SPKI DER of the public key in the distribution's key group. A private key whose
+   * public half differs would sign URLs CloudFront answers 403 to: it is refused like a missing one.
+   * @default - not checked
+   */
+  readonly publicKeySha256?: string;
   /** Told once per failed load why CloudFront URLs are not being handed out. */
   readonly onKeyUnavailable?: (reason: string) => void;
 }
@@ -72,6 +78,9 @@ export class CloudFrontDownloads {
       // Parsed once here, so a key that is not a usable RSA key falls back now, not per request.
       if (createPrivateKey(pem).asymmetricKeyType !== 'rsa')
         throw new Error('the signing key is not an RSA key');
+      const expected = this.options.publicKeySha256?.toLowerCase();
+      if (expected !== undefined && publicKeySha256(pem) !== expected)
+        throw new Error("the signing key does not match the distribution's public key");
       this.key = pem;
       return this.key;
     } catch (error) {
@@ -82,4 +91,14 @@ export class CloudFrontDownloads {
       return undefined;
     }
   }
+}
+
+/**
+ * Hex sha256 of a public key's SPKI DER (a private key PEM or KeyObject gives its public half): the
+ * fingerprint the stack passes as `ARCA_CDN_PUBLIC_KEY_SHA256` and the key-pair custom resource returns.
+ */
+export function publicKeySha256(key: KeyObject | string): string {
+  const publicKey = typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('hex');
 }

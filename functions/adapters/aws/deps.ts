@@ -5,7 +5,7 @@ import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { defaultScanners } from '../../core/scanners.ts';
 import { type Clock, systemClock } from '../../ports.ts';
-import { cdnFromEnv } from './cdnSigningKey.ts';
+import { cdnFromEnv, reportCdnKeyUnavailable } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
 import { emulatorSigningKeys, KmsStoreKeys } from './kmsStoreKeys.ts';
@@ -19,6 +19,8 @@ export interface AwsDepsOptions {
   readonly clock?: Clock;
   /** Where operational warnings go (a CloudFront key that cannot be used); default stderr. */
   readonly warn?: (message: string) => void;
+  /** Where the `CdnKeyUnavailable` metric line goes (default stdout, as CloudWatch EMF). */
+  readonly metricLine?: (line: string) => void;
 }
 
 /**
@@ -29,7 +31,14 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
   const clients = options.clients ?? (env === process.env ? awsClients() : createAwsClients(env));
   const names = resourceNames(env);
   const warn = options.warn ?? ((message) => console.warn(JSON.stringify({ level: 'WARN', message })));
-  const cdn = cdnFromEnv(env, () => clients.secretsManager, warn);
+  const cdn = cdnFromEnv(
+    env,
+    () => clients.secretsManager,
+    (reason) => {
+      warn(reason);
+      reportCdnKeyUnavailable(options.metricLine);
+    },
+  );
   return {
     index: new DynamoDbIndex({ dynamodb: clients.dynamodb, table: names.table }),
     blobs: new S3BlobStore({
@@ -39,7 +48,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
       ...(cdn ? { cdn } : {}),
     }),
     clock: options.clock ?? systemClock,
-    cursors: new CursorCodec(cursorKey(env)),
+    cursors: new CursorCodec(() => cursorKey(env)),
     scanners: defaultScanners,
     config: coreConfigFromEnv(env),
     keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
@@ -65,8 +74,9 @@ async function signingKeyIds(env: NodeJS.ProcessEnv, clients: AwsClients): Promi
 }
 
 /**
- * The cursor signing key. Every Lambda instance must share it, so on AWS it is required; against an
- * emulator a random per-process key is fine (cursors simply do not survive a restart).
+ * The cursor signing key, on first use. Every Lambda instance must share it, so on AWS it is required
+ * (`loadRuntimeSecrets` reads it from Secrets Manager before the first request); against an emulator
+ * a random per-process key is fine (cursors simply do not survive a restart).
  */
 function cursorKey(env: NodeJS.ProcessEnv): Uint8Array {
   const secret = env[ENV.cursorSecret];
