@@ -440,6 +440,8 @@ async function runLocked(
   let skipped = 0;
   let budget = options.maxActions;
   let cut = false;
+  /** Whether this run has done anything yet: a run always does at least one package's retention. */
+  let progressed = false;
   let yielded = performance.now();
   const breathe = async () => {
     if (performance.now() - yielded < YIELD_EVERY_MS) return;
@@ -461,6 +463,7 @@ async function runLocked(
       await lock.keep();
       budget--;
       applied++;
+      progressed = true;
       if (await s.apply()) done[s.action]++;
       else skipped++;
     }
@@ -483,6 +486,7 @@ async function runLocked(
   const blobsDue = overdue(PHASE_SHARE.blobs);
   for (const phase of [phases.finishUnfinishedDeletions, phases.deleteUnreferencedBlobs]) {
     const deleted = await phase.call(phases, Math.max(budget, 0), blobsDue);
+    if (deleted > 0) progressed = true;
     done.deleteBlob += deleted;
     budget -= deleted;
   }
@@ -494,14 +498,18 @@ async function runLocked(
   let position: string | null = null;
   let finished = resumeAfter ?? null;
   const retentionDue = overdue(PHASE_SHARE.retention);
+  // A run whose budget went on listing work it could not start still moves the walk on by one
+  // package (one batch past the budget), so every run makes progress however short its budget.
   for await (const pkg of phases.retention(resumeAfter)) {
     await breathe();
+    const due = progressed ? retentionDue : () => false;
     const total = pkg.steps.length;
-    if (budget <= 0 || retentionDue() || (await applyAll(pkg.steps, retentionDue)) < total) {
+    if (budget <= 0 || due() || (await applyAll(pkg.steps, due)) < total) {
       cut = true;
       position = finished;
       break;
     }
+    progressed = true;
     finished = pkg.position;
   }
   if (!(await deps.index.saveGcPosition(lock.holder, position))) {
