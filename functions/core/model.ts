@@ -24,6 +24,10 @@ export interface ArchiveSummary {
   readonly expandedBytes: number;
   /** Entries named like SBOMs (CycloneDX, SPDX), the first 50. */
   readonly sboms: readonly string[];
+  /** Archives inside it that were opened and read too (at any depth); absent when none. */
+  readonly nested?: number;
+  /** Archives inside it past the depth limit: scanned as whole files, not opened (the first 50). */
+  readonly unopened?: readonly string[];
   /** Why the listing stopped early (a limit, or a malformed archive); absent when it is complete. */
   readonly incomplete?: string;
 }

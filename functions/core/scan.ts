@@ -82,7 +82,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     await deps.blobs.deleteStaged([stagingKey]);
     return 'rejected';
   }
-  const findings = (await Promise.all(passes.map((p) => p.finish()))).flat();
+  const findings = withoutEchoes((await Promise.all(passes.map((p) => p.finish()))).flat());
   const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
   if (findings.length > 0) {
     await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
@@ -102,6 +102,15 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     const listed = Object.keys(contents).length > 0 ? { contents } : {};
     return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed };
   }
+}
+
+/**
+ * A signature found in the raw bytes of an archive is usually the one the archive pass also found
+ * inside it, named by its entry: the path-less echo is dropped, so the report says where it is once.
+ */
+function withoutEchoes(findings: Finding[]): Finding[] {
+  const located = new Set(findings.filter((f) => f.path !== undefined).map((f) => `${f.scanner}\0${f.rule}`));
+  return findings.filter((f) => f.path !== undefined || !located.has(`${f.scanner}\0${f.rule}`));
 }
 
 /**
