@@ -43,11 +43,21 @@ export interface ContentSummary {
   readonly sbom?: SbomSummary;
 }
 
+/** One engine that ran in a scan: what it is and which signatures or advisories it used. */
+export interface EngineRun {
+  readonly name: string;
+  readonly version: string;
+  /** The database it matched against (ClamAV's build and date, the OSV database's digest…). */
+  readonly database?: string;
+}
+
 export interface ScanReport {
   readonly status: ScanStatus;
   readonly findings: readonly Finding[];
   readonly scannedAt?: string;
   readonly contents?: ContentSummary;
+  /** The engines that ran; absent on reports written before engines were recorded. */
+  readonly engines?: readonly EngineRun[];
 }
 
 export type BlobState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -156,6 +166,8 @@ export interface VersionFile {
     readonly status: ScanStatus;
     readonly findings: readonly Finding[];
     readonly contents?: ContentSummary;
+    readonly engines?: readonly EngineRun[];
+    readonly scannedAt?: string;
   };
 }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { BlobStore, Clock, Index, ScanOutcome, StoreKeys } from '../ports.ts';
+import { BUILTIN } from './builtinEngines.ts';
 import { ConflictError } from './errors.ts';
 import { finishInterruptedDeletions } from './gc.ts';
-import type { ContentSummary, Finding, ScanReport } from './model.ts';
+import type { ContentSummary, EngineRun, Finding, ScanReport } from './model.ts';
 import { ensureProvenance } from './provenance.ts';
 import type { Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
@@ -58,6 +59,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   const stream = await deps.blobs.readStaged(stagingKey);
   if (!stream) return 'skipped';
 
+  let engines: readonly EngineRun[] | undefined;
   const hash = createHash('sha256');
   const passes = deps.scanners.map((s) => s.start());
   let size = 0;
@@ -84,6 +86,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   }
   const findings = withoutEchoes((await Promise.all(passes.map((p) => p.finish()))).flat());
   const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
+  engines = await engineRuns(deps.scanners);
   if (findings.length > 0) {
     await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
     await deps.blobs.deleteStaged([stagingKey]);
@@ -100,8 +103,23 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
 
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
     const listed = Object.keys(contents).length > 0 ? { contents } : {};
-    return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed };
+    const ran = engines ? { engines } : {};
+    return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed, ...ran };
   }
+}
+
+/**
+ * What ran, for the report: each scanner's engines (asked after the passes, so a database reloaded
+ * during the scan is the one named), once each by name. The digest check always runs.
+ */
+async function engineRuns(scanners: readonly Scanner[]): Promise<EngineRun[]> {
+  const runs: EngineRun[] = [{ name: 'digest', version: 'sha256' }];
+  for (const scanner of scanners) {
+    for (const run of (await scanner.engines?.()) ?? [{ name: scanner.name, version: BUILTIN }]) {
+      if (!runs.some((r) => r.name === run.name)) runs.push(run);
+    }
+  }
+  return runs;
 }
 
 /**

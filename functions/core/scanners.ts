@@ -1,11 +1,17 @@
 import { archiveScanner } from './archive/archiveScanner.ts';
-import type { ContentSummary, Finding } from './model.ts';
+import { BUILTIN } from './builtinEngines.ts';
+import type { ContentSummary, EngineRun, Finding } from './model.ts';
 import { sbomScanner } from './sbom.ts';
 
 /** A scanner fed the staged bytes chunk by chunk, on the same single pass as the hash. */
 export interface Scanner {
   readonly name: string;
   start(): ScanPass;
+  /**
+   * The engines behind it, for the report (asked once per scan, after the passes: an engine's
+   * database may have been reloaded since the last). Absent: a built-in rule set named `name`.
+   */
+  engines?(): readonly EngineRun[] | Promise<readonly EngineRun[]>;
 }
 
 /** One scan of one object. A pass that returns a promise is awaited before the next chunk comes. */
@@ -68,6 +74,7 @@ const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS
 /** The EICAR anti-malware test signature: proves the malware path end to end without real malware. */
 export const eicarScanner: ContentScanner = {
   name: 'signature',
+  engines: () => [{ name: 'signature', version: BUILTIN, database: 'EICAR-Test-File' }],
   start: () =>
     new SignaturePass(
       [
@@ -89,6 +96,7 @@ const AWS_KEY_TAIL = /^AKIA[0-9A-Z]{16}(?![0-9A-Z])/;
 /** Credentials that must never ship inside an artifact: AWS access keys and private keys. */
 export const secretScanner: ContentScanner = {
   name: 'secrets',
+  engines: () => [{ name: 'secrets', version: BUILTIN, database: 'aws-access-key-id, private-key' }],
   start: () =>
     new SignaturePass(
       [

@@ -3,8 +3,8 @@ import { coreConfigFromEnv } from '../../config/coreConfig.ts';
 import { ENV, intEnv, requireEnv } from '../../config/env.ts';
 import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
-import { defaultScanners } from '../../core/scanners.ts';
 import { type Clock, systemClock } from '../../ports.ts';
+import { scannersFromEnv } from '../scanEngines.ts';
 import { cdnFromEnv } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
@@ -40,7 +40,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     }),
     clock: options.clock ?? systemClock,
     cursors: new CursorCodec(cursorKey(env)),
-    scanners: defaultScanners,
+    scanners: scannersFromEnv(env),
     config: coreConfigFromEnv(env),
     keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
     provenanceQueue: new SqsProvenanceQueue({

@@ -1,3 +1,4 @@
+import { BUILTIN } from '../builtinEngines.ts';
 import { HeadBytes } from '../headBytes.ts';
 import type { ArchiveSummary, ContentSummary, Finding } from '../model.ts';
 import type { Scanner, ScanPass } from '../scanners.ts';
@@ -28,7 +29,21 @@ const ZIP_MAGIC = [0x04034b50, 0x06054b50];
  * `maxDepth + 1` levels being read at once.
  */
 export function archiveScanner(limits: ArchiveLimits = {}): Scanner {
-  return { name: 'archive', start: () => new ArchivePass(limits) };
+  return {
+    name: 'archive',
+    start: () => new ArchivePass(limits),
+    engines: async () => {
+      const own = {
+        name: 'archive',
+        version: BUILTIN,
+        database: `tar, gzip, zip; ${limits.maxDepth ?? 3} levels down`,
+      };
+      const engines = [...(limits.inner ?? []), ...(limits.root ?? [])].map(
+        async (s) => (await s.engines?.()) ?? [],
+      );
+      return [own, ...(await Promise.all(engines)).flat()];
+    },
+  };
 }
 
 class ArchivePass implements ScanPass {
@@ -37,7 +52,7 @@ class ArchivePass implements ScanPass {
 
   constructor(limits: ArchiveLimits) {
     this.walk = new ArchiveWalk(limits);
-    this.root = new ArchiveNode(this.walk, 0, undefined, { engines: false, decompressed: false });
+    this.root = new ArchiveNode(this.walk, 0, undefined, { engines: limits.root ?? [], decompressed: false });
   }
 
   update(chunk: Buffer): void | Promise<void> {
@@ -87,7 +102,7 @@ class ArchiveNode {
     private readonly depth: number,
     /** Where this file is in the tree: undefined for the uploaded file. */
     private readonly path: string | undefined,
-    private readonly options: { readonly engines: boolean; readonly decompressed: boolean },
+    private readonly options: { readonly engines: readonly Scanner[]; readonly decompressed: boolean },
   ) {}
 
   update(chunk: Buffer): void | Promise<void> {
@@ -117,7 +132,7 @@ class ArchiveNode {
     if (this.format === 'gzip') this.gunzip = new Inflater('gzip');
     else if (this.format === 'tar') this.tar = this.tarReader();
     else if (this.format === 'zip') this.zip = this.zipStream();
-    else if (this.options.engines) this.engines = (this.walk.limits.inner ?? []).map((s) => s.start());
+    else this.engines = this.options.engines.map((s) => s.start());
     return this.feed(head);
   }
 
@@ -172,7 +187,7 @@ class ArchiveNode {
       return this.writeTar(head);
     }
     this.walk.countEntry(this.path ?? '', '');
-    const options = { engines: true, decompressed: true };
+    const options = { engines: this.walk.limits.inner ?? [], decompressed: true };
     this.gzipFile = new ArchiveNode(this.walk, this.depth + 1, this.path, options);
     return this.gzipFileData(head);
   }
@@ -308,7 +323,8 @@ class ArchiveNode {
   // Children: one file inside this archive at a time.
 
   private startChild(path: string): void {
-    this.child = new ArchiveNode(this.walk, this.depth + 1, path, { engines: true, decompressed: false });
+    const options = { engines: this.walk.limits.inner ?? [], decompressed: false };
+    this.child = new ArchiveNode(this.walk, this.depth + 1, path, options);
   }
 
   private async endChild(): Promise<void> {

@@ -5,6 +5,11 @@ import { entryPathProblem, looksLikeSbom } from './entryRules.ts';
 export interface ArchiveLimits {
   /** Scanners run again on every file inside an archive (and inside archives inside it). */
   readonly inner?: readonly Scanner[];
+  /**
+   * Scanners run on the uploaded file itself only when it is not an archive this scan opens (then
+   * they read its files instead, as `inner`): an engine too costly to read the same bytes twice.
+   */
+  readonly root?: readonly Scanner[];
   /** An archive expanding past this many times its own size (and past `bombFloorBytes`) is a bomb. */
   readonly maxExpansionRatio?: number;
   /** Below this many expanded bytes nothing is a bomb, whatever the ratio (default 1 GiB). */

@@ -1,0 +1,23 @@
+import { ENV } from '../config/env.ts';
+import { archiveScanner } from '../core/archive/archiveScanner.ts';
+import { sbomScanner } from '../core/sbom.ts';
+import { eicarScanner, type Scanner, secretScanner } from '../core/scanners.ts';
+import { clamavScanner } from './clamav/clamavScanner.ts';
+import { ClamdClient, parseClamdAddress } from './clamav/clamdClient.ts';
+
+/**
+ * The scan engines this deployment runs, from its environment: Arca's own rule sets always, and
+ * ClamAV when `ARCA_CLAMD` names a clamd. Both backends build their scanners here, so the local
+ * server and the scan Lambda run the same engines for the same settings. A malformed setting fails
+ * at start-up, naming the variable: a store that was meant to run ClamAV must not run without it.
+ */
+export function scannersFromEnv(env: NodeJS.ProcessEnv = process.env): readonly Scanner[] {
+  const clamd = env[ENV.clamd];
+  const engines = clamd ? [clamavScanner(new ClamdClient(parseClamdAddress(clamd)))] : [];
+  return [
+    eicarScanner,
+    secretScanner,
+    archiveScanner({ inner: [eicarScanner, secretScanner, ...engines], root: engines }),
+    sbomScanner,
+  ];
+}
