@@ -51,6 +51,35 @@ export interface EngineRun {
   readonly database?: string;
 }
 
+/** One known vulnerability of one component an SBOM lists (OSV advisory matched by version). */
+export interface Vulnerability {
+  readonly id: string;
+  /** Other ids of the same advisory: CVE, GHSA, RUSTSEC, PYSEC, GO… */
+  readonly aliases: readonly string[];
+  readonly severity: 'none' | 'low' | 'medium' | 'high' | 'critical' | 'unknown';
+  /** The CVSS v3 vector and the base score computed from it, when the advisory has one. */
+  readonly cvss?: { readonly vector: string; readonly score: number };
+  readonly summary?: string;
+  readonly component: {
+    readonly purl: string;
+    readonly ecosystem: string;
+    readonly name: string;
+    readonly version: string;
+  };
+  /** The lowest version that fixes it above the component's, when the advisory names one. */
+  readonly fixed?: string;
+}
+
+/** What matching the file's SBOM components against the advisory database found. */
+export interface VulnerabilityReport {
+  /** The advisory database matched against (`osv <digest>, N advisories`). */
+  readonly database: string;
+  readonly matchedAt: string;
+  /** Components matched (those with a purl of a known ecosystem). */
+  readonly components: number;
+  readonly findings: readonly Vulnerability[];
+}
+
 export interface ScanReport {
   readonly status: ScanStatus;
   readonly findings: readonly Finding[];
@@ -58,6 +87,13 @@ export interface ScanReport {
   readonly contents?: ContentSummary;
   /** The engines that ran; absent on reports written before engines were recorded. */
   readonly engines?: readonly EngineRun[];
+  /**
+   * Purls of the components the file's SBOMs list (the first 2,000): kept so a new advisory
+   * database can be matched again without reading the bytes. Absent when it holds no SBOM.
+   */
+  readonly components?: readonly string[];
+  /** Known vulnerabilities of those components; informational: they never quarantine. */
+  readonly vulnerabilities?: VulnerabilityReport;
 }
 
 export type BlobState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -168,6 +204,7 @@ export interface VersionFile {
     readonly contents?: ContentSummary;
     readonly engines?: readonly EngineRun[];
     readonly scannedAt?: string;
+    readonly vulnerabilities?: VulnerabilityReport;
   };
 }
 

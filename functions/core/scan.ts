@@ -5,14 +5,16 @@ import { ConflictError } from './errors.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import type { ContentSummary, EngineRun, Finding, ScanReport } from './model.ts';
 import { ensureProvenance } from './provenance.ts';
-import type { Scanner } from './scanners.ts';
+import type { FoundSbom, Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
+import { type AdvisorySource, matchComponents } from './vulns/osv.ts';
 
 export interface ScanDeps {
   readonly index: Index;
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly scanners: readonly Scanner[];
+  readonly advisories?: AdvisorySource;
   /** The store's signing keys: the scan worker signs each version's provenance. */
   readonly keys: StoreKeys;
 }
@@ -60,6 +62,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   if (!stream) return 'skipped';
 
   let engines: readonly EngineRun[] | undefined;
+  let known: Awaited<ReturnType<typeof knownVulnerabilities>> | undefined;
   const hash = createHash('sha256');
   const passes = deps.scanners.map((s) => s.start());
   let size = 0;
@@ -87,6 +90,9 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   const findings = withoutEchoes((await Promise.all(passes.map((p) => p.finish()))).flat());
   const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
   engines = await engineRuns(deps.scanners);
+  const sboms = passes.flatMap((p) => p.sboms?.() ?? []);
+  known = await knownVulnerabilities(deps, sboms);
+  if (known.engine) engines = [...engines, known.engine];
   if (findings.length > 0) {
     await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
     await deps.blobs.deleteStaged([stagingKey]);
@@ -104,7 +110,8 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
     const listed = Object.keys(contents).length > 0 ? { contents } : {};
     const ran = engines ? { engines } : {};
-    return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed, ...ran };
+    const at = deps.clock.now().toISOString();
+    return { status, findings: list, scannedAt: at, ...listed, ...ran, ...known?.report };
   }
 }
 
@@ -121,6 +128,26 @@ async function engineRuns(scanners: readonly Scanner[]): Promise<EngineRun[]> {
   }
   return runs;
 }
+
+/**
+ * The components of the SBOMs the passes read, kept in the report (so a new database can be matched
+ * again without the bytes), and their known vulnerabilities when an advisory database is configured.
+ */
+async function knownVulnerabilities(
+  deps: ScanDeps,
+  sboms: readonly FoundSbom[],
+): Promise<{ report: Pick<ScanReport, 'components' | 'vulnerabilities'>; engine?: EngineRun }> {
+  const purls = [...new Set(sboms.flatMap((s) => s.components.map((c) => c.purl)))];
+  if (purls.length === 0) return { report: {} };
+  const components = { components: purls.slice(0, MAX_COMPONENTS_KEPT) };
+  if (!deps.advisories) return { report: components };
+  const index = await deps.advisories.current();
+  const vulnerabilities = matchComponents(index, purls, deps.clock.now());
+  return { report: { ...components, vulnerabilities }, engine: index.engine() };
+}
+
+/** Purls kept per file: enough for real SBOMs, small enough for one index item. */
+const MAX_COMPONENTS_KEPT = 2000;
 
 /**
  * A signature found in the raw bytes of an archive is usually the one the archive pass also found

@@ -2,16 +2,30 @@ import { archiveScanner } from './archive/archiveScanner.ts';
 import { BUILTIN } from './builtinEngines.ts';
 import type { ContentSummary, EngineRun, Finding } from './model.ts';
 import { sbomScanner } from './sbom.ts';
+import type { Component } from './vulns/purl.ts';
 
 /** A scanner fed the staged bytes chunk by chunk, on the same single pass as the hash. */
 export interface Scanner {
   readonly name: string;
-  start(): ScanPass;
+  /** `path`: where the bytes are inside the uploaded file, when they are a file inside an archive. */
+  start(context?: PassContext): ScanPass;
   /**
    * The engines behind it, for the report (asked once per scan, after the passes: an engine's
    * database may have been reloaded since the last). Absent: a built-in rule set named `name`.
    */
   engines?(): readonly EngineRun[] | Promise<readonly EngineRun[]>;
+}
+
+export interface PassContext {
+  readonly path?: string;
+}
+
+/** An SBOM a pass read, with the components it lists. */
+export interface FoundSbom {
+  /** Where it is inside the uploaded file; absent when the file is the SBOM. */
+  readonly path?: string;
+  readonly format: 'CycloneDX' | 'SPDX';
+  readonly components: readonly Component[];
 }
 
 /** One scan of one object. A pass that returns a promise is awaited before the next chunk comes. */
@@ -20,11 +34,13 @@ export interface ScanPass {
   finish(): Finding[] | Promise<Finding[]>;
   /** What the pass learned about the content (an archive's listing, an SBOM), for the report. */
   contents?(): ContentSummary;
+  /** SBOMs it read (itself, or inside archives), for matching against advisories. */
+  sboms?(): readonly FoundSbom[];
 }
 
 /** A synchronous byte-pattern scanner: the kind the archive scanner also runs inside archives. */
 export interface ContentScanner extends Scanner {
-  start(): ContentPass;
+  start(context?: PassContext): ContentPass;
 }
 
 export interface ContentPass extends ScanPass {
@@ -127,6 +143,6 @@ export const secretScanner: ContentScanner = {
 export const defaultScanners: readonly Scanner[] = [
   eicarScanner,
   secretScanner,
-  archiveScanner({ inner: [eicarScanner, secretScanner] }),
+  archiveScanner({ inner: [eicarScanner, secretScanner, sbomScanner] }),
   sbomScanner,
 ];

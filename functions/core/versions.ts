@@ -46,6 +46,7 @@ const scanOf = (r: ScanReport): VersionFile['scan'] => ({
   ...(r.contents ? { contents: r.contents } : {}),
   ...(r.engines ? { engines: r.engines } : {}),
   ...(r.scannedAt ? { scannedAt: r.scannedAt } : {}),
+  ...(r.vulnerabilities ? { vulnerabilities: r.vulnerabilities } : {}),
 });
 
 /**

@@ -4,7 +4,7 @@ import { ENV, intEnv, requireEnv } from '../../config/env.ts';
 import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { type Clock, systemClock } from '../../ports.ts';
-import { scannersFromEnv } from '../scanEngines.ts';
+import { advisoriesFromEnv, scannersFromEnv, withAdvisories } from '../scanEngines.ts';
 import { cdnFromEnv } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
@@ -41,6 +41,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     clock: options.clock ?? systemClock,
     cursors: new CursorCodec(cursorKey(env)),
     scanners: scannersFromEnv(env),
+    ...withAdvisories(advisoriesFromEnv(env)),
     config: coreConfigFromEnv(env),
     keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
     provenanceQueue: new SqsProvenanceQueue({

@@ -1,7 +1,7 @@
 import { BUILTIN } from '../builtinEngines.ts';
 import { HeadBytes } from '../headBytes.ts';
 import type { ArchiveSummary, ContentSummary, Finding } from '../model.ts';
-import type { Scanner, ScanPass } from '../scanners.ts';
+import type { FoundSbom, Scanner, ScanPass } from '../scanners.ts';
 import { type ArchiveLimits, ArchiveWalk, shown } from './archiveWalk.ts';
 import { linkProblem } from './entryRules.ts';
 import { Inflater } from './inflater.ts';
@@ -63,6 +63,10 @@ class ArchivePass implements ScanPass {
   async finish(): Promise<Finding[]> {
     await this.root.finish();
     return this.walk.findings;
+  }
+
+  sboms(): readonly FoundSbom[] {
+    return this.walk.foundSboms;
   }
 
   contents(): ContentSummary {
@@ -132,7 +136,10 @@ class ArchiveNode {
     if (this.format === 'gzip') this.gunzip = new Inflater('gzip');
     else if (this.format === 'tar') this.tar = this.tarReader();
     else if (this.format === 'zip') this.zip = this.zipStream();
-    else this.engines = this.options.engines.map((s) => s.start());
+    else
+      this.engines = this.options.engines.map((s) =>
+        s.start(this.path === undefined ? {} : { path: this.path }),
+      );
     return this.feed(head);
   }
 

@@ -1,5 +1,5 @@
 import type { ArchiveSummary, Finding } from '../model.ts';
-import type { Scanner } from '../scanners.ts';
+import type { FoundSbom, Scanner } from '../scanners.ts';
 import { entryPathProblem, looksLikeSbom } from './entryRules.ts';
 
 export interface ArchiveLimits {
@@ -50,6 +50,8 @@ export class ArchiveWalk {
   opened = 0;
   readonly sboms: string[] = [];
   readonly unopened: string[] = [];
+  /** SBOMs read inside the archive (the first 50), for matching against advisories. */
+  readonly foundSboms: FoundSbom[] = [];
   incomplete: string | undefined;
   readonly ratio: number;
   readonly floor: number;
@@ -111,6 +113,10 @@ export class ArchiveWalk {
   checkPath(path: string, name = path): void {
     const problem = entryPathProblem(name);
     if (problem) this.flag('path-traversal', `entry ${JSON.stringify(shown(name))} ${problem}`, path);
+  }
+
+  foundSbom(sbom: FoundSbom): void {
+    if (this.foundSboms.length < MAX_LISTED) this.foundSboms.push(sbom);
   }
 
   noteUnopened(path: string): void {
