@@ -165,8 +165,12 @@ class ArchiveNode {
 
   private async finishEngines(): Promise<void> {
     for (const pass of this.engines) {
-      for (const finding of await pass.finish())
+      for (const finding of await pass.finish()) {
         this.walk.inner(finding, this.path, this.options.decompressed);
+      }
+      for (const sbom of pass.sboms?.() ?? []) {
+        this.walk.foundSbom(this.path === undefined ? sbom : { ...sbom, path: this.path });
+      }
     }
     this.engines = [];
   }
