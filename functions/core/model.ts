@@ -344,6 +344,11 @@ export interface PromotionGate {
   readonly attestations?: readonly string[];
   /** Time the version must have spent in the stage before this one in `stages`. */
   readonly minSoakSeconds?: number;
+  /**
+   * No known vulnerability above this severity in the components of the version's SBOMs (an
+   * advisory without a severity counts as above any); needs an advisory database.
+   */
+  readonly vulnerabilities?: { readonly maxSeverity: 'none' | 'low' | 'medium' | 'high' | 'critical' };
 }
 
 /** A publisher's public key that the namespace trusts to sign attestations. */

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OsvDatabaseFiles } from '../../functions/adapters/osvDatabase.ts';
 import { scannersFromEnv } from '../../functions/adapters/scanEngines.ts';
 import type { CoreDeps } from '../../functions/core/deps.ts';
+import { unmetGates } from '../../functions/core/gates.ts';
 import { scanStagedObject } from '../../functions/core/scan.ts';
 import { commitUpload, createUpload } from '../../functions/core/uploads.ts';
 import { getVersion } from '../../functions/core/versions.ts';
@@ -137,6 +138,23 @@ describe('known vulnerabilities from SBOMs in the scan (ARCA_OSV_DB)', () => {
 
     expect(ids(await getVersion(deps, admin, ref))).toEqual([
       'GHSA-57j2-w4cx-62h2 pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.13.1',
+    ]);
+  });
+
+  it('gates promotion on the worst severity found, failing closed without a database or a match', async () => {
+    const version = await getVersion(deps, admin, await publish(sbom('syft-1.6.cdx.json'), 'image.cdx.json'));
+    const gate = (maxSeverity: 'medium' | 'high') => ({ vulnerabilities: { maxSeverity } });
+
+    expect(await unmetGates(deps, gate('medium'), version, undefined)).toEqual([
+      {
+        gate: 'vulnerabilities',
+        message:
+          'vulnerabilities above medium: GHSA-69cg-p879-7622 (high) in pkg:golang/golang.org/x/net@v0.0.0-20220412020605-290c469a71a5',
+      },
+    ]);
+    expect(await unmetGates(deps, gate('high'), version, undefined)).toEqual([]);
+    expect(await unmetGates({ ...deps, advisories: undefined }, gate('high'), version, undefined)).toEqual([
+      { gate: 'vulnerabilities', message: 'no advisory database is configured to match SBOMs against' },
     ]);
   });
 });
