@@ -45,7 +45,12 @@ export class Inflater {
       await this.settle((done) => this.zlib.write(input.subarray(at, at + SLICE), done));
       taken += this.zlib.bytesWritten - before;
       await this.hand(inflated);
-      if (this.raw && this.zlib.bytesWritten - before < Math.min(SLICE, input.length - at)) break;
+      if (this.raw && this.zlib.bytesWritten - before < Math.min(SLICE, input.length - at)) {
+        // zlib stops taking input only at the end of the deflate stream; its 'end' event may come a
+        // tick later, so the end is recorded here.
+        this.ended = true;
+        break;
+      }
     }
     return taken;
   }
