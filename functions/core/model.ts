@@ -77,7 +77,10 @@ export interface VulnerabilityReport {
   readonly matchedAt: string;
   /** Components matched (those with a purl of a known ecosystem). */
   readonly components: number;
+  /** The worst 300, worst first. */
   readonly findings: readonly Vulnerability[];
+  /** How many more there were, when there were more than 300. */
+  readonly omitted?: number;
 }
 
 export interface ScanReport {

@@ -25,6 +25,8 @@ export interface Clamd {
   /** `unix:/…/clamd.sock`, as ARCA_CLAMD takes it. */
   readonly address: string;
   readonly socketPath: string;
+  /** The signature database it loaded (clamscan -d takes it too). */
+  readonly databaseDir: string;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startClamd(): Promise<Clamd> {
   return {
     address: `unix:${socketPath}`,
     socketPath,
+    databaseDir: dir,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

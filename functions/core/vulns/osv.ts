@@ -164,7 +164,7 @@ function vulnerability(
     aliases: record.aliases ?? [],
     severity,
     ...(vector && score !== undefined ? { cvss: { vector, score } } : {}),
-    ...(record.summary ? { summary: record.summary.slice(0, 300) } : {}),
+    ...(record.summary ? { summary: record.summary.slice(0, 160) } : {}),
     component: {
       purl: component.purl,
       ecosystem: component.ecosystem,
@@ -175,13 +175,20 @@ function vulnerability(
   };
 }
 
+/** Worst first: what is kept when there are more than the report holds. */
+const RANK = ['critical', 'high', 'unknown', 'medium', 'low', 'none'];
+/** Findings kept per file (the worst): the report lives in one index item, of 400 KB on DynamoDB. */
+const MAX_FINDINGS_KEPT = 300;
+
 /** The report of matching `purls` against `index`: what a scan and a re-match both record. */
 export function matchComponents(index: OsvIndex, purls: readonly string[], now: Date): VulnerabilityReport {
   const components = purls.map(componentOf).filter((c): c is Component => c !== undefined);
+  const found = index.match(components).sort((a, b) => RANK.indexOf(a.severity) - RANK.indexOf(b.severity));
   return {
     database: `osv ${index.version}`,
     matchedAt: now.toISOString(),
     components: components.length,
-    findings: index.match(components),
+    findings: found.slice(0, MAX_FINDINGS_KEPT),
+    ...(found.length > MAX_FINDINGS_KEPT ? { omitted: found.length - MAX_FINDINGS_KEPT } : {}),
   };
 }
