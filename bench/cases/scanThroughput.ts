@@ -83,9 +83,11 @@ async function scanFile(
 function runClamscan(databaseDir: string, file: string): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('clamscan', ['--no-summary', '--infected', '-d', databaseDir, file], {
-      stdio: 'ignore',
-    });
+    // Its default limits stop reading an archive after 100 MB or 10,000 files: lifted, so it reads
+    // everything Arca reads.
+    const limits = ['--max-filesize=4000M', '--max-scansize=4000M', '--max-files=0', '--max-recursion=4'];
+    const args = ['--no-summary', '--infected', ...limits, '-d', databaseDir, file];
+    const child = spawn('clamscan', args, { stdio: 'ignore' });
     child.on('error', reject);
     // clamscan exits 0 when clean, 1 when it found something: both are a completed scan.
     child.on('exit', (code) =>

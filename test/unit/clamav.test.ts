@@ -64,6 +64,17 @@ describe('ClamAV through clamd', () => {
     ]);
   });
 
+  it('names findings in file order while clamd answers several files at once', async () => {
+    const files = Array.from({ length: 40 }, (_, i) => ({
+      path: `f${i}`,
+      data: [3, 17, 29, 39].includes(i) ? infected : Buffer.alloc(20_000 + i, i),
+    }));
+
+    expect(named(await scan(gzipSync(tar(files)), clamd.address, 4096))).toEqual(
+      ['f3', 'f17', 'f29', 'f39'].map((f) => `clamav Arca.Test.Pattern.UNOFFICIAL ${f}`),
+    );
+  });
+
   it('calls a clean file clean, and an empty one', async () => {
     expect(await scan(Buffer.from('nothing to see here\n'.repeat(10_000)))).toEqual([]);
     expect(await scan(Buffer.alloc(0))).toEqual([]);

@@ -62,6 +62,7 @@ class ArchivePass implements ScanPass {
 
   async finish(): Promise<Finding[]> {
     await this.root.finish();
+    await this.walk.drain();
     return this.walk.findings;
   }
 
@@ -163,16 +164,24 @@ class ArchiveNode {
     }
   }
 
+  /** The verdicts of the engines that read this file, applied in file order (see ArchiveWalk.defer). */
   private async finishEngines(): Promise<void> {
-    for (const pass of this.engines) {
-      for (const finding of await pass.finish()) {
-        this.walk.inner(finding, this.path, this.options.decompressed);
-      }
-      for (const sbom of pass.sboms?.() ?? []) {
-        this.walk.foundSbom(this.path === undefined ? sbom : { ...sbom, path: this.path });
-      }
-    }
+    const passes = this.engines;
     this.engines = [];
+    if (passes.length === 0) return;
+    const { walk, path } = this;
+    const { decompressed } = this.options;
+    const results = passes.map((pass) => pass.finish());
+    const apply = (lists: readonly (readonly Finding[])[]) => {
+      // SBOMs are taken now, so their bytes are not held while earlier verdicts come.
+      const sboms = passes.flatMap((pass) => pass.sboms?.() ?? []);
+      return () => {
+        for (const list of lists) for (const finding of list) walk.inner(finding, path, decompressed);
+        for (const sbom of sboms) walk.foundSbom(path === undefined ? sbom : { ...sbom, path });
+      };
+    };
+    if (results.every((r) => Array.isArray(r))) walk.settle(apply(results as Finding[][]));
+    else await walk.defer(Promise.all(results).then(apply));
   }
 
   // gzip: a tar inside (tar.gz), or one compressed file read as a file of its own.

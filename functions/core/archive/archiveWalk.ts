@@ -24,6 +24,8 @@ export interface ArchiveLimits {
   readonly maxDepth?: number;
 }
 
+/** Files whose verdict may be awaited at once (clamd scans them in parallel on its threads). */
+const MAX_IN_FLIGHT = 8;
 /** Findings kept per object: one bad archive should not make a megabyte report. */
 const MAX_FINDINGS = 20;
 const MAX_LISTED = 50;
@@ -113,6 +115,45 @@ export class ArchiveWalk {
   checkPath(path: string, name = path): void {
     const problem = entryPathProblem(name);
     if (problem) this.flag('path-traversal', `entry ${JSON.stringify(shown(name))} ${problem}`, path);
+  }
+
+  /**
+   * Verdicts still coming (an engine answering over the network, as clamd does), oldest first, at
+   * most `MAX_IN_FLIGHT`: the next files are read while they come, and they are applied in file
+   * order, so the report does not depend on which answer came first.
+   */
+  private readonly inFlight: Promise<{ apply?: () => void; error?: unknown }>[] = [];
+
+  /** Applies `apply` after every verdict still coming, or now when none is. */
+  settle(apply: () => void): void {
+    if (this.inFlight.length === 0) apply();
+    else this.inFlight.push(Promise.resolve({ apply }));
+  }
+
+  /** Queues a verdict still coming; waits for the oldest while too many are. */
+  async defer(work: Promise<() => void>): Promise<void> {
+    // Observed at once: a failure waits in the queue without being an unhandled rejection.
+    this.inFlight.push(
+      work.then(
+        (apply) => ({ apply }),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    while (this.inFlight.length > MAX_IN_FLIGHT) await this.applyOldest();
+  }
+
+  /** Every verdict still coming, applied in order; throws the first failure (the scan is retried). */
+  async drain(): Promise<void> {
+    while (this.inFlight.length > 0) await this.applyOldest();
+  }
+
+  private async applyOldest(): Promise<void> {
+    const { apply, error } = await this.inFlight.shift()!;
+    if (error !== undefined) {
+      this.inFlight.length = 0;
+      throw error;
+    }
+    apply?.();
   }
 
   foundSbom(sbom: FoundSbom): void {
