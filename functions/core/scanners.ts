@@ -68,16 +68,31 @@ class SignaturePass implements ContentPass {
   }
 
   update(chunk: Buffer): void {
-    const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    if (chunk.length < this.keep) {
+      // Small chunks: one joined window, as cheap as it gets.
+      const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+      this.search(window, window.length);
+      this.tail = Buffer.from(window.subarray(Math.max(0, window.length - this.keep)));
+      return;
+    }
+    // Matches that start in the previous chunk's tail, read across the boundary; then the chunk
+    // itself, in place: no copy of the chunk, whatever its size.
+    if (this.tail.length > 0)
+      this.search(Buffer.concat([this.tail, chunk.subarray(0, this.keep)]), this.tail.length);
+    this.search(chunk, chunk.length);
+    this.tail = Buffer.from(chunk.subarray(chunk.length - this.keep));
+  }
+
+  /** Every match starting before `startsBefore` in `window`. */
+  private search(window: Buffer, startsBefore: number): void {
     for (const sig of this.signatures) {
       let at = window.indexOf(sig.bytes);
-      while (at !== -1) {
+      while (at !== -1 && at < startsBefore) {
         const finding = sig.finding(window.subarray(at, at + sig.bytes.length + this.contextBytes));
         if (finding && !this.found.has(finding.rule)) this.found.set(finding.rule, finding);
         at = window.indexOf(sig.bytes, at + 1);
       }
     }
-    this.tail = Buffer.from(window.subarray(Math.max(0, window.length - this.keep)));
   }
 
   finish(): Finding[] {
