@@ -107,7 +107,7 @@ async function writeArchive(path: string): Promise<void> {
     const out: string[] = [];
     let length = 0;
     while (length < perFile) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       const word = words[(seed >>> 16) % words.length]!;
       out.push(word);
       length += word.length + 1;
