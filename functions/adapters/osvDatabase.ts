@@ -35,17 +35,21 @@ export class OsvDatabaseFiles implements AdvisorySource {
     const stamp = await stampOf(this.path);
     this.checkedAt = now;
     if (this.loaded?.stamp === stamp) return this.loaded.index;
-    const files = await readRecords(this.path);
-    const hash = createHash('sha256');
-    const records: OsvRecord[] = [];
-    for (const { name, bytes } of files.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      hash.update(`${name}\0${bytes.length}\0`).update(bytes);
-      records.push(parseRecord(name, bytes));
-    }
-    const index = new OsvIndex(records, `sha256:${hash.digest('hex').slice(0, 16)}`);
+    const index = indexOf(await readRecords(this.path));
     this.loaded = { stamp, index };
     return index;
   }
+}
+
+/** The database of these files; its version is a digest of their names and bytes. */
+export function indexOf(files: { name: string; bytes: Buffer }[]): OsvIndex {
+  const hash = createHash('sha256');
+  const records: OsvRecord[] = [];
+  for (const { name, bytes } of files.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    hash.update(`${name}\0${bytes.length}\0`).update(bytes);
+    records.push(parseRecord(name, bytes));
+  }
+  return new OsvIndex(records, `sha256:${hash.digest('hex').slice(0, 16)}`);
 }
 
 function parseRecord(name: string, bytes: Buffer): OsvRecord {
@@ -92,7 +96,7 @@ async function readRecords(path: string): Promise<{ name: string; bytes: Buffer 
 }
 
 /** The `.json` entries of a zip (stored or deflated), read through its central directory. */
-function zipRecords(zip: Buffer): { name: string; bytes: Buffer }[] {
+export function zipRecords(zip: Buffer): { name: string; bytes: Buffer }[] {
   const entries: { path: string; offset: number; compressedSize: number }[] = [];
   const listing = readZipDirectory(zip, zip.length, (entry) => entries.push(entry));
   if (listing.error) throw new Error(`the OSV database zip cannot be read: ${listing.error}`);

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OsvDatabaseFiles } from '../../functions/adapters/osvDatabase.ts';
 import { cvss3BaseScore } from '../../functions/core/vulns/cvss.ts';
@@ -6,6 +8,7 @@ import { affects, OsvIndex, type OsvRecord } from '../../functions/core/vulns/os
 import { componentOf, type Ecosystem } from '../../functions/core/vulns/purl.ts';
 import { componentsOf } from '../../functions/core/vulns/sbomComponents.ts';
 import { compareVersions } from '../../functions/core/vulns/versions.ts';
+import { zip } from '../support/archives.ts';
 
 const DB = 'test/fixtures/osv/db';
 const sbom = (name: string) => JSON.parse(readFileSync(`test/fixtures/sbom/${name}`, 'utf8')) as unknown;
@@ -247,6 +250,22 @@ describe('matching SBOMs against the fixture database of real advisories', () =>
     });
     expect(index.match([componentOf('pkg:pypi/requests@2.2.1')!])).toEqual([]); // before introduced
     expect(index.advisories).toBe(5);
+  });
+
+  it('reads the same database from a zip of OSV JSON, with the same version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arca-osv-zip-'));
+    try {
+      const names = readdirSync(DB);
+      writeFileSync(
+        join(dir, 'all.zip'),
+        zip(names.map((name) => ({ path: name, data: readFileSync(`${DB}/${name}`), deflate: true }))),
+      );
+      const zipped = await new OsvDatabaseFiles(join(dir, 'all.zip')).current();
+      expect(zipped.advisories).toBe(5);
+      expect(zipped.version).toBe((await db.current()).version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ignores withdrawn advisories', () => {
