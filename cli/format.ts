@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContentSummary } from '../functions/core/model.ts';
+import type { ContentSummary, VulnerabilityReport } from '../functions/core/model.ts';
 import type { ArcaClient, Attestation, Version } from './client.ts';
 import { CliError, EXIT, HttpError, IntegrityError } from './errors.ts';
 import { formatBytes } from './progress.ts';
@@ -16,6 +16,23 @@ export function describeVersion(v: Version): string[] {
   for (const f of v.files) {
     lines.push(`  ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}  ${f.state}  scan ${f.scan.status}`);
     lines.push(...describeContents(f.scan.contents));
+    lines.push(...describeVulnerabilities(f.scan.vulnerabilities));
+  }
+  return lines;
+}
+
+/** Known vulnerabilities of the file's SBOM components, worst first; informational, never a verdict. */
+export function describeVulnerabilities(report: VulnerabilityReport | undefined): string[] {
+  if (!report) return [];
+  const order = ['critical', 'high', 'medium', 'low', 'none', 'unknown'];
+  const found = [...report.findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));
+  const lines = [
+    `    vulnerabilities: ${found.length} in ${report.components} components (${report.database})`,
+  ];
+  for (const v of found) {
+    const aliases = v.aliases.length > 0 ? ` (${v.aliases.join(', ')})` : '';
+    const fixed = v.fixed ? `  fixed in ${v.fixed}` : '';
+    lines.push(`      ${v.severity.padEnd(8)} ${v.id}${aliases}  ${v.component.purl}${fixed}`);
   }
   return lines;
 }

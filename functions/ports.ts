@@ -18,6 +18,7 @@ import type {
   VersionDeletion,
   VersionFileRecord,
   VersionRecord,
+  VulnerabilityReport,
 } from './core/model.ts';
 
 export interface Clock {
@@ -235,6 +236,16 @@ export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex {
    * verified before any commit references it is held until the session's expiry, like `exists` files.
    */
   recordScan(outcome: ScanOutcome): Promise<void>;
+  /**
+   * Blobs whose scan report keeps the components of SBOMs (`scan.components`): what is matched
+   * again when the advisory database changes.
+   */
+  listBlobsWithComponents(): Promise<BlobRecord[]>;
+  /**
+   * Replaces `scan.vulnerabilities` of a blob's report, and nothing else (state, bytes, findings
+   * stay as they are). False when the blob or its report is gone.
+   */
+  setBlobVulnerabilities(sha256: Sha256, vulnerabilities: VulnerabilityReport): Promise<boolean>;
 }
 
 export interface PromoteInput {

@@ -57,6 +57,10 @@ export const ENV = {
    * Their tokens earn roles through the namespaces' trust rules (adapters/oidc).
    */
   oidcIssuers: 'ARCA_OIDC_ISSUERS',
+  /** clamd to stream scanned bytes to: `unix:/path/to/clamd.sock` or `tcp:host:port`; unset, no ClamAV. */
+  clamd: 'ARCA_CLAMD',
+  /** An OSV advisory database (a directory or a zip of OSV JSON) to match SBOM components against. */
+  osvDb: 'ARCA_OSV_DB',
   awsEndpointUrl: 'AWS_ENDPOINT_URL',
   awsRegion: 'AWS_REGION',
 } as const;

@@ -2,6 +2,7 @@ import type { BlobStore, Clock, Index, ProvenanceQueue, StoreKeys } from '../por
 import type { CursorCodec } from './cursor.ts';
 import type { Principal } from './model.ts';
 import type { Scanner } from './scanners.ts';
+import type { AdvisorySource } from './vulns/osv.ts';
 
 export interface CoreConfig {
   /** Largest accepted file, bytes (default 5 TiB). */
@@ -28,6 +29,8 @@ export interface CoreDeps {
   readonly clock: Clock;
   readonly cursors: CursorCodec;
   readonly scanners: readonly Scanner[];
+  /** The advisory database SBOM components are matched against; absent: none configured. */
+  readonly advisories?: AdvisorySource;
   readonly config: CoreConfig;
   /** The store's signing keys: the API lists and rotates them; only the scan worker signs. */
   readonly keys: StoreKeys;

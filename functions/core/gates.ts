@@ -3,6 +3,7 @@ import type { Caller, CoreDeps } from './deps.ts';
 import { PolicyViolationError } from './errors.ts';
 import type { AttestationRecord, NamespacePolicy, PromotionGate, Version } from './model.ts';
 import { PROVENANCE_ID } from './provenance.ts';
+import { SEVERITY_ORDER } from './vulns/cvss.ts';
 
 /** One unmet gate, as `details.reasons[]` of a 409 PolicyViolation carries it. */
 export interface GateReason {
@@ -74,6 +75,8 @@ export async function unmetGates(
   if (absent.length > 0) {
     reasons.push({ gate: 'attestations', message: `no verified attestation of: ${absent.join(', ')}` });
   }
+  if (gate.vulnerabilities)
+    reasons.push(...(await vulnerabilityReasons(deps, gate.vulnerabilities.maxSeverity, version)));
   if (gate.minSoakSeconds !== undefined && previousStage !== undefined) {
     const soaked = await soakSeconds(deps, version, previousStage);
     if (soaked === null) {
@@ -84,6 +87,51 @@ export async function unmetGates(
         message: `${Math.floor(soaked)} s in ${previousStage}, ${gate.minSoakSeconds} s required`,
       });
     }
+  }
+  return reasons;
+}
+
+/**
+ * Known vulnerabilities of the version's SBOM components, from each file's blob report. Fails
+ * closed: without an advisory database, or with components not yet matched against it, the gate
+ * cannot vouch for the version and refuses; an advisory without a severity counts as above any.
+ */
+async function vulnerabilityReasons(
+  deps: CoreDeps,
+  maxSeverity: NonNullable<PromotionGate['vulnerabilities']>['maxSeverity'],
+  version: Version,
+): Promise<GateReason[]> {
+  if (!deps.advisories) {
+    return [
+      { gate: 'vulnerabilities', message: 'no advisory database is configured to match SBOMs against' },
+    ];
+  }
+  const blobs = await deps.index.getBlobs(version.files.map((f) => f.sha256));
+  const unmatched: string[] = [];
+  const above: string[] = [];
+  const limit = SEVERITY_ORDER.indexOf(maxSeverity);
+  for (const file of version.files) {
+    const report = blobs.get(file.sha256)?.scan;
+    if (report?.components && !report.vulnerabilities) unmatched.push(file.name);
+    for (const v of report?.vulnerabilities?.findings ?? []) {
+      const rank = v.severity === 'unknown' ? SEVERITY_ORDER.length : SEVERITY_ORDER.indexOf(v.severity);
+      if (rank > limit) above.push(`${v.id} (${v.severity}) in ${v.component.purl}`);
+    }
+  }
+  const reasons: GateReason[] = [];
+  if (unmatched.length > 0) {
+    reasons.push({
+      gate: 'vulnerabilities',
+      message: `SBOMs not yet matched against advisories: ${unmatched.join(', ')}`,
+    });
+  }
+  if (above.length > 0) {
+    const listed = [...new Set(above)];
+    const shown = listed.length > 10 ? [...listed.slice(0, 10), `and ${listed.length - 10} more`] : listed;
+    reasons.push({
+      gate: 'vulnerabilities',
+      message: `vulnerabilities above ${maxSeverity}: ${shown.join(', ')}`,
+    });
   }
   return reasons;
 }

@@ -24,6 +24,10 @@ export interface ArchiveSummary {
   readonly expandedBytes: number;
   /** Entries named like SBOMs (CycloneDX, SPDX), the first 50. */
   readonly sboms: readonly string[];
+  /** Archives inside it that were opened and read too (at any depth); absent when none. */
+  readonly nested?: number;
+  /** Archives inside it past the depth limit: scanned as whole files, not opened (the first 50). */
+  readonly unopened?: readonly string[];
   /** Why the listing stopped early (a limit, or a malformed archive); absent when it is complete. */
   readonly incomplete?: string;
 }
@@ -39,11 +43,60 @@ export interface ContentSummary {
   readonly sbom?: SbomSummary;
 }
 
+/** One engine that ran in a scan: what it is and which signatures or advisories it used. */
+export interface EngineRun {
+  readonly name: string;
+  readonly version: string;
+  /** The database it matched against (ClamAV's build and date, the OSV database's digest…). */
+  readonly database?: string;
+}
+
+/** One known vulnerability of one component an SBOM lists (OSV advisory matched by version). */
+export interface Vulnerability {
+  readonly id: string;
+  /** Other ids of the same advisory: CVE, GHSA, RUSTSEC, PYSEC, GO… */
+  readonly aliases: readonly string[];
+  readonly severity: 'none' | 'low' | 'medium' | 'high' | 'critical' | 'unknown';
+  /** The CVSS v3 vector and the base score computed from it, when the advisory has one. */
+  readonly cvss?: { readonly vector: string; readonly score: number };
+  readonly summary?: string;
+  readonly component: {
+    readonly purl: string;
+    readonly ecosystem: string;
+    readonly name: string;
+    readonly version: string;
+  };
+  /** The lowest version that fixes it above the component's, when the advisory names one. */
+  readonly fixed?: string;
+}
+
+/** What matching the file's SBOM components against the advisory database found. */
+export interface VulnerabilityReport {
+  /** The advisory database matched against (`osv <digest>, N advisories`). */
+  readonly database: string;
+  readonly matchedAt: string;
+  /** Components matched (those with a purl of a known ecosystem). */
+  readonly components: number;
+  /** The worst 300, worst first. */
+  readonly findings: readonly Vulnerability[];
+  /** How many more there were, when there were more than 300. */
+  readonly omitted?: number;
+}
+
 export interface ScanReport {
   readonly status: ScanStatus;
   readonly findings: readonly Finding[];
   readonly scannedAt?: string;
   readonly contents?: ContentSummary;
+  /** The engines that ran; absent on reports written before engines were recorded. */
+  readonly engines?: readonly EngineRun[];
+  /**
+   * Purls of the components the file's SBOMs list (the first 2,000): kept so a new advisory
+   * database can be matched again without reading the bytes. Absent when it holds no SBOM.
+   */
+  readonly components?: readonly string[];
+  /** Known vulnerabilities of those components; informational: they never quarantine. */
+  readonly vulnerabilities?: VulnerabilityReport;
 }
 
 export type BlobState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -166,6 +219,9 @@ export interface VersionFile {
     readonly status: ScanStatus;
     readonly findings: readonly Finding[];
     readonly contents?: ContentSummary;
+    readonly engines?: readonly EngineRun[];
+    readonly scannedAt?: string;
+    readonly vulnerabilities?: VulnerabilityReport;
   };
 }
 
@@ -309,6 +365,11 @@ export interface PromotionGate {
   readonly attestations?: readonly string[];
   /** Time the version must have spent in the stage before this one in `stages`. */
   readonly minSoakSeconds?: number;
+  /**
+   * No known vulnerability above this severity in the components of the version's SBOMs (an
+   * advisory without a severity counts as above any); needs an advisory database.
+   */
+  readonly vulnerabilities?: { readonly maxSeverity: 'none' | 'low' | 'medium' | 'high' | 'critical' };
 }
 
 /** A publisher's public key that the namespace trusts to sign attestations. */

@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { BlobStore, Clock, Index, ScanOutcome, StoreKeys } from '../ports.ts';
+import { BUILTIN } from './builtinEngines.ts';
 import { ConflictError } from './errors.ts';
 import { finishInterruptedDeletions } from './gc.ts';
-import type { ContentSummary, Finding, ScanReport } from './model.ts';
+import type { ContentSummary, EngineRun, Finding, ScanReport } from './model.ts';
 import { ensureProvenance } from './provenance.ts';
-import type { Scanner } from './scanners.ts';
+import type { FoundSbom, Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
+import { type AdvisorySource, matchComponents } from './vulns/osv.ts';
 
 export interface ScanDeps {
   readonly index: Index;
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly scanners: readonly Scanner[];
+  readonly advisories?: AdvisorySource;
   /** The store's signing keys: the scan worker signs each version's provenance. */
   readonly keys: StoreKeys;
 }
@@ -58,6 +61,8 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   const stream = await deps.blobs.readStaged(stagingKey);
   if (!stream) return 'skipped';
 
+  let engines: readonly EngineRun[] | undefined;
+  let known: Awaited<ReturnType<typeof knownVulnerabilities>> | undefined;
   const hash = createHash('sha256');
   const passes = deps.scanners.map((s) => s.start());
   let size = 0;
@@ -82,8 +87,12 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     await deps.blobs.deleteStaged([stagingKey]);
     return 'rejected';
   }
-  const findings = (await Promise.all(passes.map((p) => p.finish()))).flat();
+  const findings = withoutEchoes((await Promise.all(passes.map((p) => p.finish()))).flat());
   const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
+  engines = await engineRuns(deps.scanners);
+  const sboms = passes.flatMap((p) => p.sboms?.() ?? []);
+  known = await knownVulnerabilities(deps, sboms);
+  if (known.engine) engines = [...engines, known.engine];
   if (findings.length > 0) {
     await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
     await deps.blobs.deleteStaged([stagingKey]);
@@ -100,8 +109,53 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
 
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
     const listed = Object.keys(contents).length > 0 ? { contents } : {};
-    return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed };
+    const ran = engines ? { engines } : {};
+    const at = deps.clock.now().toISOString();
+    return { status, findings: list, scannedAt: at, ...listed, ...ran, ...known?.report };
   }
+}
+
+/**
+ * What ran, for the report: each scanner's engines (asked after the passes, so a database reloaded
+ * during the scan is the one named), once each by name. The digest check always runs.
+ */
+async function engineRuns(scanners: readonly Scanner[]): Promise<EngineRun[]> {
+  const runs: EngineRun[] = [{ name: 'digest', version: 'sha256' }];
+  for (const scanner of scanners) {
+    for (const run of (await scanner.engines?.()) ?? [{ name: scanner.name, version: BUILTIN }]) {
+      if (!runs.some((r) => r.name === run.name)) runs.push(run);
+    }
+  }
+  return runs;
+}
+
+/**
+ * The components of the SBOMs the passes read, kept in the report (so a new database can be matched
+ * again without the bytes), and their known vulnerabilities when an advisory database is configured.
+ */
+async function knownVulnerabilities(
+  deps: ScanDeps,
+  sboms: readonly FoundSbom[],
+): Promise<{ report: Pick<ScanReport, 'components' | 'vulnerabilities'>; engine?: EngineRun }> {
+  const purls = [...new Set(sboms.flatMap((s) => s.components.map((c) => c.purl)))];
+  if (purls.length === 0) return { report: {} };
+  const components = { components: purls.slice(0, MAX_COMPONENTS_KEPT) };
+  if (!deps.advisories) return { report: components };
+  const index = await deps.advisories.current();
+  const vulnerabilities = matchComponents(index, purls, deps.clock.now());
+  return { report: { ...components, vulnerabilities }, engine: index.engine() };
+}
+
+/** Purls kept per file: enough for real SBOMs, small enough for one index item. */
+const MAX_COMPONENTS_KEPT = 2000;
+
+/**
+ * A signature found in the raw bytes of an archive is usually the one the archive pass also found
+ * inside it, named by its entry: the path-less echo is dropped, so the report says where it is once.
+ */
+function withoutEchoes(findings: Finding[]): Finding[] {
+  const located = new Set(findings.filter((f) => f.path !== undefined).map((f) => `${f.scanner}\0${f.rule}`));
+  return findings.filter((f) => f.path !== undefined || !located.has(`${f.scanner}\0${f.rule}`));
 }
 
 /**

@@ -1,11 +1,31 @@
 import { archiveScanner } from './archive/archiveScanner.ts';
-import type { ContentSummary, Finding } from './model.ts';
+import { BUILTIN } from './builtinEngines.ts';
+import type { ContentSummary, EngineRun, Finding } from './model.ts';
 import { sbomScanner } from './sbom.ts';
+import type { Component } from './vulns/purl.ts';
 
 /** A scanner fed the staged bytes chunk by chunk, on the same single pass as the hash. */
 export interface Scanner {
   readonly name: string;
-  start(): ScanPass;
+  /** `path`: where the bytes are inside the uploaded file, when they are a file inside an archive. */
+  start(context?: PassContext): ScanPass;
+  /**
+   * The engines behind it, for the report (asked once per scan, after the passes: an engine's
+   * database may have been reloaded since the last). Absent: a built-in rule set named `name`.
+   */
+  engines?(): readonly EngineRun[] | Promise<readonly EngineRun[]>;
+}
+
+export interface PassContext {
+  readonly path?: string;
+}
+
+/** An SBOM a pass read, with the components it lists. */
+export interface FoundSbom {
+  /** Where it is inside the uploaded file; absent when the file is the SBOM. */
+  readonly path?: string;
+  readonly format: 'CycloneDX' | 'SPDX';
+  readonly components: readonly Component[];
 }
 
 /** One scan of one object. A pass that returns a promise is awaited before the next chunk comes. */
@@ -14,11 +34,13 @@ export interface ScanPass {
   finish(): Finding[] | Promise<Finding[]>;
   /** What the pass learned about the content (an archive's listing, an SBOM), for the report. */
   contents?(): ContentSummary;
+  /** SBOMs it read (itself, or inside archives), for matching against advisories. */
+  sboms?(): readonly FoundSbom[];
 }
 
 /** A synchronous byte-pattern scanner: the kind the archive scanner also runs inside archives. */
 export interface ContentScanner extends Scanner {
-  start(): ContentPass;
+  start(context?: PassContext): ContentPass;
 }
 
 export interface ContentPass extends ScanPass {
@@ -46,16 +68,31 @@ class SignaturePass implements ContentPass {
   }
 
   update(chunk: Buffer): void {
-    const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    if (chunk.length < this.keep) {
+      // Small chunks: one joined window, as cheap as it gets.
+      const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+      this.search(window, window.length);
+      this.tail = Buffer.from(window.subarray(Math.max(0, window.length - this.keep)));
+      return;
+    }
+    // Matches that start in the previous chunk's tail, read across the boundary; then the chunk
+    // itself, in place: no copy of the chunk, whatever its size.
+    if (this.tail.length > 0)
+      this.search(Buffer.concat([this.tail, chunk.subarray(0, this.keep)]), this.tail.length);
+    this.search(chunk, chunk.length);
+    this.tail = Buffer.from(chunk.subarray(chunk.length - this.keep));
+  }
+
+  /** Every match starting before `startsBefore` in `window`. */
+  private search(window: Buffer, startsBefore: number): void {
     for (const sig of this.signatures) {
       let at = window.indexOf(sig.bytes);
-      while (at !== -1) {
+      while (at !== -1 && at < startsBefore) {
         const finding = sig.finding(window.subarray(at, at + sig.bytes.length + this.contextBytes));
         if (finding && !this.found.has(finding.rule)) this.found.set(finding.rule, finding);
         at = window.indexOf(sig.bytes, at + 1);
       }
     }
-    this.tail = Buffer.from(window.subarray(Math.max(0, window.length - this.keep)));
   }
 
   finish(): Finding[] {
@@ -68,6 +105,7 @@ const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS
 /** The EICAR anti-malware test signature: proves the malware path end to end without real malware. */
 export const eicarScanner: ContentScanner = {
   name: 'signature',
+  engines: () => [{ name: 'signature', version: BUILTIN, database: 'EICAR-Test-File' }],
   start: () =>
     new SignaturePass(
       [
@@ -89,6 +127,7 @@ const AWS_KEY_TAIL = /^AKIA[0-9A-Z]{16}(?![0-9A-Z])/;
 /** Credentials that must never ship inside an artifact: AWS access keys and private keys. */
 export const secretScanner: ContentScanner = {
   name: 'secrets',
+  engines: () => [{ name: 'secrets', version: BUILTIN, database: 'aws-access-key-id, private-key' }],
   start: () =>
     new SignaturePass(
       [
@@ -119,6 +158,6 @@ export const secretScanner: ContentScanner = {
 export const defaultScanners: readonly Scanner[] = [
   eicarScanner,
   secretScanner,
-  archiveScanner({ inner: [eicarScanner, secretScanner] }),
+  archiveScanner({ inner: [eicarScanner, secretScanner, sbomScanner] }),
   sbomScanner,
 ];

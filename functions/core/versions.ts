@@ -44,6 +44,9 @@ const scanOf = (r: ScanReport): VersionFile['scan'] => ({
   status: r.status,
   findings: r.findings,
   ...(r.contents ? { contents: r.contents } : {}),
+  ...(r.engines ? { engines: r.engines } : {}),
+  ...(r.scannedAt ? { scannedAt: r.scannedAt } : {}),
+  ...(r.vulnerabilities ? { vulnerabilities: r.vulnerabilities } : {}),
 });
 
 /**

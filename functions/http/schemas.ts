@@ -240,6 +240,10 @@ const gateSchema = z
       .min(1)
       .max(365 * 86_400)
       .optional(),
+    vulnerabilities: z
+      .object({ maxSeverity: z.enum(['none', 'low', 'medium', 'high', 'critical']) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -6,12 +6,14 @@ import { ScanQueue } from '../adapters/embedded/scanQueue.ts';
 import { openDatabase } from '../adapters/embedded/sqliteDatabase.ts';
 import { SqliteIndex } from '../adapters/embedded/sqliteIndex.ts';
 import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
+import { advisoriesFromEnv, scannersFromEnv, withAdvisories } from '../adapters/scanEngines.ts';
 import { CursorCodec } from '../core/cursor.ts';
 import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
 import { recoverGarbageCollection } from '../core/gc.ts';
 import { ensureProvenance, parseProvenanceTaskKey, provenanceTaskKey } from '../core/provenance.ts';
 import { scanStagedObject } from '../core/scan.ts';
-import { defaultScanners } from '../core/scanners.ts';
+import type { Scanner } from '../core/scanners.ts';
+import type { AdvisorySource } from '../core/vulns/osv.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import type { HostedBackend } from './server.ts';
 import { createStorageEndpoint, STORAGE_PREFIX, type StorageFaults } from './storageEndpoint.ts';
@@ -24,6 +26,10 @@ export interface EmbeddedOptions {
   readonly multipartThreshold?: number;
   readonly partSize?: number;
   readonly onScanError?: (stagingKey: string, error: unknown) => void;
+  /** The scan engines; default: those the environment configures (adapters/scanEngines.ts). */
+  readonly scanners?: readonly Scanner[];
+  /** The advisory database; default: the one ARCA_OSV_DB names, if any. */
+  readonly advisories?: AdvisorySource;
   /** Test-only: make the storage endpoint fail chosen requests. */
   readonly faults?: StorageFaults;
 }
@@ -58,7 +64,8 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     blobs: store,
     clock,
     cursors: new CursorCodec(loadOrCreateKey(options.dataDir, 'cursor.key')),
-    scanners: defaultScanners,
+    scanners: options.scanners ?? scannersFromEnv(),
+    ...withAdvisories(options.advisories ?? advisoriesFromEnv()),
     config: { ...DEFAULT_CORE_CONFIG, ...options.config },
     keys: FileStoreKeys.open(options.dataDir, clock.now()),
     // Signing goes through the scan queue as on AWS: durable, retried, and off the commit's path.

@@ -4,6 +4,7 @@ import { oidcIssuersFromEnv } from '../adapters/oidc/issuers.ts';
 import { JoseOidcVerifier } from '../adapters/oidc/joseOidcVerifier.ts';
 import { coreConfigFromEnv } from '../config/coreConfig.ts';
 import { ENV, intEnv } from '../config/env.ts';
+import { startAdvisorySchedule } from './advisorySchedule.ts';
 import { ADMIN_PRINCIPAL, type BearerOidc, bearerAuthenticator, resolveAdminToken } from './auth.ts';
 import { createEmbeddedBackend } from './embeddedBackend.ts';
 import { startGcSchedule } from './gcSchedule.ts';
@@ -50,6 +51,19 @@ function oidcFromEnv(env: NodeJS.ProcessEnv, log: Log): BearerOidc | undefined {
   return {
     verifier: new JoseOidcVerifier({ issuers, log }),
     policyTtlMs: backendKind(env) === 'aws' ? 60_000 : 0,
+  };
+}
+
+/** With an advisory database (`ARCA_OSV_DB`): SBOMs matched again when it changes, checked every minute. */
+function withAdvisorySchedule(backend: HostedBackend, log: Log): HostedBackend {
+  if (!backend.deps.advisories) return backend;
+  const schedule = startAdvisorySchedule(backend.deps, 60_000, log);
+  return {
+    ...backend,
+    close: async () => {
+      await schedule.stop();
+      await backend.close();
+    },
   };
 }
 
@@ -118,7 +132,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
     port: intEnv(ENV.port, 7070, env),
     authenticate: bearerAuthenticator(new Map([[admin.token, ADMIN_PRINCIPAL]]), oidc),
     log,
-    backend: async (url) => withGcSchedule(await hostBackend(env, url, dataDir, log), env, log),
+    backend: async (url) =>
+      withAdvisorySchedule(withGcSchedule(await hostBackend(env, url, dataDir, log), env, log), log),
   });
 
   log({ level: 'info', msg: 'arca listening', url: server.url, dataDir, backend: backendKind(env) });

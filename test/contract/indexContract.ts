@@ -54,6 +54,49 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       at: new Date(),
     });
 
+    it('lists blobs whose report keeps SBOM components and replaces only their vulnerabilities', async () => {
+      const withSbom = session();
+      const without = session();
+      for (const s of [withSbom, without]) await index.createSession(s, audit());
+      const components = ['pkg:npm/lodash@4.17.20'];
+      await index.recordScan({
+        ...scan(withSbom, 'verified'),
+        report: { status: 'clean', findings: [], scannedAt: '2026-01-01T00:00:00.000Z', components },
+      });
+      await index.recordScan(scan(without, 'verified'));
+      const sha = withSbom.files[0]!.sha256;
+
+      const listed = await index.listBlobsWithComponents();
+      expect(listed.map((b) => b.sha256)).toEqual([sha]);
+      expect(listed[0]!.scan?.components).toEqual(components);
+
+      const vulnerabilities = {
+        database: 'osv test',
+        matchedAt: '2026-01-02T00:00:00.000Z',
+        components: 1,
+        findings: [
+          {
+            id: 'GHSA-35jh-r3h4-6jhm',
+            aliases: ['CVE-2021-23337'],
+            severity: 'high' as const,
+            component: { purl: components[0]!, ecosystem: 'npm', name: 'lodash', version: '4.17.20' },
+            fixed: '4.17.21',
+          },
+        ],
+      };
+      expect(await index.setBlobVulnerabilities(sha, vulnerabilities)).toBe(true);
+      const blob = (await index.getBlobs([sha])).get(sha)!;
+      expect(blob).toMatchObject({ state: 'available', refcount: 0 });
+      expect(blob.scan).toEqual({
+        status: 'clean',
+        findings: [],
+        scannedAt: '2026-01-01T00:00:00.000Z',
+        components,
+        vulnerabilities,
+      });
+      expect(await index.setBlobVulnerabilities('0'.repeat(64), vulnerabilities)).toBe(false);
+    });
+
     it('stores a session and reads it back open at revision 0', async () => {
       const s = session();
       await index.createSession(s, audit());

@@ -190,6 +190,15 @@ describeForEachBackend('promotion gates', (kind) => {
     expect(reason!.message).toMatch(/^6\d s in dev/);
   });
 
+  it('refuses the vulnerabilities gate, failing closed, when the store has no advisory database', async () => {
+    await gates({ vulnerabilities: { maxSeverity: 'medium' } });
+    const { version } = await release();
+    expect((await promote(version, 'dev')).status).toBe(200);
+
+    const [reason] = await refused(version, 'staging', ['vulnerabilities']);
+    expect(reason!.message).toBe('no advisory database is configured to match SBOMs against');
+  });
+
   it('refuses gates on stages the policy does not list, and malformed gates, with 400 naming the field', async () => {
     const before = await s.snapshot();
     const bad: [unknown, string][] = [
@@ -202,6 +211,11 @@ describeForEachBackend('promotion gates', (kind) => {
       [{ stages: STAGES, gates: { prod: { minSoakSeconds: 0 } } }, 'gates.prod.minSoakSeconds'],
       [{ stages: STAGES, gates: { prod: { attestations: [] } } }, 'gates.prod.attestations'],
       [{ stages: STAGES, gates: { prod: { approvals: 2 } } }, 'gates.prod'],
+      [
+        { stages: STAGES, gates: { prod: { vulnerabilities: { maxSeverity: 'severe' } } } },
+        'gates.prod.vulnerabilities',
+      ],
+      [{ stages: STAGES, gates: { prod: { vulnerabilities: {} } } }, 'gates.prod.vulnerabilities'],
     ];
     for (const [body, field] of bad) {
       const res = await call(s.url, 'PUT', `/v1/namespaces/${ns}/policy`, body);

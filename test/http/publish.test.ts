@@ -111,10 +111,20 @@ describeForEachBackend('publishing and fetching', (kind) => {
     await publish(s.url, { version: '5.1.0', files });
     const good = await settled(s.url, versionPath('5.1.0'));
     expect(good.body.state).toBe('available');
+    // Which engines ran, and when, is part of each report.
+    const ran = { engines: expect.any(Array), scannedAt: expect.any(String) };
+    expect(good.body.files[0].scan.engines.map((e: { name: string }) => e.name)).toEqual([
+      'digest',
+      'signature',
+      'secrets',
+      'archive',
+      'sbom',
+    ]);
     expect(good.body.files.map((f: { scan: unknown }) => f.scan)).toEqual([
       {
         status: 'clean',
         findings: [],
+        ...ran,
         contents: {
           archive: {
             format: 'tar+gzip',
@@ -124,7 +134,12 @@ describeForEachBackend('publishing and fetching', (kind) => {
           },
         },
       },
-      { status: 'clean', findings: [], contents: { sbom: { format: 'CycloneDX', specVersion: '1.6' } } },
+      {
+        status: 'clean',
+        findings: [],
+        ...ran,
+        contents: { sbom: { format: 'CycloneDX', specVersion: '1.6' } },
+      },
     ]);
 
     const hostile = gzipSync(

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
 
 /**
  * Builds tar and zip archives byte by byte, so tests can make the hostile ones real tools refuse to
@@ -90,37 +91,53 @@ export interface ZipSpec {
   readonly declaredSize?: number;
   /** Point this entry's directory record at an earlier entry's data (a zip bomb's overlap). */
   readonly sameDataAs?: number;
+  /** Deflate the data (default: stored). */
+  readonly deflate?: boolean;
+  /** Leave the sizes out of the local header and write them in a data descriptor after the data, as Java's jar does. */
+  readonly descriptor?: boolean;
 }
 
-/** A zip of stored (uncompressed) entries with its central directory. CRCs are not computed. */
+/** A zip of stored or deflated entries with its central directory. CRCs are not computed. */
 export function zip(entries: readonly ZipSpec[]): Buffer {
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   const offsets: number[] = [];
+  const stored: number[] = [];
   let offset = 0;
   for (const e of entries) {
     const name = Buffer.from(e.path);
-    const data = Buffer.from(e.data ?? '');
+    const raw = Buffer.from(e.data ?? '');
+    const data = e.deflate ? deflateRawSync(raw) : raw;
     const at = e.sameDataAs === undefined ? offset : offsets[e.sameDataAs]!;
     offsets.push(at);
+    stored.push(e.sameDataAs === undefined ? data.length : stored[e.sameDataAs]!);
+    const method = e.deflate ? 8 : 0;
     if (e.sameDataAs === undefined) {
       const local = Buffer.alloc(30);
       local.writeUInt32LE(0x04034b50, 0);
       local.writeUInt16LE(20, 4);
-      local.writeUInt32LE(data.length, 18);
-      local.writeUInt32LE(data.length, 22);
+      local.writeUInt16LE(e.descriptor ? 8 : 0, 6);
+      local.writeUInt16LE(method, 8);
+      local.writeUInt32LE(e.descriptor ? 0 : data.length, 18);
+      local.writeUInt32LE(e.descriptor ? 0 : raw.length, 22);
       local.writeUInt16LE(name.length, 26);
-      locals.push(local, name, data);
-      offset += local.length + name.length + data.length;
+      const descriptor = Buffer.alloc(e.descriptor ? 16 : 0);
+      if (e.descriptor) {
+        descriptor.writeUInt32LE(0x08074b50, 0);
+        descriptor.writeUInt32LE(data.length, 8);
+        descriptor.writeUInt32LE(raw.length, 12);
+      }
+      locals.push(local, name, data, descriptor);
+      offset += local.length + name.length + data.length + descriptor.length;
     }
     const dir = Buffer.alloc(46);
     dir.writeUInt32LE(0x02014b50, 0);
     dir.writeUInt16LE(0x0314, 4);
     dir.writeUInt16LE(20, 6);
+    dir.writeUInt16LE(method, 10);
     const source = e.sameDataAs === undefined ? e : entries[e.sameDataAs]!;
-    const stored = Buffer.byteLength(source.data ?? '');
-    dir.writeUInt32LE(stored, 20);
-    dir.writeUInt32LE(e.declaredSize ?? stored, 24);
+    dir.writeUInt32LE(stored.at(-1)!, 20);
+    dir.writeUInt32LE(e.declaredSize ?? Buffer.byteLength(source.data ?? ''), 24);
     dir.writeUInt16LE(name.length, 28);
     dir.writeUInt32LE(at, 42);
     central.push(dir, name);

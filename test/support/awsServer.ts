@@ -41,6 +41,7 @@ export async function startAwsServer(options: TestServerOptions): Promise<TestSe
   for (const [key, value] of Object.entries(options.config ?? {}))
     env[CONFIG_ENV[key as keyof CoreConfig]] = String(value);
   if (options.multipartThreshold) env[ENV.multipartThreshold] = String(options.multipartThreshold);
+  Object.assign(env, options.scanEnv ?? {});
   const clients = motoClients();
   let backend: AwsBackend | undefined;
   const server = await startLocalServer({

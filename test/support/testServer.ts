@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
+import { advisoriesFromEnv, scannersFromEnv } from '../../functions/adapters/scanEngines.ts';
 import type { CoreConfig } from '../../functions/core/deps.ts';
 import type { Clock } from '../../functions/ports.ts';
 import { useMoto } from '../integration/moto.ts';
@@ -26,6 +27,8 @@ export interface TestServerOptions {
   readonly multipartThreshold?: number;
   /** OIDC issuers the server trusts (say, a test issuer on 127.0.0.1); none by default. */
   readonly oidcIssuers?: readonly string[];
+  /** Scan engine settings (`ARCA_CLAMD`, `ARCA_OSV_DB`), as the environment would give them. */
+  readonly scanEnv?: Readonly<Record<string, string>>;
 }
 
 /** A local Arca server on a free port, over a fresh store of the given backend. */
@@ -57,11 +60,14 @@ export async function startTestServer(
       throw new Error("startTestServer('aws') needs moto: call it inside describeForEachBackend");
     return startAwsServer(options);
   }
-  const { multipartThreshold, oidcIssuers, ...rest } = options;
+  const { multipartThreshold, oidcIssuers, scanEnv, ...rest } = options;
+  const advisories = scanEnv ? advisoriesFromEnv(scanEnv) : undefined;
   const s = await startEmbeddedServer(
     {
       ...rest,
       ...(multipartThreshold ? { multipartThreshold, partSize: multipartThreshold } : {}),
+      ...(scanEnv ? { scanners: scannersFromEnv(scanEnv) } : {}),
+      ...(advisories ? { advisories } : {}),
     },
     { oidcIssuers },
   );

@@ -3,14 +3,16 @@ import { coreConfigFromEnv } from '../../config/coreConfig.ts';
 import { ENV, intEnv, requireEnv } from '../../config/env.ts';
 import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
-import { defaultScanners } from '../../core/scanners.ts';
+import type { AdvisorySource } from '../../core/vulns/osv.ts';
 import { type Clock, systemClock } from '../../ports.ts';
+import { advisoriesFromEnv, scannersFromEnv, withAdvisories } from '../scanEngines.ts';
 import { cdnFromEnv, reportCdnKeyUnavailable } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
 import { emulatorSigningKeys, KmsStoreKeys } from './kmsStoreKeys.ts';
 import { resourceNames } from './provision.ts';
 import { S3BlobStore } from './s3BlobStore.ts';
+import { parseS3Location, S3OsvDatabase } from './s3OsvDatabase.ts';
 import { SqsProvenanceQueue } from './sqsProvenanceQueue.ts';
 
 export interface AwsDepsOptions {
@@ -49,7 +51,8 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     }),
     clock: options.clock ?? systemClock,
     cursors: new CursorCodec(() => cursorKey(env)),
-    scanners: defaultScanners,
+    scanners: scannersFromEnv(env),
+    ...withAdvisories(awsAdvisories(env, clients)),
     config: coreConfigFromEnv(env),
     keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
     provenanceQueue: new SqsProvenanceQueue({
@@ -60,6 +63,15 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
       },
     }),
   };
+}
+
+/** ARCA_OSV_DB: `s3://bucket/key.zip` on AWS (the Lambda has no disk to keep it on), else a path. */
+function awsAdvisories(env: NodeJS.ProcessEnv, clients: AwsClients): AdvisorySource | undefined {
+  const location = env[ENV.osvDb]?.startsWith('s3://') ? parseS3Location(env[ENV.osvDb]!) : undefined;
+  if (env[ENV.osvDb]?.startsWith('s3://') && !location) {
+    throw new Error(`${ENV.osvDb} must be s3://bucket/key.zip or a path, not ${env[ENV.osvDb]}`);
+  }
+  return location ? new S3OsvDatabase(clients.s3, location) : advisoriesFromEnv(env);
 }
 
 /** The stack's signing keys (`ARCA_SIGNING_KEYS`); against an emulator, one made on first use. */

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { VulnerabilityReport } from '../../core/model.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -238,6 +239,29 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) return;
     }
     throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);
+  }
+
+  /** A full Scan: run only when the advisory database changes, filtered to blob items with components. */
+  async listBlobsWithComponents(): Promise<BlobRecord[]> {
+    const items = await this.table.scanAll({
+      FilterExpression: '#kind = :blob AND attribute_exists(#scan.#components)',
+      ExpressionAttributeNames: { '#kind': 'kind', '#scan': 'scan', '#components': 'components' },
+      ExpressionAttributeValues: toAttributes({ ':blob': 'blob' }),
+      ConsistentRead: true,
+    });
+    return items.map(blobOf);
+  }
+
+  async setBlobVulnerabilities(sha256: Sha256, vulnerabilities: VulnerabilityReport): Promise<boolean> {
+    return this.table.update({
+      TableName: this.table.name,
+      Key: toAttributes(keys.blob(sha256)),
+      ...updateExpression({
+        update: 'SET #scan.#vulnerabilities = :vulnerabilities',
+        condition: 'attribute_exists(#scan)',
+        values: { ':vulnerabilities': vulnerabilities },
+      }),
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
-import type { BlobRecord, SessionFile, VersionFileRecord } from '../../core/model.ts';
+import type { BlobRecord, SessionFile, VersionFileRecord, VulnerabilityReport } from '../../core/model.ts';
 import type {
   AuditEvent,
   CommitInput,
@@ -375,5 +375,19 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
         this.s.setSession.run(session.state, JSON.stringify(files), outcome.uploadId);
       })
       .immediate();
+  }
+
+  async listBlobsWithComponents(): Promise<BlobRecord[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM blobs WHERE scan IS NOT NULL AND json_type(scan, '$.components') = 'array'")
+      .all() as BlobRow[];
+    return rows.map(toBlob);
+  }
+
+  async setBlobVulnerabilities(sha256: Sha256, vulnerabilities: VulnerabilityReport): Promise<boolean> {
+    const update = this.db.prepare(
+      "UPDATE blobs SET scan = json_set(scan, '$.vulnerabilities', json(?)) WHERE sha256 = ? AND scan IS NOT NULL",
+    );
+    return update.run(JSON.stringify(vulnerabilities), sha256).changes > 0;
   }
 }
