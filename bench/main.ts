@@ -7,6 +7,7 @@ import { coldStart } from './cases/coldStart.ts';
 import { commitToAvailable } from './cases/commitToAvailable.ts';
 import { fetchCase } from './cases/fetch.ts';
 import { gcCase } from './cases/gc.ts';
+import { gcAtScale } from './cases/gcScale.ts';
 import { largePublish } from './cases/largePublish.ts';
 import { memory } from './cases/memory.ts';
 import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
@@ -68,6 +69,7 @@ const CASES: readonly [string, Case][] = [
   ['7 memory', memory],
   ['8 CLI package', (ctx) => cliStartup(ctx)],
   ['9 scan throughput', scanThroughput],
+  ['10 GC at scale', gcAtScale],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {
