@@ -173,8 +173,8 @@ export class ArcaClient {
     return this.call<void>('DELETE', `/v1/leases/${seg(leaseId)}`);
   }
 
-  gc(mode: 'plan' | 'run') {
-    return this.call<Record<string, unknown>>('POST', `/v1/gc/${mode}`);
+  gc(mode: 'plan' | 'run', run: { budgetSeconds?: number } = {}) {
+    return this.call<Record<string, unknown>>('POST', `/v1/gc/${mode}`, mode === 'run' ? run : undefined);
   }
 
   /** Not in API.md yet: assumed `GET /v1/audit?namespace=&limit=&cursor=` → `{items, nextCursor}`. */
