@@ -3,6 +3,9 @@
  * (`adapters/embedded`: filesystem + SQLite, `adapters/aws`: S3 + DynamoDB), and both pass the one
  * contract suite in `test/contract`.
  */
+
+import type { StoreEvent } from './core/events.ts';
+import type { CounterName, HistogramName, Labels } from './core/metrics.ts';
 import type {
   AttestationRecord,
   AuditEvent,
@@ -358,6 +361,24 @@ export interface LifecycleIndex {
   acquireGcLock(holder: string, now: Date, until: Date): Promise<boolean>;
   /** Releases the lock if `holder` holds it; `null` releases whoever holds it (a start after a crash). */
   releaseGcLock(holder: string | null): Promise<void>;
+}
+
+/**
+ * Where core records its SLIs (`core/metrics.ts` lists them): prom-client behind `/metrics` on the
+ * local server, EMF on Lambda. Recording never fails the use case and never waits.
+ */
+export interface MetricsPort {
+  count(metric: CounterName, labels?: Labels, by?: number): void;
+  observe(metric: HistogramName, seconds: number, labels?: Labels): void;
+}
+
+/**
+ * Where state changes go as CloudEvents (`core/events.ts`): the SQLite outbox feeding webhooks
+ * locally, EventBridge on AWS. `emit` is called after the change is stored, and again by any retry
+ * of it: an event whose id was emitted before is dropped, so each change is delivered once.
+ */
+export interface EventPort {
+  emit(event: StoreEvent): Promise<void>;
 }
 
 /** Re-exported so adapters import their types from one place. */

@@ -1,4 +1,12 @@
-import type { BlobStore, Clock, Index, ProvenanceQueue, StoreKeys } from '../ports.ts';
+import type {
+  BlobStore,
+  Clock,
+  EventPort,
+  Index,
+  MetricsPort,
+  ProvenanceQueue,
+  StoreKeys,
+} from '../ports.ts';
 import type { CursorCodec } from './cursor.ts';
 import type { Principal } from './model.ts';
 import type { Scanner } from './scanners.ts';
@@ -33,6 +41,10 @@ export interface CoreDeps {
   readonly keys: StoreKeys;
   /** Where a version that turned `available` at commit goes to be signed. */
   readonly provenanceQueue: ProvenanceQueue;
+  /** SLIs (core/metrics.ts); absent: nothing is recorded. */
+  readonly metrics?: MetricsPort;
+  /** State-change events (core/events.ts); absent: none are emitted. */
+  readonly events?: EventPort;
 }
 
 /** Who asks, and under which request id: every mutation's audit event carries both. */

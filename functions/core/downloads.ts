@@ -1,6 +1,7 @@
 import { authorize } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
+import { measured } from './metrics.ts';
 import { getVersion, type VersionRef } from './versions.ts';
 
 export interface ResolvedDownload {
@@ -14,7 +15,15 @@ export interface ResolvedDownload {
  * Resolves one file of a version to a short-lived signed URL. Only an `available` version is served:
  * a pending or quarantined one answers 409, so unverified bytes never leave the store.
  */
-export async function resolveDownload(
+export function resolveDownload(
+  deps: CoreDeps,
+  caller: Caller,
+  ref: VersionRef & { readonly file: string },
+): Promise<ResolvedDownload> {
+  return measured(deps.metrics, 'fetches', () => resolve(deps, caller, ref), 'fetchDuration');
+}
+
+async function resolve(
   deps: CoreDeps,
   caller: Caller,
   ref: VersionRef & { readonly file: string },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { BlobStore, Clock, Index, ScanOutcome, StoreKeys } from '../ports.ts';
+import type { BlobStore, Clock, EventPort, Index, MetricsPort, ScanOutcome, StoreKeys } from '../ports.ts';
 import { ConflictError } from './errors.ts';
+import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import type { ContentSummary, Finding, ScanReport } from './model.ts';
 import { ensureProvenance } from './provenance.ts';
@@ -14,6 +15,8 @@ export interface ScanDeps {
   readonly scanners: readonly Scanner[];
   /** The store's signing keys: the scan worker signs each version's provenance. */
   readonly keys: StoreKeys;
+  readonly metrics?: MetricsPort;
+  readonly events?: EventPort;
 }
 
 export type ScanResult = ScanOutcome['verdict'] | 'skipped';
@@ -79,6 +82,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
       message: `uploaded ${size} bytes hashing to ${sha256}; declared ${file.size} bytes, ${file.sha256}`,
     };
     await deps.index.recordScan(outcome('rejected', report('infected', [finding])));
+    await quarantined(deps, session, ref.fileIndex, 'rejected', [finding]);
     await deps.blobs.deleteStaged([stagingKey]);
     return 'rejected';
   }
@@ -86,6 +90,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
   if (findings.length > 0) {
     await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
+    await quarantined(deps, session, ref.fileIndex, 'infected', findings);
     await deps.blobs.deleteStaged([stagingKey]);
     return 'infected';
   }
@@ -93,6 +98,7 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
   // The session was aborted or expired while it was read: its bytes are gone, nothing to record.
   if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
   await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
+  deps.metrics?.count('scans', { verdict: 'verified' });
   await deps.blobs.deleteStaged([stagingKey]);
   // The last file verified turns a committed version `available`: sign it now (a no-op otherwise).
   await ensureProvenance(deps, session);
@@ -102,6 +108,43 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     const listed = Object.keys(contents).length > 0 ? { contents } : {};
     return { status, findings: list, scannedAt: deps.clock.now().toISOString(), ...listed };
   }
+}
+
+/**
+ * Counts the verdict and emits `version.quarantined` for the session's version. A redelivery finds
+ * the verdict recorded and returns before this, and the event id (upload, file) dedupes the rest.
+ */
+async function quarantined(
+  deps: ScanDeps,
+  session: {
+    uploadId: string;
+    namespace: string;
+    package: string;
+    version: string;
+    files: readonly { name: string }[];
+  },
+  fileIndex: number,
+  verdict: 'rejected' | 'infected',
+  findings: readonly Finding[],
+): Promise<void> {
+  deps.metrics?.count('scans', { verdict });
+  await emitEvent(
+    deps,
+    storeEvent({
+      type: EVENT_TYPES.quarantined,
+      change: [session.uploadId, String(fileIndex)],
+      namespace: session.namespace,
+      subject: versionSubject(session),
+      time: deps.clock.now(),
+      data: {
+        ...versionData(session),
+        uploadId: session.uploadId,
+        file: session.files[fileIndex]?.name ?? null,
+        verdict,
+        findings: findings.map((f) => ({ scanner: f.scanner, rule: f.rule })),
+      },
+    }),
+  );
 }
 
 /**

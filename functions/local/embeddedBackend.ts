@@ -5,7 +5,9 @@ import { FsBlobStore } from '../adapters/embedded/fsBlobStore.ts';
 import { ScanQueue } from '../adapters/embedded/scanQueue.ts';
 import { openDatabase } from '../adapters/embedded/sqliteDatabase.ts';
 import { SqliteIndex } from '../adapters/embedded/sqliteIndex.ts';
+import { sqliteStoreStats } from '../adapters/embedded/sqliteStats.ts';
 import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheusMetrics.ts';
 import { CursorCodec } from '../core/cursor.ts';
 import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
 import { recoverGarbageCollection } from '../core/gc.ts';
@@ -53,6 +55,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     onStaged: (key) => queue?.enqueue(key),
   });
   await store.init();
+  const metrics = new PrometheusMetrics(sqliteStoreStats(db));
   const deps: CoreDeps = {
     index: new SqliteIndex(db),
     blobs: store,
@@ -63,6 +66,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     keys: FileStoreKeys.open(options.dataDir, clock.now()),
     // Signing goes through the scan queue as on AWS: durable, retried, and off the commit's path.
     provenanceQueue: { request: async (ref) => queue?.enqueue(provenanceTaskKey(ref)) },
+    metrics,
   };
   const work = (key: string) => {
     const ref = parseProvenanceTaskKey(key);
@@ -74,6 +78,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     deps,
     storage: createStorageEndpoint(store, signer, clock, options.faults),
     storagePrefix: STORAGE_PREFIX,
+    metrics,
     store,
     signer,
     scanQueue,
