@@ -21,6 +21,7 @@ import type {
   VersionFileRecord,
   VersionRecord,
 } from './core/model.ts';
+import type { DeliveryView, WebhookRecord } from './core/webhooks.ts';
 
 export interface Clock {
   now(): Date;
@@ -379,6 +380,18 @@ export interface MetricsPort {
  */
 export interface EventPort {
   emit(event: StoreEvent): Promise<void>;
+}
+
+/** A namespace's webhooks and their deliveries (local server; on AWS events go to EventBridge). */
+export interface WebhookStore {
+  /** Replaces the namespace's webhooks, writing `audit` with them. */
+  putWebhooks(namespace: string, webhooks: readonly WebhookRecord[], audit: AuditEvent): Promise<void>;
+  listWebhooks(namespace: string): Promise<WebhookRecord[]>;
+  /** Newest first, optionally only those in `state`. */
+  listDeliveries(
+    namespace: string,
+    query: { readonly state?: DeliveryView['state']; readonly limit: number },
+  ): Promise<DeliveryView[]>;
 }
 
 /** Re-exported so adapters import their types from one place. */

@@ -6,6 +6,7 @@ import type {
   MetricsPort,
   ProvenanceQueue,
   StoreKeys,
+  WebhookStore,
 } from '../ports.ts';
 import type { CursorCodec } from './cursor.ts';
 import type { Principal } from './model.ts';
@@ -45,6 +46,8 @@ export interface CoreDeps {
   readonly metrics?: MetricsPort;
   /** State-change events (core/events.ts); absent: none are emitted. */
   readonly events?: EventPort;
+  /** Namespaces' webhooks (local server); absent on AWS, where events go to EventBridge. */
+  readonly webhooks?: WebhookStore;
 }
 
 /** Who asks, and under which request id: every mutation's audit event carries both. */

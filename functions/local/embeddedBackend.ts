@@ -4,6 +4,7 @@ import { FileStoreKeys } from '../adapters/embedded/fileStoreKeys.ts';
 import { FsBlobStore } from '../adapters/embedded/fsBlobStore.ts';
 import { ScanQueue } from '../adapters/embedded/scanQueue.ts';
 import { openDatabase } from '../adapters/embedded/sqliteDatabase.ts';
+import { SqliteEventOutbox } from '../adapters/embedded/sqliteEvents.ts';
 import { SqliteIndex } from '../adapters/embedded/sqliteIndex.ts';
 import { sqliteStoreStats } from '../adapters/embedded/sqliteStats.ts';
 import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
@@ -17,6 +18,7 @@ import { defaultScanners } from '../core/scanners.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import type { HostedBackend } from './server.ts';
 import { createStorageEndpoint, STORAGE_PREFIX, type StorageFaults } from './storageEndpoint.ts';
+import { type DispatcherOptions, WebhookDispatcher } from './webhookDispatcher.ts';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -28,6 +30,8 @@ export interface EmbeddedOptions {
   readonly onScanError?: (stagingKey: string, error: unknown) => void;
   /** Test-only: make the storage endpoint fail chosen requests. */
   readonly faults?: StorageFaults;
+  /** How webhook deliveries are retried (tests shorten the backoff). */
+  readonly webhooks?: DispatcherOptions;
 }
 
 export interface EmbeddedBackend extends HostedBackend {
@@ -35,6 +39,8 @@ export interface EmbeddedBackend extends HostedBackend {
   readonly store: FsBlobStore;
   readonly signer: UrlSigner;
   readonly scanQueue: ScanQueue;
+  /** The event outbox (and the namespaces' webhooks) in the index's SQLite file. */
+  readonly outbox: SqliteEventOutbox;
   /** Re-queues scans a previous process left unfinished; returns how many. */
   recover(): Promise<number>;
   close(): Promise<void>;
@@ -56,6 +62,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
   });
   await store.init();
   const metrics = new PrometheusMetrics(sqliteStoreStats(db));
+  const outbox = new SqliteEventOutbox(db, metrics);
   const deps: CoreDeps = {
     index: new SqliteIndex(db),
     blobs: store,
@@ -67,7 +74,11 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     // Signing goes through the scan queue as on AWS: durable, retried, and off the commit's path.
     provenanceQueue: { request: async (ref) => queue?.enqueue(provenanceTaskKey(ref)) },
     metrics,
+    events: outbox,
+    webhooks: outbox,
   };
+  const dispatcher = new WebhookDispatcher(outbox, { metrics, ...options.webhooks });
+  dispatcher.start();
   const work = (key: string) => {
     const ref = parseProvenanceTaskKey(key);
     return ref ? ensureProvenance(deps, ref) : scanStagedObject(deps, key);
@@ -79,6 +90,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     storage: createStorageEndpoint(store, signer, clock, options.faults),
     storagePrefix: STORAGE_PREFIX,
     metrics,
+    outbox,
     store,
     signer,
     scanQueue,
@@ -89,6 +101,7 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     },
     close: async () => {
       await scanQueue.stop();
+      await dispatcher.stop();
       db.close();
     },
   };

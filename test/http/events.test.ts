@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../../functions/core/events.ts';
+import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
+import { type EmbeddedServer, SCOPED_TOKENS, startEmbeddedServer } from '../support/embedded.ts';
+import { content } from '../support/fixtures.ts';
+import { hasValidSignature, startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.ts';
+
+const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
+const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+describe('events to webhooks (local server)', () => {
+  let s: EmbeddedServer;
+  let flaky: WebhookReceiver;
+  let broken: WebhookReceiver;
+  const flakySecret = secret();
+  const v = (version: string) => `/v1/packages/ev/svc/versions/${version}`;
+
+  beforeAll(async () => {
+    s = await startEmbeddedServer({ webhooks: { baseDelayMs: 10, maxAttempts: 4 } });
+    flaky = await startWebhookReceiver([500, 503, 502]);
+    broken = await startWebhookReceiver(Array.from({ length: 8 }, () => 500));
+  });
+  afterAll(async () => {
+    await s?.close();
+    await flaky?.close();
+    await broken?.close();
+  });
+
+  it('lets a namespace admin set and read its webhooks, never showing a secret', async () => {
+    const body = {
+      webhooks: [
+        { url: flaky.url, secret: flakySecret },
+        { url: broken.url, secret: secret(), types: [EVENT_TYPES.published] },
+      ],
+    };
+    expect(
+      (await call(s.url, 'PUT', '/v1/namespaces/ev/webhooks', body, SCOPED_TOKENS.alphaAdmin)).status,
+    ).toBe(403);
+    const put = await call(s.url, 'PUT', '/v1/namespaces/ev/webhooks', body);
+    expect(put.status).toBe(200);
+    const listed = await call(s.url, 'GET', '/v1/namespaces/ev/webhooks');
+    expect(listed.body.webhooks.map((w: { url: string }) => w.url)).toEqual([flaky.url, broken.url]);
+    expect(JSON.stringify(listed.body)).not.toContain('whsec_');
+    expect(JSON.stringify(put.body)).not.toContain('whsec_');
+  });
+
+  it('refuses a bad webhook with 400 and changes nothing', async () => {
+    for (const bad of [
+      { url: 'file:///etc/passwd', secret: secret() },
+      { url: flaky.url, secret: 'short' },
+      { url: flaky.url, secret: secret(), types: ['dev.arca.nothing'] },
+    ]) {
+      const res = await call(s.url, 'PUT', '/v1/namespaces/ev/webhooks', { webhooks: [bad] });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('InvalidRequest');
+    }
+    expect((await call(s.url, 'GET', '/v1/namespaces/ev/webhooks')).body.webhooks).toHaveLength(2);
+  });
+
+  it('delivers each change once, in order, signed, after an endpoint failed 3 times', async () => {
+    const files = { 'a.bin': content('ev1') };
+    const created = await createUpload(s.url, { namespace: 'ev', package: 'svc', version: '1', files });
+    await uploadAll(created, files);
+    const uploadId = created.body.uploadId;
+    expect((await call(s.url, 'POST', `/v1/uploads/${uploadId}/commit`)).status).toBe(200);
+    expect((await settled(s.url, v('1'))).body.state).toBe('available');
+    await s.backend.scanQueue.whenIdle();
+    // The commit retried (a client that lost the answer): the same change, no second event.
+    expect((await call(s.url, 'POST', `/v1/uploads/${uploadId}/commit`)).status).toBe(200);
+    expect((await call(s.url, 'POST', `${v('1')}/promote`, { stage: 'prod' })).status).toBe(200);
+    const lease = await call(s.url, 'POST', '/v1/leases', {
+      namespace: 'ev',
+      package: 'svc',
+      version: '1',
+      holder: 'deploy',
+      ttlSeconds: 600,
+    });
+    expect(lease.status).toBe(201);
+    expect((await call(s.url, 'DELETE', `/v1/leases/${lease.body.leaseId}`)).status).toBe(204);
+    expect(
+      (await publish(s.url, { namespace: 'ev', package: 'svc', version: '2', files: { 'x.com': EICAR } }))
+        .status,
+    ).toBe(200);
+    expect((await settled(s.url, v('2'))).body.state).toBe('quarantined');
+
+    const expected = [
+      [EVENT_TYPES.published, 'ev/svc@1'],
+      [EVENT_TYPES.available, 'ev/svc@1'],
+      [EVENT_TYPES.promoted, 'ev/svc@1'],
+      [EVENT_TYPES.leaseAcquired, 'ev/svc@1'],
+      [EVENT_TYPES.leaseReleased, 'ev/svc@1'],
+      [EVENT_TYPES.published, 'ev/svc@2'],
+      [EVENT_TYPES.quarantined, 'ev/svc@2'],
+    ];
+    const accepted = await flaky.waitForAccepted(expected.length);
+    expect(accepted.map((e) => [e.type, e.subject])).toEqual(expected);
+    expect(new Set(accepted.map((e) => e.id)).size).toBe(expected.length);
+    expect(accepted[0]).toMatchObject({
+      specversion: '1.0',
+      source: 'arca',
+      datacontenttype: 'application/json',
+      arcanamespace: 'ev',
+      data: { namespace: 'ev', package: 'svc', version: '1', uploadId },
+    });
+    expect(accepted[2].data).toMatchObject({ stage: 'prod', previousVersion: null, by: 'admin' });
+    // Three failures, then the first event once; every later event at its first attempt.
+    expect(flaky.requests.map((r) => r.status)).toEqual([500, 503, 502, ...expected.map(() => 204)]);
+    expect(new Set(flaky.requests.slice(0, 4).map((r) => r.headers['webhook-id']))).toEqual(
+      new Set([accepted[0].id]),
+    );
+    for (const r of flaky.requests) expect(hasValidSignature(r, flakySecret)).toBe(true);
+    expect(hasValidSignature(flaky.requests[3]!, secret())).toBe(false);
+    // Nothing arrives after the last expected event (no duplicate from the retried commit).
+    await s.backend.scanQueue.whenIdle();
+    expect(flaky.accepted()).toHaveLength(expected.length);
+  });
+
+  it('shows a delivery that failed for good, with what the endpoint answered', async () => {
+    let failed: any[] = [];
+    for (let i = 0; i < 500 && failed.length < 2; i++) {
+      failed = (await call(s.url, 'GET', '/v1/namespaces/ev/webhooks/deliveries?state=failed')).body.items;
+      if (failed.length < 2) await new Promise((r) => setTimeout(r, 20));
+    }
+    // The broken endpoint wants only `published`: two events, each tried 4 times, all answered 500.
+    expect(failed.map((d) => [d.type, d.subject, d.attempts, d.lastStatus])).toEqual([
+      [EVENT_TYPES.published, 'ev/svc@2', 4, 500],
+      [EVENT_TYPES.published, 'ev/svc@1', 4, 500],
+    ]);
+    expect(failed[0].lastError).toBe('the endpoint answered 500');
+    const delivered = (await call(s.url, 'GET', '/v1/namespaces/ev/webhooks/deliveries?state=delivered')).body
+      .items;
+    expect(delivered.at(-1)).toMatchObject({ type: EVENT_TYPES.published, attempts: 4, lastStatus: 204 });
+  });
+
+  it('records a GC run in the outbox once, delivering it to no namespace', async () => {
+    const before = s.backend.outbox.eventsAfter(0, 1000).length;
+    expect((await call(s.url, 'POST', '/v1/gc/run', {})).status).toBe(200);
+    const after = s.backend.outbox.eventsAfter(0, 1000);
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)).toMatchObject({ type: EVENT_TYPES.gcFinished, subject: 'gc', arcanamespace: '*' });
+  });
+});
