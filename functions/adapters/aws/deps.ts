@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../../ports.ts';
 import { cdnFromEnv } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
+import { EventBridgeEvents } from './eventBridgeEvents.ts';
 import { emulatorSigningKeys, KmsStoreKeys } from './kmsStoreKeys.ts';
 import { resourceNames } from './provision.ts';
 import { S3BlobStore } from './s3BlobStore.ts';
@@ -43,6 +44,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     scanners: defaultScanners,
     config: coreConfigFromEnv(env),
     keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
+    ...(env[ENV.eventBus] ? { events: eventBridgeEvents(env, clients, names.table) } : {}),
     provenanceQueue: new SqsProvenanceQueue({
       sqs: clients.sqs,
       queue: {
@@ -51,6 +53,20 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
       },
     }),
   };
+}
+
+/** Events to the stack's bus, signed with the credentials the SDK clients use. */
+function eventBridgeEvents(env: NodeJS.ProcessEnv, clients: AwsClients, table: string): EventBridgeEvents {
+  return new EventBridgeEvents({
+    target: {
+      region: env[ENV.awsRegion] || 'us-east-1',
+      ...(env[ENV.awsEndpointUrl] ? { endpoint: env[ENV.awsEndpointUrl] } : {}),
+      credentials: clients.dynamodb.config.credentials,
+    },
+    bus: env[ENV.eventBus]!,
+    dynamodb: clients.dynamodb,
+    table,
+  });
 }
 
 /** The stack's signing keys (`ARCA_SIGNING_KEYS`); against an emulator, one made on first use. */
