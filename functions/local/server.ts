@@ -15,6 +15,7 @@ import { TooLargeError } from '../core/errors.ts';
 import { createApi } from '../http/api.ts';
 import { errorBody } from '../http/errors.ts';
 import { type Authenticator, MAX_JSON_BODY_BYTES } from '../http/types.ts';
+import { type ConsoleAssets, loadConsoleAssets } from './consoleAssets.ts';
 import { answerMetrics, METRICS_PATH } from './metricsEndpoint.ts';
 
 /** A backend as the local server hosts it: the use-case deps plus whatever serves its bytes. */
@@ -69,6 +70,8 @@ export interface LocalServerOptions {
   readonly timeouts?: Partial<ServerTimeouts>;
   /** A bearer token that may read `/metrics` and nothing else (`ARCA_METRICS_TOKEN`). */
   readonly metricsToken?: string;
+  /** The web console served at `/`; default the repository's `console/` directory. */
+  readonly console?: ConsoleAssets;
 }
 
 export interface LocalServer {
@@ -185,6 +188,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   let backend: HostedBackend;
   let api: ReturnType<typeof createApi>;
   let metrics: PrometheusMetrics;
+  const consoleAssets = options.console ?? loadConsoleAssets();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
@@ -210,7 +214,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       res.once('close', () => req.destroy());
       res.writeHead(408, { 'content-type': 'application/json', connection: 'close' }).end(payload);
     };
-    if (url.pathname === METRICS_PATH) {
+    const asset = consoleAssets.serve(req, res, url.pathname);
+    if (asset !== undefined) {
+      status = asset;
+    } else if (url.pathname === METRICS_PATH) {
       status = await answerMetrics(req, res, {
         metrics,
         deps: backend.deps,
