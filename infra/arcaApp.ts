@@ -43,6 +43,8 @@ export interface ArcaContext {
   gcReservedConcurrency?: string | number;
   /** Hours an unreferenced blob is kept before GC deletes it. @default 24 */
   blobGraceHours?: string | number;
+  /** ARN of an SNS topic the alarms notify. @default none (alarms show in the console only) */
+  alarmTopicArn?: string;
 }
 
 export interface ArcaApp {
@@ -102,6 +104,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
       gcSchedule: gcInterval === undefined ? undefined : events.Schedule.rate(Duration.minutes(gcInterval)),
       gcReservedConcurrency: int('gcReservedConcurrency'),
       blobGraceHours: int('blobGraceHours'),
+      alarmTopicArn: ctx('alarmTopicArn'),
     },
   });
   // The replication rule and the CloudFront failover origin name the replica bucket: create it first.

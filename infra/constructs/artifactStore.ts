@@ -11,6 +11,8 @@ import { ENV } from '../../functions/config/env.ts';
 import { ArtifactApi } from './api.ts';
 import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
+import { ConsoleSite } from './consoleSite.ts';
+import { StoreEventBus } from './eventBus.ts';
 import { ArcaFunction, handlerEntry } from './functions.ts';
 import { GarbageCollector } from './garbageCollector.ts';
 import { IndexTable } from './indexTable.ts';
@@ -91,6 +93,11 @@ export interface ArtifactStoreProps {
   /** Where alarms notify. @default - nowhere (console only) */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * ARN of an existing SNS topic alarms notify (context key `alarmTopicArn`); used when `alarmTopic`
+   * is not given. @default - nowhere (console only)
+   */
+  readonly alarmTopicArn?: string;
+  /**
    * `owner/name` of a GitHub repository whose Actions may call the API through an OIDC role.
    * @default - no CI role
    */
@@ -144,6 +151,10 @@ export class ArtifactStore extends Construct {
   public readonly gc: GarbageCollector;
   public readonly cdn?: BlobCdn;
   public readonly observability: StoreObservability;
+  /** The bus every state change is put on (docs/events.md). */
+  public readonly events: StoreEventBus;
+  /** The web console and the bearer API on one CloudFront distribution. */
+  public readonly console: ConsoleSite;
   public readonly ciRole?: GitHubCiRole;
   public readonly cursorSecret: secretsmanager.Secret;
 
@@ -242,12 +253,20 @@ export class ArtifactStore extends Construct {
       this.cdn.grantSign(this.apiFunction);
     }
 
+    this.events = new StoreEventBus(this, 'Events');
+    for (const fn of [this.apiFunction, this.scan.function, this.gc.function]) this.events.grantEmit(fn);
+    this.console = new ConsoleSite(this, 'Console', {
+      api: this.api.bearerApi,
+      logBucket: this.storage.logBucket,
+    });
+
     this.observability = new StoreObservability(this, 'Observability', {
       api: this.api,
       scan: this.scan,
       gc: this.gc,
       storage: this.storage,
       alarmTopic: props.alarmTopic,
+      alarmTopicArn: props.alarmTopicArn,
     });
     if (props.githubRepository !== undefined)
       this.ciRole = new GitHubCiRole(this, 'GitHubCi', {
