@@ -9,6 +9,9 @@ export {
 } from './constructs/artifactStore.ts';
 export { BlobCdn, type BlobCdnProps, CDN_ENV } from './constructs/cdn.ts';
 export { GitHubCiRole, type GitHubCiRoleProps } from './constructs/ciRole.ts';
+export { ConsoleSite, type ConsoleSiteProps } from './constructs/consoleSite.ts';
+export { type DashboardSources, StoreDashboards } from './constructs/dashboards.ts';
+export { StoreEventBus } from './constructs/eventBus.ts';
 export { ArcaFunction, type ArcaFunctionProps, handlerEntry, POWERTOOLS } from './constructs/functions.ts';
 export {
   GarbageCollector,
