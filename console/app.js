@@ -93,7 +93,14 @@ async function packagesView(ns) {
           { class: 'list' },
           items.map((p) => {
             const name = typeof p === 'string' ? p : (p.package ?? p.name);
-            return h('li', {}, h('a', { href: route('pkg', ns, name) }, name));
+            const stages = Object.entries(p.stages ?? {}).map(([stage, version]) => `${stage}: ${version}`);
+            return h(
+              'li',
+              {},
+              h('a', { href: route('pkg', ns, name) }, name),
+              p.latestVersion ? h('span', { class: 'muted' }, ` latest ${p.latestVersion}`) : '',
+              stages.length ? h('span', { class: 'muted' }, ` (${stages.join(', ')})`) : '',
+            );
           }),
         ),
   );

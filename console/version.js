@@ -69,12 +69,23 @@ function actions(path, v, refresh) {
       result.className = 'error';
     }
   });
-  const remove = h('button', { type: 'button', id: 'delete', class: 'danger' }, 'Delete version');
-  remove.addEventListener('click', async () => {
-    if (!confirm(`Delete ${v.namespace}/${v.package}@${v.version}? This cannot be undone once GC has run.`))
-      return;
+  const reason = h('input', {
+    name: 'reason',
+    placeholder: 'why (required), e.g. CVE-2026-1234',
+    required: true,
+    'aria-label': 'reason',
+  });
+  const remove = h(
+    'form',
+    { id: 'delete', class: 'inline' },
+    reason,
+    h('button', { type: 'submit', class: 'danger' }, 'Delete version'),
+  );
+  remove.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!confirm(`Delete ${v.namespace}/${v.package}@${v.version}? It will never be served again.`)) return;
     try {
-      await api('DELETE', path);
+      await api('DELETE', `${path}?reason=${enc(reason.value.trim())}`);
       location.hash = route('pkg', v.namespace, v.package);
     } catch (error) {
       result.textContent = errorText(error);
