@@ -4,6 +4,7 @@ import { EVENT_TYPES } from '../../functions/core/events.ts';
 import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
 import { type EmbeddedServer, SCOPED_TOKENS, startEmbeddedServer } from '../support/embedded.ts';
 import { content } from '../support/fixtures.ts';
+import { TestClock } from '../support/testClock.ts';
 import { hasValidSignature, startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.ts';
 
 const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
@@ -139,5 +140,55 @@ describe('events to webhooks (local server)', () => {
     const after = s.backend.outbox.eventsAfter(0, 1000);
     expect(after).toHaveLength(before + 1);
     expect(after.at(-1)).toMatchObject({ type: EVENT_TYPES.gcFinished, subject: 'gc', arcanamespace: '*' });
+  });
+});
+
+describe('the event of a version GC deletes (local server)', () => {
+  const clock = new TestClock();
+  let s: EmbeddedServer;
+  let hook: WebhookReceiver;
+  const hookSecret = secret();
+
+  beforeAll(async () => {
+    s = await startEmbeddedServer({ clock, webhooks: { baseDelayMs: 10 } });
+    hook = await startWebhookReceiver();
+  });
+  afterAll(async () => {
+    await s?.close();
+    await hook?.close();
+  });
+
+  it('is delivered once, when the grace is over, however often GC runs', async () => {
+    const webhooks = [{ url: hook.url, secret: hookSecret, types: [EVENT_TYPES.deleted] }];
+    expect((await call(s.url, 'PUT', '/v1/namespaces/old/webhooks', { webhooks })).status).toBe(200);
+    const policy = { retention: { keepLast: 1, maxAgeDays: 1, graceHours: 1 } };
+    expect((await call(s.url, 'PUT', '/v1/namespaces/old/policy', policy)).status).toBe(200);
+    for (const version of ['1', '2']) {
+      await publish(s.url, {
+        namespace: 'old',
+        package: 'svc',
+        version,
+        files: { 'f.bin': content(`old-${version}`) },
+      });
+      await settled(s.url, `/v1/packages/old/svc/versions/${version}`);
+    }
+    clock.advance(2 * 86_400);
+    expect((await call(s.url, 'POST', '/v1/gc/run', {})).body.tombstoned).toBe(1);
+    clock.advance(2 * 3600);
+    expect((await call(s.url, 'POST', '/v1/gc/run', {})).body.deleted.versions).toBe(1);
+    expect((await call(s.url, 'POST', '/v1/gc/run', {})).body.deleted.versions).toBe(0);
+
+    const [deleted] = await hook.waitForAccepted(1);
+    expect(deleted).toMatchObject({
+      type: EVENT_TYPES.deleted,
+      subject: 'old/svc@1',
+      arcanamespace: 'old',
+      data: { namespace: 'old', package: 'svc', version: '1' },
+    });
+    expect(deleted.data.reason).toMatch(/grace of 1 h over/);
+    expect(hasValidSignature(hook.requests[0]!, hookSecret)).toBe(true);
+    const outbox = s.backend.outbox.eventsAfter(0, 1000).filter((e) => e.type === EVENT_TYPES.deleted);
+    expect(outbox).toHaveLength(1);
+    expect(hook.requests).toHaveLength(1);
   });
 });
