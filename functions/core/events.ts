@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EventPort } from '../ports.ts';
+import type { Version } from './model.ts';
 
 /**
  * State-change events, CloudEvents 1.0 in structured JSON mode. The same shape goes to a namespace's
@@ -76,7 +77,7 @@ export const versionSubject = (ref: { namespace: string; package: string; versio
 
 /**
  * `version.deleted`: a version and its files are gone from the index. `since` identifies this life of
- * the version (its tombstone time, or its upload id), as a name may be published again later.
+ * the version (when it was deleted), as a name may be published again later.
  */
 export const versionDeletedEvent = (
   ref: { namespace: string; package: string; version: string },
@@ -91,6 +92,69 @@ export const versionDeletedEvent = (
     subject: versionSubject(ref),
     time: at,
     data: { ...versionData(ref), reason },
+  });
+
+/** `version.published`: the upload id identifies the commit (a retried commit is the same change). */
+export const versionPublishedEvent = (version: Version, uploadId: string): StoreEvent =>
+  storeEvent({
+    type: EVENT_TYPES.published,
+    change: [uploadId],
+    namespace: version.namespace,
+    subject: versionSubject(version),
+    time: version.createdAt,
+    data: {
+      ...versionData(version),
+      uploadId,
+      state: version.state,
+      createdBy: version.createdBy,
+      metadata: version.metadata,
+      files: version.files.map((f) => ({ name: f.name, sha256: f.sha256, size: f.size })),
+    },
+  });
+
+/** `version.promoted`: one pointer move per request, identified by the request id and the stage. */
+export const versionPromotedEvent = (input: {
+  readonly ref: { namespace: string; package: string; version: string };
+  readonly stage: string;
+  readonly previousVersion: string | null;
+  readonly by: string;
+  readonly requestId: string;
+  readonly at: Date | string;
+}): StoreEvent =>
+  storeEvent({
+    type: EVENT_TYPES.promoted,
+    change: [input.requestId, versionSubject(input.ref), input.stage],
+    namespace: input.ref.namespace,
+    subject: versionSubject(input.ref),
+    time: input.at,
+    data: {
+      ...versionData(input.ref),
+      stage: input.stage,
+      previousVersion: input.previousVersion,
+      by: input.by,
+    },
+  });
+
+/** A lease is taken and released once each: its id identifies both changes. */
+export const leaseEvent = (
+  type: typeof EVENT_TYPES.leaseAcquired | typeof EVENT_TYPES.leaseReleased,
+  lease: {
+    leaseId: string;
+    namespace: string;
+    package: string;
+    version: string;
+    holder: string;
+    expiresAt: string;
+  },
+  at: Date | string,
+): StoreEvent =>
+  storeEvent({
+    type,
+    change: [lease.leaseId],
+    namespace: lease.namespace,
+    subject: versionSubject(lease),
+    time: at,
+    data: { ...versionData(lease), leaseId: lease.leaseId, holder: lease.holder, expiresAt: lease.expiresAt },
   });
 
 /** Emits through the deps' port; without one, nothing (a host that wires no events). */

@@ -221,7 +221,7 @@ class Phases {
         apply: async () => {
           const audit = this.audit('gc.deleteVersion', v.namespace, target, reason);
           if (!(await index.deleteVersion(v, cutoff, this.now, audit))) return false;
-          await emitEvent(this.deps, versionDeletedEvent(v, reason, this.now, v.tombstonedAt));
+          await emitEvent(this.deps, versionDeletedEvent(v, reason, this.now, this.now.toISOString()));
           return true;
         },
       };

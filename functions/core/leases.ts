@@ -1,7 +1,7 @@
 import { authorize } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { NotFoundError } from './errors.ts';
-import { EVENT_TYPES, type EventType, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
+import { EVENT_TYPES, emitEvent, leaseEvent } from './events.ts';
 import { newId } from './ids.ts';
 import type { AuditEvent, Lease } from './model.ts';
 import type { VersionRef } from './versions.ts';
@@ -73,14 +73,3 @@ export async function releaseLease(deps: CoreDeps, caller: Caller, leaseId: stri
   await deps.index.releaseLease(leaseId, audit(caller, 'lease.release', lease, now));
   await emitEvent(deps, leaseEvent(EVENT_TYPES.leaseReleased, lease, now));
 }
-
-/** A lease is taken and released once each: its id identifies both changes. */
-const leaseEvent = (type: EventType, lease: Lease, now: Date) =>
-  storeEvent({
-    type,
-    change: [lease.leaseId],
-    namespace: lease.namespace,
-    subject: versionSubject({ ...lease }),
-    time: now,
-    data: { ...versionData(lease), leaseId: lease.leaseId, holder: lease.holder, expiresAt: lease.expiresAt },
-  });

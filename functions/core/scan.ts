@@ -41,9 +41,17 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
     return 'skipped';
   }
   if (file.verdict) {
-    await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
-    // …perhaps because signing failed after it: the redelivery signs.
-    if (file.verdict === 'verified') await ensureProvenance(deps, session);
+    if (file.verdict === 'verified') {
+      await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
+      // …perhaps because signing failed after it: the redelivery signs.
+      await ensureProvenance(deps, session);
+    } else {
+      // …or because the process died before the event went out: it goes now (same id, once).
+      const findings = file.rejection?.findings ?? [];
+      const verdict = findings.some((f) => f.scanner === 'digest') ? 'rejected' : 'infected';
+      await quarantined(deps, session, ref.fileIndex, verdict, findings, false);
+      await deps.blobs.deleteStaged([stagingKey]);
+    }
     return 'skipped';
   }
   const outcome = (verdict: ScanOutcome['verdict'], report: ScanReport): ScanOutcome => ({
@@ -126,8 +134,9 @@ async function quarantined(
   fileIndex: number,
   verdict: 'rejected' | 'infected',
   findings: readonly Finding[],
+  counted = true,
 ): Promise<void> {
-  deps.metrics?.count('scans', { verdict });
+  if (counted) deps.metrics?.count('scans', { verdict });
   await emitEvent(
     deps,
     storeEvent({

@@ -1,7 +1,7 @@
 import { authorize, authorizePromote } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { InvalidRequestError, NotFoundError, NotPromotableError } from './errors.ts';
-import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
+import { emitEvent, versionPromotedEvent } from './events.ts';
 import { enforceGates } from './gates.ts';
 import { measured } from './metrics.ts';
 import { policyFor } from './policies.ts';
@@ -77,14 +77,13 @@ async function promote(
   });
   await emitEvent(
     deps,
-    storeEvent({
-      type: EVENT_TYPES.promoted,
-      // One pointer move per request: the request id and stage identify it.
-      change: [caller.requestId, versionSubject(ref), ref.stage],
-      namespace: ref.namespace,
-      subject: versionSubject(ref),
-      time: now,
-      data: { ...versionData(ref), stage: ref.stage, previousVersion, by: caller.principal.id },
+    versionPromotedEvent({
+      ref,
+      stage: ref.stage,
+      previousVersion,
+      by: caller.principal.id,
+      requestId: caller.requestId,
+      at: now,
     }),
   );
   return { stage: ref.stage, version: ref.version, previousVersion };

@@ -11,7 +11,7 @@ import {
   UploadIncompleteError,
   VersionExistsError,
 } from './errors.ts';
-import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
+import { emitEvent, versionPublishedEvent } from './events.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import { newId } from './ids.ts';
 import { measured } from './metrics.ts';
@@ -286,24 +286,7 @@ export function commitUpload(deps: CoreDeps, caller: Caller, input: CommitUpload
  * committed): the upload id makes it one event, and a commit whose emit was lost is emitted by its retry.
  */
 async function published(deps: CoreDeps, version: Version, uploadId: string): Promise<Version> {
-  await emitEvent(
-    deps,
-    storeEvent({
-      type: EVENT_TYPES.published,
-      change: [uploadId],
-      namespace: version.namespace,
-      subject: versionSubject(version),
-      time: version.createdAt,
-      data: {
-        ...versionData(version),
-        uploadId,
-        state: version.state,
-        createdBy: version.createdBy,
-        metadata: version.metadata,
-        files: version.files.map((f) => ({ name: f.name, sha256: f.sha256, size: f.size })),
-      },
-    }),
-  );
+  await emitEvent(deps, versionPublishedEvent(version, uploadId));
   return version;
 }
 

@@ -11,6 +11,7 @@ import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheusMetrics.ts';
 import { CursorCodec } from '../core/cursor.ts';
 import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
+import { relayAuditedChanges } from '../core/eventRelay.ts';
 import { recoverGarbageCollection } from '../core/gc.ts';
 import { ensureProvenance, parseProvenanceTaskKey, provenanceTaskKey } from '../core/provenance.ts';
 import { scanStagedObject } from '../core/scan.ts';
@@ -97,6 +98,8 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     recover: async () => {
       // This process is the store's only GC runner: a run the last one was killed in is over.
       await recoverGarbageCollection(deps);
+      // Events of changes a killed process stored but never emitted (the outbox drops the rest).
+      await relayAuditedChanges({ ...deps, events: outbox }, outbox.relayMark());
       return scanQueue.recover(await listStagedKeys(options.dataDir));
     },
     close: async () => {

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_TYPES } from '../../functions/core/events.ts';
+import { EVENT_TYPES, versionPromotedEvent } from '../../functions/core/events.ts';
+import { acquireLease } from '../../functions/core/leases.ts';
+import { promoteVersion } from '../../functions/core/stages.ts';
+import { ADMIN_PRINCIPAL } from '../../functions/local/auth.ts';
 import { call, createUpload, publish, settled, uploadAll } from '../support/client.ts';
 import { type EmbeddedServer, SCOPED_TOKENS, startEmbeddedServer } from '../support/embedded.ts';
 import { content } from '../support/fixtures.ts';
@@ -190,5 +196,69 @@ describe('the event of a version GC deletes (local server)', () => {
     const outbox = s.backend.outbox.eventsAfter(0, 1000).filter((e) => e.type === EVENT_TYPES.deleted);
     expect(outbox).toHaveLength(1);
     expect(hook.requests).toHaveLength(1);
+  });
+});
+
+describe('events of changes a killed process never emitted (local server)', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'arca-relay-'));
+  });
+  afterAll(async () => rm(dataDir, { recursive: true, force: true }));
+
+  it('are emitted from the audit log at the next start, each once, with the ids the live ones have', async () => {
+    const first = await startEmbeddedServer({ dataDir });
+    await publish(first.url, {
+      namespace: 'crash',
+      package: 'svc',
+      version: '1',
+      files: { 'f.bin': content('crash') },
+    });
+    await settled(first.url, '/v1/packages/crash/svc/versions/1');
+    await first.backend.scanQueue.whenIdle();
+    // Stored and audited, then the process "dies" before emitting: the same use cases without events.
+    const silent = { ...first.backend.deps, events: undefined };
+    const caller = { principal: ADMIN_PRINCIPAL, requestId: 'req-lost' };
+    const ref = { namespace: 'crash', package: 'svc', version: '1' };
+    await promoteVersion(silent, caller, { ...ref, stage: 'prod' });
+    const lease = await acquireLease(silent, caller, { ...ref, holder: 'deploy', ttlSeconds: 600 });
+    const before = first.backend.outbox.eventsAfter(0, 1000);
+    expect(before.map((e) => e.type)).toEqual([EVENT_TYPES.published, EVENT_TYPES.available]);
+    await first.close();
+
+    const second = await startEmbeddedServer({ dataDir });
+    try {
+      const after = second.backend.outbox.eventsAfter(0, 1000);
+      expect(after.map((e) => e.type)).toEqual([
+        EVENT_TYPES.published,
+        EVENT_TYPES.available,
+        EVENT_TYPES.promoted,
+        EVENT_TYPES.leaseAcquired,
+      ]);
+      expect(after[2]).toMatchObject({
+        subject: 'crash/svc@1',
+        data: { stage: 'prod', previousVersion: null, by: 'admin' },
+      });
+      expect(after[3]!.data).toMatchObject({ leaseId: lease.leaseId, holder: 'deploy' });
+      // What the live emit would have sent: the same id, so a late live emit would be dropped.
+      const promoted = versionPromotedEvent({
+        ref,
+        stage: 'prod',
+        previousVersion: null,
+        by: 'admin',
+        requestId: 'req-lost',
+        at: after[2]!.time,
+      });
+      expect(after[2]!.id).toBe(promoted.id);
+    } finally {
+      await second.close();
+    }
+    // A third start relays nothing again.
+    const third = await startEmbeddedServer({ dataDir });
+    try {
+      expect(third.backend.outbox.eventsAfter(0, 1000)).toHaveLength(4);
+    } finally {
+      await third.close();
+    }
   });
 });

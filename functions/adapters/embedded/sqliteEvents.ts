@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { RelayMark } from '../../core/eventRelay.ts';
 import type { StoreEvent } from '../../core/events.ts';
 import type { DeliveryView, WebhookRecord } from '../../core/webhooks.ts';
 import type { AuditEvent, EventPort, MetricsPort, WebhookStore } from '../../ports.ts';
@@ -20,6 +21,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON webhook_deliveries (webhook_id, event_seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_by_namespace ON webhook_deliveries (namespace, event_seq);
+CREATE TABLE IF NOT EXISTS event_relay (id INTEGER PRIMARY KEY CHECK (id = 1), audit_id TEXT NOT NULL);
 `;
 
 /** A delivery the dispatcher may attempt now: the oldest pending one of its webhook, and due. */
@@ -95,6 +97,11 @@ export class SqliteEventOutbox implements EventPort, WebhookStore {
         WHERE d.namespace = @namespace AND (@state IS NULL OR d.state = @state)
         ORDER BY d.event_seq DESC, d.webhook_id LIMIT @limit`),
       events: db.prepare('SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      relayMark: db.prepare('SELECT audit_id FROM event_relay WHERE id = 1'),
+      setRelayMark: db.prepare(
+        'INSERT INTO event_relay (id, audit_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET audit_id = excluded.audit_id',
+      ),
+      auditEnd: db.prepare('SELECT MAX(id) AS id FROM audit'),
     };
   }
 
@@ -154,6 +161,19 @@ export class SqliteEventOutbox implements EventPort, WebhookStore {
       lastError: r.last_error,
       deliveredAt: r.delivered_at,
     }));
+  }
+
+  /** Where `relayAuditedChanges` (core/eventRelay.ts) stopped, and the audit log's end. */
+  relayMark(): RelayMark {
+    return {
+      get: () => (this.s.relayMark.get() as { audit_id: string } | undefined)?.audit_id,
+      end: () => {
+        const { id } = this.s.auditEnd.get() as { id: number | null };
+        return id === null ? undefined : String(id);
+      },
+      set: (position) => void this.s.setRelayMark.run(position),
+      start: '0',
+    };
   }
 
   /** Every event recorded after `afterSeq`, oldest first (tests and tools read the outbox). */
