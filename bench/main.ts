@@ -10,6 +10,7 @@ import { gcCase } from './cases/gc.ts';
 import { gcAtScale } from './cases/gcScale.ts';
 import { largePublish } from './cases/largePublish.ts';
 import { memory } from './cases/memory.ts';
+import { metricsScrape } from './cases/metricsScrape.ts';
 import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
 import { scanThroughput } from './cases/scanThroughput.ts';
 import { smallPublish } from './cases/smallPublish.ts';
@@ -51,6 +52,9 @@ export interface BenchResults {
 }
 
 type Case = (ctx: BenchContext, onMoto: OnMoto | undefined) => Promise<void>;
+/** The numbers of the cases, as their rows name them (`10 GC at scale` → `10`). */
+export const caseNumbers = (): string[] =>
+  CASES.map(([name]) => name.split(' ')[0]!).filter((n) => /^\d+$/.test(n));
 const CASES: readonly [string, Case][] = [
   // First, while the machine's memory is free. moto builds each 256 MiB object in ~1.3 GB of fresh
   // memory: with the page cache full of the embedded cases' gigabytes (2 GB free of 24), its
@@ -70,6 +74,7 @@ const CASES: readonly [string, Case][] = [
   ['8 CLI package', (ctx) => cliStartup(ctx)],
   ['9 scan throughput', scanThroughput],
   ['10 GC at scale', gcAtScale],
+  ['11 metrics', metricsScrape],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {

@@ -3,6 +3,9 @@
  * (`adapters/embedded`: filesystem + SQLite, `adapters/aws`: S3 + DynamoDB), and both pass the one
  * contract suite in `test/contract`.
  */
+
+import type { StoreEvent } from './core/events.ts';
+import type { CounterName, HistogramName, Labels } from './core/metrics.ts';
 import type {
   AttestationRecord,
   AuditEvent,
@@ -20,6 +23,7 @@ import type {
   VersionRecord,
   VulnerabilityReport,
 } from './core/model.ts';
+import type { DeliveryView, WebhookRecord } from './core/webhooks.ts';
 
 export interface Clock {
   now(): Date;
@@ -410,6 +414,36 @@ export interface LifecycleIndex {
   getGcPosition(): Promise<string | null>;
   /** Saves the position, only while `holder` holds the GC lock; answers false when it does not. */
   saveGcPosition(holder: string, position: string | null): Promise<boolean>;
+}
+
+/**
+ * Where core records its SLIs (`core/metrics.ts` lists them): prom-client behind `/metrics` on the
+ * local server, EMF on Lambda. Recording never fails the use case and never waits.
+ */
+export interface MetricsPort {
+  count(metric: CounterName, labels?: Labels, by?: number): void;
+  observe(metric: HistogramName, seconds: number, labels?: Labels): void;
+}
+
+/**
+ * Where state changes go as CloudEvents (`core/events.ts`): the SQLite outbox feeding webhooks
+ * locally, EventBridge on AWS. `emit` is called after the change is stored, and again by any retry
+ * of it: an event whose id was emitted before is dropped, so each change is delivered once.
+ */
+export interface EventPort {
+  emit(event: StoreEvent): Promise<void>;
+}
+
+/** A namespace's webhooks and their deliveries (local server; on AWS events go to EventBridge). */
+export interface WebhookStore {
+  /** Replaces the namespace's webhooks, writing `audit` with them. */
+  putWebhooks(namespace: string, webhooks: readonly WebhookRecord[], audit: AuditEvent): Promise<void>;
+  listWebhooks(namespace: string): Promise<WebhookRecord[]>;
+  /** Newest first, optionally only those in `state`. */
+  listDeliveries(
+    namespace: string,
+    query: { readonly state?: DeliveryView['state']; readonly limit: number },
+  ): Promise<DeliveryView[]>;
 }
 
 /** Re-exported so adapters import their types from one place. */

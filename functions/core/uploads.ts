@@ -11,8 +11,10 @@ import {
   UploadIncompleteError,
   VersionExistsError,
 } from './errors.ts';
+import { emitEvent, versionPublishedEvent } from './events.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import { newId } from './ids.ts';
+import { measured } from './metrics.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -281,15 +283,27 @@ async function committedVersion(deps: CoreDeps, session: UploadSession): Promise
  * committed session answers its version. A scan landing mid-commit changes the session's revision;
  * the commit then re-reads and tries again.
  */
-export async function commitUpload(
-  deps: CoreDeps,
-  caller: Caller,
-  input: CommitUploadInput,
-): Promise<Version> {
+export function commitUpload(deps: CoreDeps, caller: Caller, input: CommitUploadInput): Promise<Version> {
+  return measured(deps.metrics, 'publishes', () => commitOnce(deps, caller, input));
+}
+
+/**
+ * `version.published`, emitted by the commit and again by every retry of it (a retry finds the session
+ * committed): the upload id makes it one event, and a commit whose emit was lost is emitted by its retry.
+ */
+async function published(deps: CoreDeps, version: Version, uploadId: string): Promise<Version> {
+  await emitEvent(deps, versionPublishedEvent(version, uploadId));
+  return version;
+}
+
+async function commitOnce(deps: CoreDeps, caller: Caller, input: CommitUploadInput): Promise<Version> {
   for (let attempt = 0; ; attempt++) {
     const session = await readSession(deps, input.uploadId);
     authorize(caller.principal, session.namespace, 'write');
-    if (session.state === 'committed') return requestProvenance(deps, await committedVersion(deps, session));
+    if (session.state === 'committed') {
+      const version = await committedVersion(deps, session);
+      return requestProvenance(deps, await published(deps, version, session.uploadId));
+    }
     const now = deps.clock.now();
     if (now.getTime() >= Date.parse(session.expiresAt)) {
       throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
@@ -311,7 +325,7 @@ export async function commitUpload(
       fresh: true,
       blobs: committed.blobs,
     });
-    return requestProvenance(deps, described!);
+    return requestProvenance(deps, await published(deps, described!, session.uploadId));
   }
 }
 

@@ -112,6 +112,21 @@ function refusalOf(
   };
 }
 
+/** Route template, not path: a bounded label. Unmatched paths share one. */
+function countRequest(deps: ApiDeps, route: Route | undefined, result: ApiResult, seconds: number): void {
+  if (!deps.metrics) return;
+  const labels = {
+    route: route?.path ?? 'unmatched',
+    method: route ? route.method : 'other',
+    status: String(result.response.status),
+  };
+  deps.metrics.count('httpRequests', labels);
+  deps.metrics.observe('httpDuration', seconds, labels);
+  if (result.refusal) {
+    deps.metrics.count('authDenials', { status: String(result.refusal.status), route: labels.route });
+  }
+}
+
 /**
  * The HTTP API as a function: match the route, authenticate from the headers, only then read the body,
  * validate params/query/body with the route's schemas, call its use case, and map any error at this
@@ -121,8 +136,7 @@ export function createApi(
   deps: ApiDeps,
   table: readonly Route[] = routes,
 ): (req: HttpRequest) => Promise<ApiResult> {
-  const answer = async (req: HttpRequest): Promise<ApiResult> => {
-    const progress: Progress = {};
+  const answer = async (req: HttpRequest, progress: Progress): Promise<ApiResult> => {
     try {
       const found = match(table, req.method, req.path);
       if (!found) throw new NotFoundError(`no route for ${req.method} ${req.path}`);
@@ -157,7 +171,10 @@ export function createApi(
     }
   };
   return async (req) => {
-    const result = await answer(req);
+    const started = performance.now();
+    const progress: Progress = {};
+    const result = await answer(req, progress);
+    countRequest(deps, progress.route, result, (performance.now() - started) / 1000);
     const headers = { ...result.response.headers, ...SECURITY_HEADERS };
     return { ...result, response: { ...result.response, headers } };
   };

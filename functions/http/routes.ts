@@ -19,6 +19,7 @@ import {
   uploadParams,
   versionParams,
 } from './schemas.ts';
+import { webhookRoutes } from './webhookRoutes.ts';
 
 /** Publishing and fetching. */
 const publishingRoutes: readonly Route[] = [
@@ -122,4 +123,5 @@ export const routes: readonly Route[] = [
   ...attestationRoutes,
   ...provenanceRoutes,
   ...catalogRoutes,
+  ...webhookRoutes,
 ];

@@ -239,6 +239,31 @@ const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/namespaces/:ns/policy': [
     { need: role('admin'), ok: 200, request: (ns) => ({ path: `/v1/namespaces/${ns}/policy` }) },
   ],
+  // Webhooks are the local server's: on AWS events go to the stack's EventBridge bus (409).
+  'PUT /v1/namespaces/:ns/webhooks': [
+    {
+      need: role('admin'),
+      ok: 200,
+      okOnAws: 409,
+      request: (ns) => ({ path: `/v1/namespaces/${ns}/webhooks`, body: { webhooks: [] } }),
+    },
+  ],
+  'GET /v1/namespaces/:ns/webhooks': [
+    {
+      need: role('admin'),
+      ok: 200,
+      okOnAws: 409,
+      request: (ns) => ({ path: `/v1/namespaces/${ns}/webhooks` }),
+    },
+  ],
+  'GET /v1/namespaces/:ns/webhooks/deliveries': [
+    {
+      need: role('admin'),
+      ok: 200,
+      okOnAws: 409,
+      request: (ns) => ({ path: `/v1/namespaces/${ns}/webhooks/deliveries` }),
+    },
+  ],
   'POST /v1/gc/plan': [{ need: STORE_ADMIN, ok: 200, request: () => ({ path: '/v1/gc/plan' }) }],
   'POST /v1/gc/run': [{ need: STORE_ADMIN, ok: 200, last: true, request: () => ({ path: '/v1/gc/run' }) }],
   'GET /v1/audit': [

@@ -54,6 +54,7 @@ const REQUIRED_BODIES: Record<string, unknown> = {
   },
   'POST /v1/leases/:leaseId/renew': { ttlSeconds: 600 },
   'PUT /v1/namespaces/:ns/policy': {},
+  'PUT /v1/namespaces/:ns/webhooks': { webhooks: [] },
   'POST /v1/tokens': { name: 'web-ci', roles: { web: ['write'] } },
   // A well-formed envelope: the role is checked before its subjects are.
   'POST /v1/packages/:ns/:pkg/versions/:version/attestations': {
