@@ -95,7 +95,7 @@ const publishingRoutes: readonly Route[] = [
   }),
   route({
     method: 'GET',
-    path: '/v1/packages/:ns/:pkg/versions/:version/files/:name',
+    path: '/v1/packages/:ns/:pkg/versions/:version/files/:name*',
     auth: true,
     params: fileParams,
     query: downloadQuerySchema,

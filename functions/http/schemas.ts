@@ -4,7 +4,8 @@ import { UPLOAD_ID_PATTERN } from '../core/ids.ts';
 import {
   DIGEST_PATTERN,
   FILE_NAME_PATTERN,
-  isFileName,
+  fileNameCollision,
+  fileNameProblem,
   isNamespace,
   isPackage,
   isStage,
@@ -33,7 +34,23 @@ export const namespaceSchema = named('namespace', isNamespace, NAMESPACE_PATTERN
 export const packageSchema = named('package', isPackage, PACKAGE_PATTERN, LIMITS.packageLength);
 export const versionSchema = named('version', isVersion, VERSION_PATTERN, 128);
 export const stageSchema = named('stage', isStage, STAGE_PATTERN, 32);
-export const fileNameSchema = named('file name', isFileName, FILE_NAME_PATTERN, 255);
+/**
+ * A file name, which may be a relative path (`dist/js/app.js`). A refusal carries
+ * `params.reason` (`fileNameProblem`), so the 400's issue says why in a machine-readable way.
+ */
+export const fileNameSchema = z
+  .string()
+  .max(LIMITS.fileNameLength, `invalid file name: longer than ${LIMITS.fileNameLength}`)
+  .regex(FILE_NAME_PATTERN, 'invalid file name')
+  .superRefine((s, ctx) => {
+    const reason = fileNameProblem(s);
+    if (reason)
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid file name (${reason}): ${JSON.stringify(s.slice(0, 200))}`,
+        params: { reason },
+      });
+  });
 export const uploadIdSchema = z.string().regex(UPLOAD_ID_PATTERN, 'invalid upload id');
 
 export const digestSchema = z
@@ -81,16 +98,27 @@ export const createUploadSchema = z
   })
   .strict()
   .superRefine((body, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, f] of body.files.entries()) {
-      if (seen.has(f.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['files', i, 'name'],
-          message: `duplicate file name ${f.name}`,
-        });
-      seen.add(f.name);
+    const names = body.files.map((f) => f.name);
+    const collision = fileNameCollision(names);
+    if (collision) {
+      const same = collision.name === collision.with;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files', names.lastIndexOf(collision.name), 'name'],
+        message: same
+          ? `duplicate file name ${collision.name}`
+          : `${collision.name} needs ${collision.with} as a directory, but it is a file`,
+        params: { reason: same ? 'duplicateName' : 'fileIsDirectory' },
+      });
     }
+    const manifest = body.files.reduce((sum, f) => sum + f.name.length + f.mediaType.length, 0);
+    if (manifest > LIMITS.manifestNameBytes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: `file names and media types total ${manifest} characters, more than ${LIMITS.manifestNameBytes}`,
+        params: { reason: 'manifestTooLarge' },
+      });
   });
 
 export const commitUploadSchema = z

@@ -144,7 +144,7 @@ const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/packages/:ns/:pkg/versions/:version': [
     { need: role('read'), ok: 200, request: (ns) => ({ path: version(ns) }) },
   ],
-  'GET /v1/packages/:ns/:pkg/versions/:version/files/:name': [
+  'GET /v1/packages/:ns/:pkg/versions/:version/files/:name*': [
     { need: role('read'), ok: 302, request: (ns) => ({ path: version(ns, '/files/app.bin') }) },
   ],
   'POST /v1/packages/:ns/:pkg/versions/:version/promote': ['dev', 'prod'].map((stage) => ({
@@ -173,7 +173,7 @@ const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/packages/:ns/:pkg/stages/:stage': [
     { need: role('read'), ok: 200, request: (ns) => ({ path: `/v1/packages/${ns}/app/stages/prod` }) },
   ],
-  'GET /v1/packages/:ns/:pkg/stages/:stage/files/:name': [
+  'GET /v1/packages/:ns/:pkg/stages/:stage/files/:name*': [
     {
       need: role('read'),
       ok: 302,
