@@ -4,6 +4,7 @@ import type { AuditEvent, Sha256, VersionRecord, VersionRef } from '../../ports.
 import { blobChange, blobFactsOf, later } from './dynamoDbBlobs.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { atOrBefore, auditItem, keys, namespaceRefAttribute, workLists } from './dynamoDbItems.ts';
+import { deleteVersionInStages, MAX_TRANSACTION_ITEMS } from './dynamoDbReferences.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** deleteVersion rebuilds this many times when racing commits keep moving its blobs' refcounts. */
@@ -60,7 +61,8 @@ export class DynamoDbRetention {
           Key: toAttributes(keys.version(ref.namespace, ref.package, ref.version)),
           ...updateExpression({
             update: 'SET #state = :live REMOVE #tombstonedAt, #tombstoneReason, #gsi2pk, #gsi2sk',
-            condition: '#state = :deleting',
+            // A version GC has started dropping references of (a large one, in stages) cannot return.
+            condition: '#state = :deleting AND attribute_not_exists(#purging)',
             values: { ':live': 'live', ':deleting': 'deleting' },
           }),
         },
@@ -101,6 +103,8 @@ export class DynamoDbRetention {
       const refs = new Map<Sha256, number>();
       for (const f of found.files as VersionRecord['files'])
         refs.set(f.sha256, (refs.get(f.sha256) ?? 0) + 1);
+      if (refs.size + 2 > MAX_TRANSACTION_ITEMS)
+        return deleteVersionInStages(this.table, found, cutoff, now, this.auditPut(audit));
       const blobs = (await this.table.getMany([...refs.keys()].map(keys.blob))).map((i) => blobFactsOf(i)!);
       const failed = await this.table.transact([
         {
