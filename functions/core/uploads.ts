@@ -62,7 +62,7 @@ export const stagingKeyOf = (uploadId: string, fileIndex: number): string =>
 
 /** Parses `staging/<uploadId>/<n>`; undefined for any other key. */
 export function parseStagingKey(key: string): { uploadId: string; fileIndex: number } | undefined {
-  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,2})$/.exec(key);
+  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,3})$/.exec(key);
   return m ? { uploadId: m[1]!, fileIndex: Number(m[2]) } : undefined;
 }
 
