@@ -23,7 +23,7 @@ export const LIMITS = {
    * 1,000 files this keeps a session's and a version's file list (≈ 200 bytes a file besides these)
    * inside DynamoDB's 400 KB item, where both are stored whole.
    */
-  manifestNameBytes: 160 * 1024,
+  manifestNameBytes: 128 * 1024,
   metadataKeys: 32,
   metadataValueLength: 1024,
   /** 5 TiB, S3's largest object. */

@@ -292,8 +292,12 @@ export async function commitUpload(
     try {
       committed = await commitChecked(deps, caller, session, input.parts, now);
     } catch (error) {
-      if (attempt >= 5 || !(error instanceof ConflictError)) throw error;
-      if (error.details?.reason === 'sessionChanged') continue;
+      const changed = error instanceof ConflictError && error.details?.reason === 'sessionChanged';
+      // A session changes under a commit when a scan records a verdict (once per file at most) or
+      // another attempt commits it: with many files still being scanned, give each a turn.
+      if (attempt >= (changed ? 5 + session.files.length : 5) || !(error instanceof ConflictError))
+        throw error;
+      if (changed) continue;
       // Content a killed GC run left half deleted: finish that deletion, then this upload stores it anew.
       const deleting = error.details?.reason === 'blobDeleting' ? (error.details.blobs as string[]) : [];
       if (deleting.length > 0 && (await finishInterruptedDeletions(deps, deleting, caller.requestId)))

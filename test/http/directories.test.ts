@@ -106,9 +106,15 @@ describeForEachBackend('versions whose files are a directory tree', (kind) => {
     expect((await call(s.url, 'DELETE', `/v1/uploads/${answer.body.uploadId}`)).status).toBe(204);
   });
 
-  it('refuses 1,001 files with 400, and a download path with a dot segment with 400', async () => {
+  it('refuses 1,001 files, file names too long in total, and a download path with a dot segment, with 400', async () => {
     const many = Array.from({ length: 1001 }, (_, i) => file(`d/f${i}`));
     expect((await call(s.url, 'POST', '/v1/uploads', upload(many))).status).toBe(400);
+    const long = Array.from({ length: 300 }, (_, i) => file(`${'d'.repeat(250)}/${i}${'f'.repeat(240)}`));
+    const tooLarge = await call(s.url, 'POST', '/v1/uploads', upload(long));
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.body.error.details.issues.map((i: { reason?: string }) => i.reason)).toContain(
+      'manifestTooLarge',
+    );
 
     const escaped = await call(s.url, 'GET', '/v1/packages/demo/site/versions/1.0.0/files/dist/%2E%2E%2Fx');
     expect(escaped.status).toBe(400);
