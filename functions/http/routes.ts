@@ -18,6 +18,7 @@ import {
   uploadParams,
   versionParams,
 } from './schemas.ts';
+import { searchRoutes } from './searchRoutes.ts';
 
 /** Publishing and fetching. */
 const publishingRoutes: readonly Route[] = [
@@ -120,4 +121,5 @@ export const routes: readonly Route[] = [
   ...accessRoutes,
   ...attestationRoutes,
   ...provenanceRoutes,
+  ...searchRoutes,
 ];

@@ -376,3 +376,50 @@ export const dsseEnvelopeSchema = z
       .max(16, 'at most 16 signatures'),
   })
   .strict();
+
+const META_PREFIX = 'meta.';
+
+/**
+ * GET /v1/search: `sha256=<digest>`, or `namespace=<ns>&meta.<key>=<value>` (one metadata key), with
+ * `limit` and `cursor`. The `meta.<key>` parameters are open-ended, so they are checked here.
+ */
+export const searchQuerySchema = z
+  .object({
+    sha256: digestSchema.optional(),
+    namespace: namespaceSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(4096).optional(),
+  })
+  .catchall(z.string().max(LIMITS.metadataValueLength))
+  .superRefine((q, ctx) => {
+    const extra = Object.keys(q).filter((k) => !['sha256', 'namespace', 'limit', 'cursor'].includes(k));
+    for (const k of extra) {
+      if (!k.startsWith(META_PREFIX) || !METADATA_KEY_PATTERN.test(k.slice(META_PREFIX.length)))
+        ctx.addIssue({ code: 'custom', path: [k], message: `unknown query parameter ${k}` });
+    }
+    const bySha = q.sha256 !== undefined;
+    const byMeta = q.namespace !== undefined || extra.length > 0;
+    if (bySha === byMeta)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'search by sha256=<digest>, or by namespace=<ns>&meta.<key>=<value>: exactly one of them',
+      });
+    if (byMeta && (q.namespace === undefined || extra.length !== 1))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a metadata search names the namespace and exactly one meta.<key>=<value>',
+      });
+  })
+  .transform((q) => {
+    const [meta, value] = Object.entries(q).find(([k]) => k.startsWith(META_PREFIX)) ?? [];
+    const page = { limit: q.limit, ...(q.cursor === undefined ? {} : { cursor: q.cursor }) };
+    return q.sha256 !== undefined
+      ? { by: 'sha256' as const, sha256: q.sha256, ...page }
+      : {
+          by: 'metadata' as const,
+          namespace: q.namespace!,
+          key: meta!.slice(META_PREFIX.length),
+          value: String(value),
+          ...page,
+        };
+  });

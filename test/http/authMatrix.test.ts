@@ -252,6 +252,21 @@ const MATRIX: Record<string, readonly Case[]> = {
     },
   ],
   'GET /v1/whoami': [{ need: ANY_CALLER, ok: 200, request: () => ({ path: '/v1/whoami' }) }],
+  'GET /v1/search': [
+    {
+      variant: 'by metadata',
+      need: role('read'),
+      ok: 200,
+      request: (ns) => ({ path: `/v1/search?namespace=${ns}&meta.commit=9f1c` }),
+    },
+    {
+      // Answers what the caller may read (tested in search.test.ts); no namespace is named to refuse.
+      variant: 'by sha256',
+      need: ANY_CALLER,
+      ok: 200,
+      request: (ns, fx) => ({ path: `/v1/search?sha256=${fx.appSha256[ns]}` }),
+    },
+  ],
   'GET /v1/keys': [{ need: NOTHING, ok: 200, request: () => ({ path: '/v1/keys' }) }],
   // On AWS a permitted rotation answers 409: keys rotate by deploying (docs/deploy.md).
   'POST /v1/keys/rotate': [

@@ -31,6 +31,7 @@ import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
 import { MAX_TRANSACTION_ITEMS, releaseSessionReferences } from './dynamoDbReferences.ts';
 import type { RetryOptions } from './dynamoDbRetry.ts';
 import { scanTransaction } from './dynamoDbScan.ts';
+import { DynamoDbSearch } from './dynamoDbSearch.ts';
 import { commitInStages } from './dynamoDbStagedCommit.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
 
@@ -127,6 +128,9 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
     const v = input.version;
+    // Search entries first: each is checked against the version when read, so one whose commit
+    // then fails (or never happens) is never answered.
+    await this.search.write(v);
     const pkg = packageKey(v.namespace, v.package);
     const listPackage = !this.listedPackages.has(pkg);
     const { items, blobs } = commitTransaction(this.table.name, input, audit, { listPackage });
@@ -211,6 +215,27 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       items: shown.map(versionOf),
       ...(items.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
     };
+  }
+
+  private readonly search = new DynamoDbSearch(this.table);
+
+  searchByBlob(
+    sha256: Sha256,
+    namespaces: '*' | readonly string[],
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage> {
+    return this.search.byBlob(sha256, namespaces, limit, after);
+  }
+
+  searchByMetadata(
+    namespace: string,
+    key: string,
+    value: string,
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage> {
+    return this.search.byMetadata(namespace, key, value, limit, after);
   }
 
   async getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>> {
