@@ -29,6 +29,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'list a package’s versions, newest first',
     load: async () => (await import('./commands/versions.ts')).versions,
   },
+  search: {
+    summary: 'find versions by a file’s sha256 or by an exact metadata value',
+    load: async () => (await import('./commands/search.ts')).search,
+  },
   show: {
     summary: 'show one version (by version or stage)',
     load: async () => (await import('./commands/show.ts')).show,

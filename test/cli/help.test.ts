@@ -9,6 +9,7 @@ const COMMANDS = [
   'attest',
   'promote',
   'versions',
+  'search',
   'show',
   'lease',
   'gc',
