@@ -10,6 +10,7 @@ import { gcCase } from './cases/gc.ts';
 import { largePublish } from './cases/largePublish.ts';
 import { memory } from './cases/memory.ts';
 import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
+import { searchCase } from './cases/search.ts';
 import { smallPublish } from './cases/smallPublish.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
 import { cliAvailable } from './lib/cli.ts';
@@ -66,6 +67,7 @@ const CASES: readonly [string, Case][] = [
   ['6 Lambda cold-start proxy', (ctx) => coldStart(ctx)],
   ['7 memory', memory],
   ['8 CLI package', (ctx) => cliStartup(ctx)],
+  ['9 search', searchCase],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {
