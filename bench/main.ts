@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { cliStartup } from './cases/cliStartup.ts';
 import { coldStart } from './cases/coldStart.ts';
 import { commitToAvailable } from './cases/commitToAvailable.ts';
+import { directoryPublish } from './cases/directoryPublish.ts';
 import { fetchCase } from './cases/fetch.ts';
 import { gcCase } from './cases/gc.ts';
 import { largePublish } from './cases/largePublish.ts';
@@ -68,6 +69,7 @@ const CASES: readonly [string, Case][] = [
   ['7 memory', memory],
   ['8 CLI package', (ctx) => cliStartup(ctx)],
   ['9 search', searchCase],
+  ['10 directory publish', directoryPublish],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {
