@@ -1,3 +1,4 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import { REFERENCE_BATCH } from '../../functions/adapters/aws/dynamoDbReferences.ts';
@@ -138,6 +139,48 @@ describe('a 1,000-file version on DynamoDB', () => {
     const deletable = await index.listDeletableBlobs(new Date(later.getTime() + 3600_000), 10_000);
     // The two batches taken before the kill: their blobs, unreferenced again (the rest never had a row).
     expect(deletable.length).toBe(2 * REFERENCE_BATCH);
+  });
+
+  it('killed part-way and then aborted, drops every reference it took', async () => {
+    const { clients, resources, index } = await setup();
+    const s = directorySession('3.1.0', {}, SMALLER);
+    await index.createSession(s, audit());
+    await expect(commit(indexOn(clientsKilledAt(clients, 3), resources), s)).rejects.toThrow('killed');
+
+    await index.abortSession(s.uploadId, audit('abort'));
+
+    const { actual } = await refcounts(index, s);
+    expect([...actual.values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it('holds every blob of a session re-using more stored blobs than one transaction takes', async () => {
+    const { clients, resources, index } = await setup();
+    const first = directorySession('6.0.0', {}, SMALLER);
+    await index.createSession(first, audit());
+    await commit(index, first);
+    const expiresAt = new Date(Date.now() + 7_200_000).toISOString();
+    const again = {
+      ...directorySession('6.0.1', { expiresAt }, SMALLER),
+      files: first.files.map(({ stagingKey: _, ...f }) => ({ ...f, action: 'exists' as const })),
+    };
+
+    await index.createSession(again, audit());
+
+    expect((await index.getSession(again.uploadId))?.files).toHaveLength(SMALLER.files);
+    // Held until the session's expiry: GC's grace runs from there, whatever happens to the references.
+    const held = await Promise.all(
+      [...new Set(first.files.map((f) => f.sha256))].map(async (sha) => {
+        const res = await clients.dynamodb.send(
+          new GetItemCommand({
+            TableName: resources.table,
+            Key: { pk: { S: `BLOB#${sha}` }, sk: { S: 'BLOB' } },
+            ConsistentRead: true,
+          }),
+        );
+        return res.Item?.unreferencedSince?.S;
+      }),
+    );
+    expect(held.every((since) => since !== undefined && since >= expiresAt)).toBe(true);
   });
 
   it('that loses its version to another session drops its references at once', async () => {
