@@ -88,7 +88,8 @@ export class DynamoDbRetention {
   }
 
   /**
-   * One transaction of 2 + (distinct blobs ≤ 50) items: the version delete (conditioned on tombstoned
+   * One transaction of 2 + (distinct blobs) items when that fits in 100 (else in stages,
+   * `deleteVersionInStages`): the version delete (conditioned on tombstoned
    * at or before `cutoff`), the audit event, and each blob's refcount lowered from the value read (a
    * racing commit makes that fail; this then re-reads). A blob reaching 0 is unreferenced from `now`,
    * or later if a session still holds it.
