@@ -49,7 +49,7 @@ async function describeAcrossPackages(deps: CoreDeps, records: readonly VersionR
   const described = new Map<VersionRecord, Version>();
   for (const group of groups.values()) {
     const versions = await describeVersions(deps, group);
-    group.forEach((r, i) => described.set(r, versions[i]!));
+    for (const [i, r] of group.entries()) described.set(r, versions[i]!);
   }
   return records.map((r) => described.get(r)!);
 }
