@@ -1,5 +1,6 @@
 import { authorize, readableNamespaces } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
+import { ForbiddenError } from './errors.ts';
 import type { Version, VersionRecord } from './model.ts';
 import { describeVersions } from './versions.ts';
 
@@ -15,8 +16,9 @@ export interface SearchResult {
 
 /**
  * Finds versions through the index's search entries (never a scan). By blob: only versions in
- * namespaces the caller may read are ever read (no namespace is named, so none is refused). By
- * metadata: the namespace is named, so a caller who may not read it gets 403.
+ * namespaces the caller may read are ever read (a blob held elsewhere answers no items, not 403). By
+ * metadata: the namespace is named, so a caller who may not read it gets 403. A caller who may read
+ * no namespace at all gets 403 either way.
  */
 export async function searchVersions(
   deps: CoreDeps,
@@ -28,10 +30,14 @@ export async function searchVersions(
       ? `search:sha256:${query.sha256}`
       : `search:metadata:${JSON.stringify([query.namespace, query.key, query.value])}`;
   if (query.by === 'metadata') authorize(caller.principal, query.namespace, 'read');
+  const readable = readableNamespaces(caller.principal);
+  // Fails closed: a caller who may read nothing has nothing to search, and is told so.
+  if (readable !== '*' && readable.length === 0)
+    throw new ForbiddenError(`${caller.principal.id} may read no namespace`, { details: { role: 'read' } });
   const after = query.cursor === undefined ? undefined : deps.cursors.decode(scope, query.cursor);
   const page =
     query.by === 'sha256'
-      ? await deps.index.searchByBlob(query.sha256, readableNamespaces(caller.principal), query.limit, after)
+      ? await deps.index.searchByBlob(query.sha256, readable, query.limit, after)
       : await deps.index.searchByMetadata(query.namespace, query.key, query.value, query.limit, after);
   return {
     items: await describeAcrossPackages(deps, page.items),

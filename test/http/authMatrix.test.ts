@@ -260,7 +260,7 @@ const MATRIX: Record<string, readonly Case[]> = {
       request: (ns) => ({ path: `/v1/search?namespace=${ns}&meta.commit=9f1c` }),
     },
     {
-      // Answers what the caller may read (tested in search.test.ts); no namespace is named to refuse.
+      // Answers what the caller may read (search.test.ts): every caller here reads some namespace.
       variant: 'by sha256',
       need: ANY_CALLER,
       ok: 200,

@@ -70,6 +70,9 @@ const REQUIRED_BODIES: Record<string, unknown> = {
   },
 };
 
+/** Valid queries for the routes that require one, for the same reason. */
+const REQUIRED_QUERIES: Record<string, string> = { 'GET /v1/search': `sha256=${'a'.repeat(64)}` };
+
 /**
  * Routes an authenticated caller with no role may use, and why: `whoami` shows a caller what Arca
  * makes of it (no roles), which is how "CD cannot pull" is debugged.
@@ -126,7 +129,7 @@ function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) 
     leaseId: ids.leaseId,
     id: ids.tokenId,
   };
-  const path = route.path.replace(/:(\w+)/g, (_, param: string) => {
+  const path = route.path.replace(/:(\w+)\*?/g, (_, param: string) => {
     const value = values[param];
     if (value === undefined) throw new Error(`no fixture for :${param} of ${route.path}: add one`);
     return encodeURIComponent(value);
@@ -135,7 +138,7 @@ function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) 
   const body = REQUIRED_BODIES[key];
   if (route.body && !route.body.optional && body === undefined)
     throw new Error(`no valid body for ${key}: add one to REQUIRED_BODIES`);
-  return apiEvent(route.method, path, { authorizer, body });
+  return apiEvent(route.method, path, { authorizer, body, query: REQUIRED_QUERIES[key] });
 }
 
 describe('authorization on AWS fails closed', () => {
