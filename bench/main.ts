@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { cliStartup } from './cases/cliStartup.ts';
 import { coldStart } from './cases/coldStart.ts';
 import { commitToAvailable } from './cases/commitToAvailable.ts';
+import { directoryPublish } from './cases/directoryPublish.ts';
 import { fetchCase } from './cases/fetch.ts';
 import { gcCase } from './cases/gc.ts';
 import { gcAtScale } from './cases/gcScale.ts';
@@ -13,6 +14,7 @@ import { memory } from './cases/memory.ts';
 import { metricsScrape } from './cases/metricsScrape.ts';
 import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
 import { scanThroughput } from './cases/scanThroughput.ts';
+import { searchCase } from './cases/search.ts';
 import { smallPublish } from './cases/smallPublish.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
 import { cliAvailable } from './lib/cli.ts';
@@ -75,6 +77,8 @@ const CASES: readonly [string, Case][] = [
   ['9 scan throughput', scanThroughput],
   ['10 GC at scale', gcAtScale],
   ['11 metrics', metricsScrape],
+  ['12 search', searchCase],
+  ['13 directory publish', directoryPublish],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {

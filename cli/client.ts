@@ -129,6 +129,11 @@ export class ArcaClient {
     );
   }
 
+  /** GET /v1/search with `query` as built by `arca search`. */
+  search(query: URLSearchParams) {
+    return this.call<{ items: Version[]; nextCursor?: string | null }>('GET', `/v1/search?${query}`);
+  }
+
   getStage(ref: PackageRef, stage: string) {
     return this.call<Stage>('GET', `${pkgPath(ref)}/stages/${seg(stage)}`);
   }

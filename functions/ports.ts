@@ -191,7 +191,33 @@ export interface AccessIndex {
   touchToken(id: string, at: string): Promise<void>;
 }
 
-export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex {
+/**
+ * Finding versions without scanning (GET /v1/search): both answer only live, committed versions, and
+ * only from what the index keeps for the purpose (SQLite indexes; DynamoDB items per metadata value
+ * and per blob reference, each checked against the version before it is answered).
+ */
+export interface SearchIndex {
+  /**
+   * Versions with a file whose blob is `sha256`, in `namespaces` (`'*'`: any), ordered by
+   * (namespace, package, version). `after` is a `next` from an earlier page.
+   */
+  searchByBlob(
+    sha256: Sha256,
+    namespaces: '*' | readonly string[],
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage>;
+  /** Versions of `namespace` whose metadata `key` is exactly `value`, newest commit first. */
+  searchByMetadata(
+    namespace: string,
+    key: string,
+    value: string,
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage>;
+}
+
+export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex, SearchIndex {
   /**
    * Stores a new open session (and its audit event). Blobs the session relies on (`exists` files)
    * are held: their unreferenced-since moves to the session's expiry, so GC's grace runs from there.

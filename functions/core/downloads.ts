@@ -49,6 +49,8 @@ async function resolve(
     );
   }
   const expiresAt = new Date(deps.clock.now().getTime() + deps.config.downloadTtlSeconds * 1000);
-  const url = await deps.blobs.signDownload(file.sha256, file.name, file.mediaType, expiresAt);
+  // Served under its last segment: a download's file name (Content-Disposition) cannot hold a `/`.
+  const servedAs = file.name.slice(file.name.lastIndexOf('/') + 1);
+  const url = await deps.blobs.signDownload(file.sha256, servedAs, file.mediaType, expiresAt);
   return { url, expiresAt: expiresAt.toISOString(), sha256: file.sha256, size: file.size };
 }

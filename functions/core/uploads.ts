@@ -64,7 +64,7 @@ export const stagingKeyOf = (uploadId: string, fileIndex: number): string =>
 
 /** Parses `staging/<uploadId>/<n>`; undefined for any other key. */
 export function parseStagingKey(key: string): { uploadId: string; fileIndex: number } | undefined {
-  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,2})$/.exec(key);
+  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,3})$/.exec(key);
   return m ? { uploadId: m[1]!, fileIndex: Number(m[2]) } : undefined;
 }
 
@@ -312,8 +312,12 @@ async function commitOnce(deps: CoreDeps, caller: Caller, input: CommitUploadInp
     try {
       committed = await commitChecked(deps, caller, session, input.parts, now);
     } catch (error) {
-      if (attempt >= 5 || !(error instanceof ConflictError)) throw error;
-      if (error.details?.reason === 'sessionChanged') continue;
+      const changed = error instanceof ConflictError && error.details?.reason === 'sessionChanged';
+      // A session changes under a commit when a scan records a verdict (once per file at most) or
+      // another attempt commits it: with many files still being scanned, give each a turn.
+      if (attempt >= (changed ? 5 + session.files.length : 5) || !(error instanceof ConflictError))
+        throw error;
+      if (changed) continue;
       // Content a killed GC run left half deleted: finish that deletion, then this upload stores it anew.
       const deleting = error.details?.reason === 'blobDeleting' ? (error.details.blobs as string[]) : [];
       if (deleting.length > 0 && (await finishInterruptedDeletions(deps, deleting, caller.requestId)))

@@ -19,6 +19,7 @@ import {
   uploadParams,
   versionParams,
 } from './schemas.ts';
+import { searchRoutes } from './searchRoutes.ts';
 import { webhookRoutes } from './webhookRoutes.ts';
 
 /** Publishing and fetching. */
@@ -97,7 +98,7 @@ const publishingRoutes: readonly Route[] = [
   }),
   route({
     method: 'GET',
-    path: '/v1/packages/:ns/:pkg/versions/:version/files/:name',
+    path: '/v1/packages/:ns/:pkg/versions/:version/files/:name*',
     auth: true,
     params: fileParams,
     query: downloadQuerySchema,
@@ -124,4 +125,5 @@ export const routes: readonly Route[] = [
   ...provenanceRoutes,
   ...catalogRoutes,
   ...webhookRoutes,
+  ...searchRoutes,
 ];
