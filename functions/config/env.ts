@@ -13,6 +13,8 @@ export const ENV = {
   adminToken: 'ARCA_ADMIN_TOKEN',
   /** Local server: a bearer token that may read `/metrics` and nothing else. */
   metricsToken: 'ARCA_METRICS_TOKEN',
+  /** Local server: `1` lets webhooks reach loopback and private addresses (off: a namespace admin sets them). */
+  webhookAllowPrivate: 'ARCA_WEBHOOK_ALLOW_PRIVATE',
   /** The EventBridge bus state-change events go to (set by the stack); unset, none are sent. */
   eventBus: 'ARCA_EVENT_BUS',
   bucket: 'ARCA_BUCKET',

@@ -27,6 +27,7 @@ async function hostBackend(
     publicUrl: env[ENV.publicUrl] || url,
     multipartThreshold: env[ENV.multipartThreshold] ? intEnv(ENV.multipartThreshold, 0, env) : undefined,
     config: coreConfigFromEnv(env),
+    webhooks: { allowPrivateAddresses: env[ENV.webhookAllowPrivate] === '1' },
     onScanError: (stagingKey, error) =>
       log({
         level: 'error',

@@ -1,6 +1,7 @@
 import type { DueDelivery, SqliteEventOutbox } from '../adapters/embedded/sqliteEvents.ts';
 import type { MetricsPort } from '../ports.ts';
 import { webhookHeaders } from './webhookSignature.ts';
+import { postWebhook } from './webhookTransport.ts';
 
 export interface DispatcherOptions {
   /** Delay before the second attempt; each later one waits twice as long. @default 1_000 */
@@ -13,6 +14,12 @@ export interface DispatcherOptions {
   readonly timeoutMs?: number;
   /** How often the outbox is looked at when nothing woke the dispatcher. @default 1_000 */
   readonly pollMs?: number;
+  /**
+   * Deliver to loopback and private addresses too (`ARCA_WEBHOOK_ALLOW_PRIVATE=1`). Off by default:
+   * a namespace admin sets webhooks, and must not make the store POST to what only its host reaches.
+   * @default false
+   */
+  readonly allowPrivateAddresses?: boolean;
   readonly metrics?: MetricsPort;
   readonly log?: (line: Record<string, unknown>) => void;
 }
@@ -40,6 +47,7 @@ export class WebhookDispatcher {
       maxAttempts: options.maxAttempts ?? 10,
       timeoutMs: options.timeoutMs ?? 10_000,
       pollMs: options.pollMs ?? 1_000,
+      allowPrivateAddresses: options.allowPrivateAddresses ?? false,
     };
     outbox.onQueued(() => this.wake());
   }
@@ -105,18 +113,16 @@ export class WebhookDispatcher {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(delivery.webhook.url, {
-        method: 'POST',
+      status = await postWebhook({
+        url: delivery.webhook.url,
         headers: {
           'content-type': 'application/cloudevents+json',
           ...webhookHeaders(delivery.webhook.secret, delivery.eventId, at, delivery.body),
         },
         body: delivery.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+        timeoutMs: this.o.timeoutMs,
+        allowPrivate: this.o.allowPrivateAddresses,
       });
-      status = res.status;
-      await res.body?.cancel();
       if (status < 200 || status > 299) error = `the endpoint answered ${status}`;
     } catch (cause) {
       error = cause instanceof Error ? cause.message : String(cause);

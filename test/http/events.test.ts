@@ -24,7 +24,9 @@ describe('events to webhooks (local server)', () => {
   const v = (version: string) => `/v1/packages/ev/svc/versions/${version}`;
 
   beforeAll(async () => {
-    s = await startEmbeddedServer({ webhooks: { baseDelayMs: 10, maxAttempts: 4 } });
+    s = await startEmbeddedServer({
+      webhooks: { baseDelayMs: 10, maxAttempts: 4, allowPrivateAddresses: true },
+    });
     flaky = await startWebhookReceiver([500, 503, 502]);
     broken = await startWebhookReceiver(Array.from({ length: 8 }, () => 500));
   });
@@ -156,7 +158,7 @@ describe('the event of a version GC deletes (local server)', () => {
   const hookSecret = secret();
 
   beforeAll(async () => {
-    s = await startEmbeddedServer({ clock, webhooks: { baseDelayMs: 10 } });
+    s = await startEmbeddedServer({ clock, webhooks: { baseDelayMs: 10, allowPrivateAddresses: true } });
     hook = await startWebhookReceiver();
   });
   afterAll(async () => {
