@@ -237,6 +237,13 @@ export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex {
    */
   recordScan(outcome: ScanOutcome): Promise<void>;
   /**
+   * Records a scan attempt that failed (an engine could not scan: `report.status` is `error`) in one
+   * transaction: on the session file and, when the session is committed, on the version file, which
+   * stays `pending`. The blob, the staged bytes and every verdict are left alone; `recordScan` of
+   * the retry replaces it. False (nothing written) when the file is unknown or already has a verdict.
+   */
+  recordScanError(uploadId: string, fileIndex: number, report: ScanReport): Promise<boolean>;
+  /**
    * Blobs whose scan report keeps the components of SBOMs (`scan.components`): what is matched
    * again when the advisory database changes.
    */

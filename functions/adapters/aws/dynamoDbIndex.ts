@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import type { VulnerabilityReport } from '../../core/model.ts';
+import type { ScanReport, VulnerabilityReport } from '../../core/model.ts';
+import { sameScanError } from '../../core/scanErrors.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -30,7 +31,7 @@ import {
 } from './dynamoDbItems.ts';
 import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
 import type { RetryOptions } from './dynamoDbRetry.ts';
-import { scanTransaction } from './dynamoDbScan.ts';
+import { scanErrorTransaction, scanTransaction } from './dynamoDbScan.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
 
 export interface DynamoDbIndexOptions {
@@ -239,6 +240,22 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) return;
     }
     throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);
+  }
+
+  async recordScanError(uploadId: string, fileIndex: number, report: ScanReport): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const session = await this.getSession(uploadId);
+      const file = session?.files[fileIndex];
+      if (!session || !file || file.verdict) return false;
+      if (sameScanError(file.scanError, report)) return true;
+      const version =
+        session.state === 'committed'
+          ? await this.getVersion(session.namespace, session.package, session.version)
+          : null;
+      const items = scanErrorTransaction(this.table.name, fileIndex, report, { session, version });
+      if (!(await this.table.transact(items))) return true;
+    }
+    throw new ConflictError(`upload ${uploadId} kept changing while its scan error was recorded`);
   }
 
   /** A full Scan: run only when the advisory database changes, filtered to blob items with components. */
