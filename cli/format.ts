@@ -15,6 +15,9 @@ export function describeVersion(v: Version): string[] {
   for (const [k, val] of Object.entries(v.metadata)) lines.push(`  ${k}=${val}`);
   for (const f of v.files) {
     lines.push(`  ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}  ${f.state}  scan ${f.scan.status}`);
+    // A failed attempt: the file stays pending (never clean) and the scan is retried.
+    if (f.scan.error)
+      lines.push(`    scan error: ${f.scan.error.engine}: ${f.scan.error.message} (retrying)`);
     lines.push(...describeContents(f.scan.contents));
     lines.push(...describeVulnerabilities(f.scan.vulnerabilities));
   }

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tar, zip } from '../support/archives.ts';
 import { type Clamd, startClamd, TEST_PATTERN } from '../support/clamd.ts';
-import { call, publish, settled } from '../support/client.ts';
+import { type ApiAnswer, call, publish, settled } from '../support/client.ts';
 import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
 /**
@@ -55,6 +55,45 @@ describeForEachBackend('scan engines: ClamAV and OSV', (kind) => {
     expect(download.status).toBe(409);
   });
 
+  it('shows scan error naming clamav while clamd is unreachable, never clean, and the retry records the real verdict', async () => {
+    const version = `1.0.${n++}`;
+    const files = { 'clean.txt': Buffer.from('nothing to see'), 'bad.bin': Buffer.from(TEST_PATTERN) };
+    await clamd.pause();
+    let failing: ApiAnswer;
+    try {
+      const res = await publish(s.url, { namespace: 'engines', version, files });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+
+      failing = await until(s.url, versionPath(version), (v) =>
+        v.files.every((f: { scan: { status: string } }) => f.scan.status === 'error'),
+      );
+    } finally {
+      await clamd.resume();
+    }
+
+    expect(failing.body.state).toBe('pending');
+    for (const file of failing.body.files) {
+      expect(file.state).toBe('pending');
+      expect(file.scan.findings).toEqual([]);
+      expect(file.scan.error.engine).toBe('clamav');
+      expect(file.scan.error.message).toContain('unreachable');
+    }
+    const refused = await call(s.url, 'GET', `${versionPath(version)}/files/clean.txt`);
+    expect(refused.status).toBe(409);
+
+    const settledVersion = (await settled(s.url, versionPath(version))).body;
+    expect(settledVersion.state).toBe('quarantined');
+    const [clean, bad] = settledVersion.files;
+    expect(clean).toMatchObject({
+      name: 'clean.txt',
+      state: 'available',
+      scan: { status: 'clean', findings: [] },
+    });
+    expect(bad).toMatchObject({ name: 'bad.bin', state: 'quarantined', scan: { status: 'infected' } });
+    expect(bad.scan.findings.map((f: { rule: string }) => f.rule)).toEqual(['Arca.Test.Pattern.UNOFFICIAL']);
+    for (const file of settledVersion.files) expect(file.scan.error).toBeUndefined();
+  });
+
   it('lists the known vulnerabilities of an SBOM inside an archive, keeps the version available, and names every engine', async () => {
     const sbom = readFileSync('test/fixtures/sbom/syft-2.3.spdx.json');
 
@@ -77,3 +116,17 @@ describeForEachBackend('scan engines: ClamAV and OSV', (kind) => {
     ]);
   });
 });
+
+/** Polls a version until `done` holds of it (the scan queue retries on its own schedule). */
+async function until(
+  base: string,
+  path: string,
+  done: (version: ApiAnswer['body']) => boolean,
+): Promise<ApiAnswer> {
+  for (let i = 0; i < 600; i++) {
+    const v = await call(base, 'GET', path);
+    if (v.status === 200 && done(v.body)) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${path} never reached the expected state`);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeVulnerabilities } from '../../cli/format.ts';
+import { describeVersion, describeVulnerabilities } from '../../cli/format.ts';
 
 describe('arca show: vulnerabilities', () => {
   it('lists them worst first, with aliases and the fixed version', () => {
@@ -31,5 +31,41 @@ describe('arca show: vulnerabilities', () => {
       '      medium   GHSA-j8r2-6x86-q33q (CVE-2023-32681)  pkg:pypi/requests@2.28.0  fixed in 2.31.0',
     ]);
     expect(describeVulnerabilities(undefined)).toEqual([]);
+  });
+});
+
+describe('arca show: a scan that keeps failing', () => {
+  it('prints the engine and why under the pending file', () => {
+    const lines = describeVersion({
+      namespace: 'payments',
+      package: 'api',
+      version: '1.0.0',
+      state: 'pending',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      createdBy: 'ci',
+      metadata: {},
+      stages: [],
+      protected: false,
+      leases: [],
+      files: [
+        {
+          name: 'app.tar.gz',
+          sha256: 'a'.repeat(64),
+          size: 2048,
+          mediaType: 'application/gzip',
+          state: 'pending',
+          scan: {
+            status: 'error',
+            findings: [],
+            error: { engine: 'clamav', message: 'clamd at /run/clamav/clamd.ctl is unreachable: ENOENT' },
+          },
+        },
+      ],
+    });
+
+    expect(lines.slice(2)).toEqual([
+      `  app.tar.gz  2.0 KiB  sha256:${'a'.repeat(64)}  pending  scan error`,
+      '    scan error: clamav: clamd at /run/clamav/clamd.ctl is unreachable: ENOENT (retrying)',
+    ]);
   });
 });
