@@ -5,6 +5,7 @@
  */
 import type {
   AttestationRecord,
+  AttestedSbom,
   AuditEvent,
   BlobRecord,
   Lease,
@@ -140,6 +141,17 @@ export interface AttestationIndex {
   putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean>;
   /** A version's attestations, oldest first. */
   listAttestations(ref: VersionRef): Promise<AttestationRecord[]>;
+  /** Every attestation that carries an SBOM (`sbom`): what is matched again when the database changes. */
+  listAttestedSboms(): Promise<{ ref: VersionRef; id: string; sbom: AttestedSbom }[]>;
+  /**
+   * Replaces `sbom.vulnerabilities` of one attestation, and nothing else (its envelope and the rest
+   * of the record stay as they are). False when the attestation or its SBOM is gone.
+   */
+  setAttestationVulnerabilities(
+    ref: VersionRef,
+    id: string,
+    vulnerabilities: VulnerabilityReport,
+  ): Promise<boolean>;
 }
 
 /** A public key of the store, as `GET /v1/keys` lists it. */

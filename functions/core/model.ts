@@ -457,4 +457,17 @@ export interface AttestationRecord {
   readonly envelope: DsseEnvelope;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** A publisher attestation whose predicate is an SBOM (CycloneDX, SPDX): what it lists, matched. */
+  readonly sbom?: AttestedSbom;
+}
+
+/**
+ * The SBOM of an attestation (predicateType `https://cyclonedx.org/bom` or `https://spdx.dev/Document`),
+ * read like a published SBOM file: its components' purls (the first 2,000) and, with an advisory
+ * database, their known vulnerabilities (absent until matched; re-matched when the database changes).
+ */
+export interface AttestedSbom {
+  readonly format: 'CycloneDX' | 'SPDX';
+  readonly components: readonly string[];
+  readonly vulnerabilities?: VulnerabilityReport;
 }

@@ -365,5 +365,50 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       expect(await index.listAttestations(ref)).toEqual([provenance, sbom]);
       expect(await index.listAttestations({ ...ref, version: 'other' })).toEqual([]);
     });
+
+    it('lists attested SBOMs and replaces only their vulnerabilities', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await commit(s);
+      const ref = { namespace: s.namespace, package: s.package, version: s.version };
+      const attestation = {
+        id: '01JSBOM0000000000000000001',
+        kind: 'publisher' as const,
+        predicateType: 'https://spdx.dev/Document',
+        signedBy: '',
+        verified: false,
+        envelope: { payloadType: 'application/vnd.in-toto+json', payload: 'e30=', signatures: [] },
+        createdAt: '2026-11-30T00:00:02.000Z',
+        createdBy: 'ci',
+      };
+      const sbom = { format: 'SPDX' as const, components: ['pkg:npm/lodash@4.17.20'] };
+      await index.putAttestation(ref, { ...attestation, sbom }, audit());
+      await index.putAttestation(
+        ref,
+        { ...attestation, id: '01JPLAIN000000000000000000', createdAt: '2026-11-30T00:00:03.000Z' },
+        audit(),
+      );
+
+      expect(await index.listAttestedSboms()).toEqual([{ ref, id: attestation.id, sbom }]);
+
+      const vulnerabilities = {
+        database: 'osv sha256:new',
+        matchedAt: '2026-11-30T01:00:00.000Z',
+        components: 1,
+        findings: [],
+      };
+      expect(await index.setAttestationVulnerabilities(ref, attestation.id, vulnerabilities)).toBe(true);
+      expect(
+        await index.setAttestationVulnerabilities(ref, '01JPLAIN000000000000000000', vulnerabilities),
+      ).toBe(false);
+      expect(
+        await index.setAttestationVulnerabilities(ref, '01JNONE0000000000000000000', vulnerabilities),
+      ).toBe(false);
+      const [stored] = await index.listAttestations(ref);
+      expect(stored).toEqual({ ...attestation, sbom: { ...sbom, vulnerabilities } });
+      expect(await index.listAttestedSboms()).toEqual([
+        { ref, id: attestation.id, sbom: { ...sbom, vulnerabilities } },
+      ]);
+    });
   });
 }
