@@ -81,7 +81,12 @@ describeForEachBackend('scan engines: ClamAV and OSV', (kind) => {
     const refused = await call(s.url, 'GET', `${versionPath(version)}/files/clean.txt`);
     expect(refused.status).toBe(409);
 
-    const settledVersion = (await settled(s.url, versionPath(version))).body;
+    // Each file is retried on its own: the version is quarantined as soon as one is.
+    const settledVersion = (
+      await until(s.url, versionPath(version), (v) =>
+        v.files.every((f: { state: string }) => f.state !== 'pending'),
+      )
+    ).body;
     expect(settledVersion.state).toBe('quarantined');
     const [clean, bad] = settledVersion.files;
     expect(clean).toMatchObject({
@@ -92,6 +97,33 @@ describeForEachBackend('scan engines: ClamAV and OSV', (kind) => {
     expect(bad).toMatchObject({ name: 'bad.bin', state: 'quarantined', scan: { status: 'infected' } });
     expect(bad.scan.findings.map((f: { rule: string }) => f.rule)).toEqual(['Arca.Test.Pattern.UNOFFICIAL']);
     for (const file of settledVersion.files) expect(file.scan.error).toBeUndefined();
+  });
+
+  it('matches an SBOM attached as an attestation against the advisory database, like a published one', async () => {
+    const version = await release({ 'app.bin': Buffer.from('a release without an SBOM') });
+    const digest = version.files[0].sha256;
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'app.bin', digest: { sha256: digest } }],
+      predicateType: 'https://spdx.dev/Document',
+      predicate: JSON.parse(readFileSync('test/fixtures/sbom/syft-2.3.spdx.json', 'utf8')),
+    };
+    const envelope = {
+      payloadType: 'application/vnd.in-toto+json',
+      payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+      signatures: [{ keyid: 'ci', sig: Buffer.from('unsigned').toString('base64') }],
+    };
+
+    const attached = await call(s.url, 'POST', `${versionPath(version.version)}/attestations`, envelope);
+
+    expect(attached.status, JSON.stringify(attached.body)).toBe(201);
+    expect(attached.body.sbom.format).toBe('SPDX');
+    expect(attached.body.sbom.vulnerabilities.findings.map((v: { id: string }) => v.id)).toEqual([
+      'GHSA-57j2-w4cx-62h2',
+    ]);
+    const listed = await call(s.url, 'GET', `${versionPath(version.version)}/attestations`);
+    const publisher = listed.body.items.find((a: { id: string }) => a.id === attached.body.id);
+    expect(publisher.sbom).toEqual(attached.body.sbom);
   });
 
   it('lists the known vulnerabilities of an SBOM inside an archive, keeps the version available, and names every engine', async () => {

@@ -1,4 +1,3 @@
-import { InvalidRequestError } from '../errors.ts';
 import type { AttestedSbom } from '../model.ts';
 import { type AdvisorySource, matchComponents } from './osv.ts';
 import { componentsOf } from './sbomComponents.ts';
@@ -14,10 +13,11 @@ const MAX_COMPONENTS_KEPT = 2000;
 
 /**
  * The SBOM a publisher attestation carries, read like a published SBOM file, or undefined when its
- * predicate type is not an SBOM's. An SBOM predicate that is not a CycloneDX or SPDX JSON document of
- * that format is refused (400): stored, it would look matched while nothing was read. With an
- * advisory database its components are matched now; a database that cannot be read leaves them
- * unmatched (the promotion gate refuses until the re-match fills them in), never "no findings".
+ * predicate type is not an SBOM's or its predicate is not a CycloneDX / SPDX JSON document of that
+ * format (an XML SBOM as a string, say): stored as it is, with no `sbom`, so nothing claims it was
+ * read. With an advisory database its components are matched now; a database that cannot be read
+ * leaves them unmatched (the promotion gate refuses until the re-match fills them in), never "no
+ * findings".
  */
 export async function attestedSbomOf(
   predicateType: string,
@@ -30,11 +30,7 @@ export async function attestedSbomOf(
   );
   if (!declared) return undefined;
   const read = componentsOf(predicate);
-  if (!read || read.format !== declared.format) {
-    throw new InvalidRequestError(`predicate is not a ${declared.format} JSON document`, {
-      details: { field: 'payload' },
-    });
-  }
+  if (!read || read.format !== declared.format) return undefined;
   const components = [...new Set(read.components.map((c) => c.purl))].slice(0, MAX_COMPONENTS_KEPT);
   const sbom: AttestedSbom = { format: declared.format, components };
   if (!advisories) return sbom;
