@@ -76,6 +76,11 @@ export function describeAttestations(attestations: readonly Attestation[]): stri
     lines.push(
       `    ${a.kind.padEnd(10)}  ${a.predicateType}  ${signer}  ${a.verified ? 'verified' : 'not verified'}`,
     );
+    // An attested SBOM: its known vulnerabilities, or that it is not matched yet.
+    if (a.sbom?.vulnerabilities)
+      lines.push(...describeVulnerabilities(a.sbom.vulnerabilities).map((l) => `  ${l}`));
+    else if (a.sbom)
+      lines.push(`      sbom: ${a.sbom.components.length} components, not matched against advisories yet`);
   }
   lines.push(`  provenance: ${provenanceSigner(attestations)}`);
   return lines;

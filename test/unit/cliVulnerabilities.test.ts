@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeVersion, describeVulnerabilities } from '../../cli/format.ts';
+import { describeAttestations, describeVersion, describeVulnerabilities } from '../../cli/format.ts';
 
 describe('arca show: vulnerabilities', () => {
   it('lists them worst first, with aliases and the fixed version', () => {
@@ -66,6 +66,53 @@ describe('arca show: a scan that keeps failing', () => {
     expect(lines.slice(2)).toEqual([
       `  app.tar.gz  2.0 KiB  sha256:${'a'.repeat(64)}  pending  scan error`,
       '    scan error: clamav: clamd at /run/clamav/clamd.ctl is unreachable: ENOENT (retrying)',
+    ]);
+  });
+});
+
+describe('arca show: attested SBOMs', () => {
+  it('lists the vulnerabilities of an attested SBOM under it, or says it is not matched yet', () => {
+    const base = {
+      kind: 'publisher' as const,
+      predicateType: 'https://cyclonedx.org/bom',
+      signedBy: '',
+      verified: false,
+      envelope: { payloadType: 'application/vnd.in-toto+json', payload: 'e30=', signatures: [] },
+    };
+    const component = {
+      purl: 'pkg:npm/lodash@4.17.20',
+      ecosystem: 'npm',
+      name: 'lodash',
+      version: '4.17.20',
+    };
+    const lines = describeAttestations([
+      {
+        ...base,
+        id: 'a1',
+        sbom: {
+          format: 'CycloneDX',
+          components: [component.purl],
+          vulnerabilities: {
+            database: 'osv sha256:4f1c',
+            matchedAt: '2026-01-01T00:00:00.000Z',
+            components: 1,
+            findings: [
+              { id: 'GHSA-35jh-r3h4-6jhm', aliases: [], severity: 'high', component, fixed: '4.17.21' },
+            ],
+          },
+        },
+      },
+      { ...base, id: 'a2', sbom: { format: 'CycloneDX', components: [component.purl] } },
+    ]);
+
+    expect(lines).toEqual([
+      '  attestations:',
+      '    publisher   https://cyclonedx.org/bom  no trusted signer  not verified',
+      '      vulnerabilities: 1 in 1 components (osv sha256:4f1c)',
+      '        high     GHSA-35jh-r3h4-6jhm  pkg:npm/lodash@4.17.20  fixed in 4.17.21',
+      '    publisher   https://cyclonedx.org/bom  no trusted signer  not verified',
+      '      sbom: 1 components, not matched against advisories yet',
+      '  provenance: none',
     ]);
   });
 });
