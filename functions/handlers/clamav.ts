@@ -28,6 +28,10 @@ export async function scan(event: SQSEvent, context: Context) {
     throw error;
   });
   const running = await clamd;
+  if (running.process.exitCode !== null) {
+    clamd = undefined; // it died: this batch fails and is redelivered, the next invocation restarts it
+    throw new Error(`clamd exited with ${running.process.exitCode}`);
+  }
   // scannersFromEnv reads it when the scan's dependencies are first built, which is after this.
   process.env[ENV.clamd] = running.address;
   return scanHandler(event, context);

@@ -12,8 +12,11 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
  * new database needs no deploy.
  */
 
-/** What ClamAV's database is made of: signature containers and their incremental forms. */
-const DEFINITION_FILE = /^[a-z0-9_-]+\.(cvd|cld|cud)$/i;
+/**
+ * What ClamAV's database is made of: the official containers (`cvd`, `cld`, `cud`) and an operator's
+ * own signature files (hash, body, logical, YARA; ignore and allow lists) put beside them.
+ */
+const DEFINITION_FILE = /^[a-z0-9._-]+\.(cvd|cld|cud|hdb|hsb|mdb|msb|ndb|ldb|yar|yara|ign2|fp|sfp)$/i;
 
 export interface ClamdInLambda {
   /** `unix:/tmp/clamd.sock`, as ARCA_CLAMD takes it. */
@@ -48,11 +51,11 @@ export async function uploadDefinitions(s3: S3Client, bucket: string, dir: strin
  */
 export async function startClamd(
   dir: string,
-  options: { readonly waitMs?: number } = {},
+  options: { readonly socket?: string; readonly waitMs?: number; readonly binary?: string } = {},
 ): Promise<ClamdInLambda> {
   if (!(await readdir(dir)).some((name) => DEFINITION_FILE.test(name)))
     throw new Error(`no ClamAV definitions in ${dir}: has the freshclam function run yet?`);
-  const socket = '/tmp/clamd.sock';
+  const socket = options.socket ?? '/tmp/clamd.sock';
   const config = join(dir, 'clamd.conf');
   await writeFile(
     config,
@@ -67,7 +70,7 @@ export async function startClamd(
       '',
     ].join('\n'),
   );
-  const child = spawn('clamd', ['-c', config], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(options.binary ?? 'clamd', ['-c', config], { stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + (options.waitMs ?? 120_000);
   while (!existsSync(socket)) {
     if (child.exitCode !== null)
