@@ -63,7 +63,7 @@ export async function startClamd(
       `LocalSocket ${socket}`,
       'Foreground yes',
       `DatabaseDirectory ${dir}`,
-      'LogFile /dev/stderr',
+      // No LogFile: in the foreground clamd writes to stderr, which Lambda sends to CloudWatch.
       // The scan streams whole files: clamd must read as much as Arca accepts (its ceiling is 4 GB).
       'StreamMaxLength 4000M',
       'MaxThreads 4',
