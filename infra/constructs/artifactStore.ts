@@ -43,6 +43,10 @@ export class ArtifactStore extends Construct {
   public readonly apiFunction: lambda.Function;
   public readonly api: ArtifactApi;
   public readonly scan: ScanPipeline;
+  /** ClamAV's definitions bucket and refresh (with `clamav: true`). */
+  public readonly clamav?: ClamavEngine;
+  /** The scheduled OSV re-match (with `osvDatabase`). */
+  public readonly osvRematch?: OsvRematch;
   public readonly signingKeys: SigningKeys;
   public readonly gc: GarbageCollector;
   /** CloudFront signed downloads; absent only with `cdn: false`. */
@@ -103,6 +107,7 @@ export class ArtifactStore extends Construct {
           removalPolicy: props.removalPolicy,
         })
       : undefined;
+    this.clamav = clamav;
     this.scan = new ScanPipeline(this, 'Scan', {
       storage: this.storage,
       index: this.index,
@@ -122,6 +127,7 @@ export class ArtifactStore extends Construct {
         blobBucketName: this.storage.bucket.bucketName,
         logRetention: props.logRetention,
       });
+      this.osvRematch = osv;
       osv.grantRead(this.scan.function);
       osv.grantRead(this.apiFunction); // attested SBOMs are matched at attach; the gate needs it too
     }

@@ -16,6 +16,27 @@ import { acknowledgeResourceWildcards, LAMBDA_BASIC_EXECUTION_FINDING } from './
 /** The repository root: the image's build context, narrowed to what the Dockerfile copies. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+export interface ClamavEngineProps {
+  /** How often freshclam refreshes the definitions. @default events.Schedule.rate(Duration.hours(6)) */
+  readonly refreshSchedule?: events.Schedule;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Of the definitions bucket. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export interface OsvRematchProps {
+  /** `s3://bucket/key.zip`: a zip of OSV JSON the operator (or a job) replaces to update it. */
+  readonly database: string;
+  readonly index: IndexTable;
+  /** The blob bucket's name (the handler's dependencies need it; it reads no blob). */
+  readonly blobBucketName: string;
+  /** @default events.Schedule.rate(Duration.hours(1)) */
+  readonly schedule?: events.Schedule;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
 /**
  * ClamAV on AWS (opt-in, `clamav: true`): the image the scan function runs as (Arca's scan handler
  * with clamd, infra/clamav/Dockerfile), the bucket its definitions live in, and a scheduled function
@@ -31,16 +52,7 @@ export class ClamavEngine extends Construct {
   public readonly refreshFunction: lambda.DockerImageFunction;
   public readonly refreshRule: events.Rule;
 
-  constructor(
-    scope: Construct,
-    id: string,
-    props: {
-      /** @default events.Schedule.rate(Duration.hours(6)) */
-      readonly refreshSchedule?: events.Schedule;
-      readonly logRetention?: logs.RetentionDays;
-      readonly removalPolicy?: RemovalPolicy;
-    } = {},
-  ) {
+  constructor(scope: Construct, id: string, props: ClamavEngineProps = {}) {
     super(scope, id);
     this.definitions = new s3.Bucket(this, 'Definitions', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -164,20 +176,7 @@ export class OsvRematch extends Construct {
   public readonly rule: events.Rule;
   private readonly location: { bucket: s3.IBucket; key: string; url: string };
 
-  constructor(
-    scope: Construct,
-    id: string,
-    props: {
-      /** `s3://bucket/key.zip`: a zip of OSV JSON the operator (or a job) replaces to update it. */
-      readonly database: string;
-      readonly index: IndexTable;
-      /** The blob bucket's name (the handler's dependencies need it; it reads no blob). */
-      readonly blobBucketName: string;
-      /** @default events.Schedule.rate(Duration.hours(1)) */
-      readonly schedule?: events.Schedule;
-      readonly logRetention?: logs.RetentionDays;
-    },
-  ) {
+  constructor(scope: Construct, id: string, props: OsvRematchProps) {
     super(scope, id);
     const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(props.database);
     if (!m) throw new Error(`osvDatabase must be s3://bucket/key.zip, got '${props.database}'`);
