@@ -5,12 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { cliStartup } from './cases/cliStartup.ts';
 import { coldStart } from './cases/coldStart.ts';
 import { commitToAvailable } from './cases/commitToAvailable.ts';
+import { directoryPublish } from './cases/directoryPublish.ts';
 import { fetchCase } from './cases/fetch.ts';
 import { gcCase } from './cases/gc.ts';
+import { gcAtScale } from './cases/gcScale.ts';
 import { largePublish } from './cases/largePublish.ts';
 import { memory } from './cases/memory.ts';
+import { metricsScrape } from './cases/metricsScrape.ts';
 import { type OnMoto, publishOnMoto } from './cases/onMoto.ts';
 import { scanThroughput } from './cases/scanThroughput.ts';
+import { searchCase } from './cases/search.ts';
 import { smallPublish } from './cases/smallPublish.ts';
 import { type ArcaServer, startArcaServer } from './lib/arcaServer.ts';
 import { cliAvailable } from './lib/cli.ts';
@@ -50,6 +54,9 @@ export interface BenchResults {
 }
 
 type Case = (ctx: BenchContext, onMoto: OnMoto | undefined) => Promise<void>;
+/** The numbers of the cases, as their rows name them (`10 GC at scale` → `10`). */
+export const caseNumbers = (): string[] =>
+  CASES.map(([name]) => name.split(' ')[0]!).filter((n) => /^\d+$/.test(n));
 const CASES: readonly [string, Case][] = [
   // First, while the machine's memory is free. moto builds each 256 MiB object in ~1.3 GB of fresh
   // memory: with the page cache full of the embedded cases' gigabytes (2 GB free of 24), its
@@ -68,6 +75,10 @@ const CASES: readonly [string, Case][] = [
   ['7 memory', memory],
   ['8 CLI package', (ctx) => cliStartup(ctx)],
   ['9 scan throughput', scanThroughput],
+  ['10 GC at scale', gcAtScale],
+  ['11 metrics', metricsScrape],
+  ['12 search', searchCase],
+  ['13 directory publish', directoryPublish],
 ];
 
 function skipMoto(ctx: BenchContext): Promise<void> {

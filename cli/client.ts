@@ -129,6 +129,11 @@ export class ArcaClient {
     );
   }
 
+  /** GET /v1/search with `query` as built by `arca search`. */
+  search(query: URLSearchParams) {
+    return this.call<{ items: Version[]; nextCursor?: string | null }>('GET', `/v1/search?${query}`);
+  }
+
   getStage(ref: PackageRef, stage: string) {
     return this.call<Stage>('GET', `${pkgPath(ref)}/stages/${seg(stage)}`);
   }
@@ -173,8 +178,8 @@ export class ArcaClient {
     return this.call<void>('DELETE', `/v1/leases/${seg(leaseId)}`);
   }
 
-  gc(mode: 'plan' | 'run') {
-    return this.call<Record<string, unknown>>('POST', `/v1/gc/${mode}`);
+  gc(mode: 'plan' | 'run', run: { budgetSeconds?: number } = {}) {
+    return this.call<Record<string, unknown>>('POST', `/v1/gc/${mode}`, mode === 'run' ? run : undefined);
   }
 
   /** Not in API.md yet: assumed `GET /v1/audit?namespace=&limit=&cursor=` → `{items, nextCursor}`. */

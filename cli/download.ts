@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from './errors.ts';
 import { ensureOk, send } from './http.ts';
@@ -48,8 +48,9 @@ export async function downloadPartial(
   expected: ExpectedFile,
   progress: FileProgress,
 ): Promise<PartialDownload> {
+  // A path name (`dist/js/app.js`) lands in its subdirectory, which the caller created and checked.
   const target = join(dir, expected.name);
-  const temp = join(dir, `.${expected.name}.${randomBytes(6).toString('hex')}.arca-partial`);
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.arca-partial`);
   const hash = createHash('sha256');
   let size = 0;
   let actual: string;

@@ -35,7 +35,11 @@ export function fileNameOf(path: string): string {
 }
 
 /** Streams the file once for its sha256 and size; refuses a file that changes while it is read. */
-export async function hashFile(path: string, onBytes: (n: number) => void): Promise<LocalFile> {
+export async function hashFile(
+  path: string,
+  onBytes: (n: number) => void,
+  name = fileNameOf(path),
+): Promise<LocalFile> {
   const before = await stat(path).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
@@ -65,6 +69,5 @@ export async function hashFile(path: string, onBytes: (n: number) => void): Prom
   if (size !== before.size || after.size !== size || after.mtimeMs !== before.mtimeMs) {
     throw new CliError(EXIT.integrity, `${path} changed while it was being hashed`, 'FileChanged');
   }
-  const name = fileNameOf(path);
   return { path, name, size, sha256: hash.digest('hex'), mediaType: mediaTypeOf(name) };
 }

@@ -41,6 +41,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'list a namespace’s packages: latest version and stages',
     load: async () => (await import('./commands/packages.ts')).packages,
   },
+  search: {
+    summary: 'find versions by a file’s sha256 or by an exact metadata value',
+    load: async () => (await import('./commands/search.ts')).search,
+  },
   show: {
     summary: 'show one version (by version or stage)',
     load: async () => (await import('./commands/show.ts')).show,

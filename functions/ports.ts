@@ -3,6 +3,9 @@
  * (`adapters/embedded`: filesystem + SQLite, `adapters/aws`: S3 + DynamoDB), and both pass the one
  * contract suite in `test/contract`.
  */
+
+import type { StoreEvent } from './core/events.ts';
+import type { CounterName, HistogramName, Labels } from './core/metrics.ts';
 import type {
   AttestationRecord,
   AttestedSbom,
@@ -21,6 +24,7 @@ import type {
   VersionRecord,
   VulnerabilityReport,
 } from './core/model.ts';
+import type { DeliveryView, WebhookRecord } from './core/webhooks.ts';
 
 export interface Clock {
   now(): Date;
@@ -199,7 +203,33 @@ export interface AccessIndex {
   touchToken(id: string, at: string): Promise<void>;
 }
 
-export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex {
+/**
+ * Finding versions without scanning (GET /v1/search): both answer only live, committed versions, and
+ * only from what the index keeps for the purpose (SQLite indexes; DynamoDB items per metadata value
+ * and per blob reference, each checked against the version before it is answered).
+ */
+export interface SearchIndex {
+  /**
+   * Versions with a file whose blob is `sha256`, in `namespaces` (`'*'`: any), ordered by
+   * (namespace, package, version). `after` is a `next` from an earlier page.
+   */
+  searchByBlob(
+    sha256: Sha256,
+    namespaces: '*' | readonly string[],
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage>;
+  /** Versions of `namespace` whose metadata `key` is exactly `value`, newest commit first. */
+  searchByMetadata(
+    namespace: string,
+    key: string,
+    value: string,
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage>;
+}
+
+export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex, SearchIndex {
   /**
    * Stores a new open session (and its audit event). Blobs the session relies on (`exists` files)
    * are held: their unreferenced-since moves to the session's expiry, so GC's grace runs from there.
@@ -429,6 +459,36 @@ export interface LifecycleIndex {
   getGcPosition(): Promise<string | null>;
   /** Saves the position, only while `holder` holds the GC lock; answers false when it does not. */
   saveGcPosition(holder: string, position: string | null): Promise<boolean>;
+}
+
+/**
+ * Where core records its SLIs (`core/metrics.ts` lists them): prom-client behind `/metrics` on the
+ * local server, EMF on Lambda. Recording never fails the use case and never waits.
+ */
+export interface MetricsPort {
+  count(metric: CounterName, labels?: Labels, by?: number): void;
+  observe(metric: HistogramName, seconds: number, labels?: Labels): void;
+}
+
+/**
+ * Where state changes go as CloudEvents (`core/events.ts`): the SQLite outbox feeding webhooks
+ * locally, EventBridge on AWS. `emit` is called after the change is stored, and again by any retry
+ * of it: an event whose id was emitted before is dropped, so each change is delivered once.
+ */
+export interface EventPort {
+  emit(event: StoreEvent): Promise<void>;
+}
+
+/** A namespace's webhooks and their deliveries (local server; on AWS events go to EventBridge). */
+export interface WebhookStore {
+  /** Replaces the namespace's webhooks, writing `audit` with them. */
+  putWebhooks(namespace: string, webhooks: readonly WebhookRecord[], audit: AuditEvent): Promise<void>;
+  listWebhooks(namespace: string): Promise<WebhookRecord[]>;
+  /** Newest first, optionally only those in `state`. */
+  listDeliveries(
+    namespace: string,
+    query: { readonly state?: DeliveryView['state']; readonly limit: number },
+  ): Promise<DeliveryView[]>;
 }
 
 /** Re-exported so adapters import their types from one place. */

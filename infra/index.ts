@@ -11,6 +11,9 @@ export {
 export { BlobCdn, type BlobCdnProps, CDN_ENV } from './constructs/cdn.ts';
 export { CdnKeyPair, type CdnKeyPairProps } from './constructs/cdnKeyPair.ts';
 export { GitHubCiRole, type GitHubCiRoleProps } from './constructs/ciRole.ts';
+export { ConsoleSite, type ConsoleSiteProps } from './constructs/consoleSite.ts';
+export { type DashboardSources, StoreDashboards } from './constructs/dashboards.ts';
+export { StoreEventBus } from './constructs/eventBus.ts';
 export { ArcaFunction, type ArcaFunctionProps, handlerEntry, POWERTOOLS } from './constructs/functions.ts';
 export {
   GarbageCollector,

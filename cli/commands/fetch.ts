@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Version } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
@@ -9,12 +8,15 @@ import { runPool } from '../pool.ts';
 import { checkLocalFiles, type Statement } from '../provenance.ts';
 import { formatRef, parseVersionRef, type VersionRef } from '../refs.ts';
 import { withRetry } from '../retry.ts';
+import { prepareTree } from '../tree.ts';
 import { VERIFY_HELP, VERIFY_OPTIONS, verifyRequestOf, verifyVersion } from '../verification.ts';
 
 export const fetch: Command = {
   help: `Usage: arca fetch <ns>/<pkg>@<version|stage> [files…] [-o dir] [--verify [--key pub.pem] …]
 
-Downloads a version's files (all of them, or the ones named) into a directory. Each file's sha256
+Downloads a version's files (all of them, or the ones named) into a directory; path names
+(dist/js/app.js) recreate their tree under it, and a name that would land outside it is refused
+before any byte is written. Each file's sha256
 is verified while it streams; a mismatch deletes the partial file and exits 4. Each file appears
 in the directory only once verified (atomic rename). After @, a name that is not a version but a
 valid stage name fetches the version that stage points at.
@@ -73,9 +75,13 @@ Examples:
       if (!file) throw new CliError(EXIT.notFound, `${formatRef(resolved)} has no file ${name}`, 'NotFound');
       return file;
     });
-    // Checked before anything is written: a version that fails verification leaves no trace.
+    // Checked before anything is written: a version that fails verification leaves no trace, and a
+    // name that would land outside `dir` (or on a symlink planted in it) is refused outright.
     const statement = verifying ? await verifyFirst(ctx, version) : undefined;
-    await mkdir(dir, { recursive: true });
+    await prepareTree(
+      dir,
+      files.map((f) => f.name),
+    );
     const written = await download(ctx, resolved, files, dir, statement);
     if (ctx.json) ctx.print(JSON.stringify({ ...resolved, files: written }, null, 2));
     else for (const f of written) ctx.print(`${f.path}  sha256:${f.sha256}`);

@@ -2,17 +2,20 @@ import { stat } from 'node:fs/promises';
 import type { CommittedParts, UploadInstruction } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
 import { UsageError } from '../errors.ts';
-import { fileNameOf, hashFile, type LocalFile } from '../files.ts';
+import { hashFile, type LocalFile } from '../files.ts';
 import { assertNotQuarantined, describeVersion, waitUntilScanned } from '../format.ts';
 import { runPool } from '../pool.ts';
 import { formatBytes } from '../progress.ts';
 import { formatRef, parseDuration, parseMetadata, parseVersionRef } from '../refs.ts';
+import { expandPaths } from '../tree.ts';
 import { planUpload } from '../upload.ts';
 
 export const publish: Command = {
-  help: `Usage: arca publish <ns>/<pkg>@<version> <files…> [--meta k=v …] [--wait] [--json]
+  help: `Usage: arca publish <ns>/<pkg>@<version> <files or directories…> [--meta k=v …] [--wait] [--json]
 
-Publishes files as a new version. Each file is read once for its sha256 and size; files the store
+Publishes files as a new version. A directory publishes every file under it, named by the
+directory's name and the path below it (dist/ → dist/index.html, dist/js/app.js; up to 1,000
+files; symlinks are refused, not followed). Each file is read once for its sha256 and size; files the store
 already has are not sent again; the rest go straight to storage over signed URLs, in parallel parts
 for large files, each part retried on its own. Then the version is committed.
 
@@ -26,7 +29,8 @@ ${COMMON_HELP}
 
 Examples:
   arca publish payments/api-server@1.4.2 dist/api.tar.gz sbom.cdx.json --meta commit=$GIT_SHA --wait
-  arca publish payments/api-server@$(git describe) build/*.zip --json > version.json`,
+  arca publish payments/api-server@$(git describe) build/*.zip --json > version.json
+  arca publish web/site@1.2.0 dist/ --meta commit=$GIT_SHA`,
   options: {
     meta: { type: 'string', multiple: true, default: [] },
     wait: { type: 'boolean', default: false },
@@ -82,23 +86,32 @@ Examples:
 /** Files this large show their hashing as progress: reading a few GiB takes seconds to minutes. */
 const HASH_PROGRESS_FROM = 16 * 1024 * 1024;
 
+/** Hashes every file (a directory argument brings its whole tree), a few at a time. */
 async function hashAll(ctx: Context, paths: readonly string[]): Promise<LocalFile[]> {
-  const files: LocalFile[] = [];
+  const entries = await expandPaths(paths);
+  const files: LocalFile[] = new Array(entries.length);
   const progress = ctx.progress();
-  for (const path of paths) {
-    const size = (await stat(path).catch(() => null))?.size ?? 0;
-    const bar = size >= HASH_PROGRESS_FROM ? progress.file(`hashing ${fileNameOf(path)}`, size) : undefined;
-    const file = await hashFile(path, (n) => bar?.add(n));
-    bar?.finish();
-    if (files.some((f) => f.name === file.name)) {
-      throw new UsageError(`two files are named ${file.name}: names in a version must be unique`);
-    }
-    ctx.info(`${file.name}: sha256:${file.sha256} ${formatBytes(file.size)}`);
-    files.push(file);
-  }
+  await runPool(
+    entries.map(({ path, name }, i) => async () => {
+      const size = (await stat(path).catch(() => null))?.size ?? 0;
+      const bar = size >= HASH_PROGRESS_FROM ? progress.file(`hashing ${name}`, size) : undefined;
+      const file = await hashFile(path, (n) => bar?.add(n), name);
+      bar?.finish();
+      if (entries.length <= QUIET_ABOVE)
+        ctx.info(`${file.name}: sha256:${file.sha256} ${formatBytes(file.size)}`);
+      files[i] = file;
+    }),
+    HASH_CONCURRENCY,
+  );
   progress.close();
+  if (entries.length > QUIET_ABOVE) ctx.info(`${entries.length} files hashed`);
   return files;
 }
+
+/** Files hashed at once: a tree of small files is bound by opens and reads, not by the CPU. */
+const HASH_CONCURRENCY = 8;
+/** Above this many files, one summary line replaces a line per file. */
+const QUIET_ABOVE = 50;
 
 /** Uploads every `upload` file with bounded concurrency across all their PUTs; returns the parts to commit. */
 async function uploadAll(

@@ -11,6 +11,10 @@ export const ENV = {
   /** Base URL clients reach the local server at, for the signed URLs it hands out. */
   publicUrl: 'ARCA_PUBLIC_URL',
   adminToken: 'ARCA_ADMIN_TOKEN',
+  /** Local server: a bearer token that may read `/metrics` and nothing else. */
+  metricsToken: 'ARCA_METRICS_TOKEN',
+  /** The EventBridge bus state-change events go to (set by the stack); unset, none are sent. */
+  eventBus: 'ARCA_EVENT_BUS',
   bucket: 'ARCA_BUCKET',
   table: 'ARCA_TABLE',
   scanQueue: 'ARCA_SCAN_QUEUE',

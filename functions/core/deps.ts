@@ -1,4 +1,13 @@
-import type { BlobStore, Clock, Index, ProvenanceQueue, StoreKeys } from '../ports.ts';
+import type {
+  BlobStore,
+  Clock,
+  EventPort,
+  Index,
+  MetricsPort,
+  ProvenanceQueue,
+  StoreKeys,
+  WebhookStore,
+} from '../ports.ts';
 import type { CursorCodec } from './cursor.ts';
 import type { Principal } from './model.ts';
 import type { Scanner } from './scanners.ts';
@@ -36,6 +45,12 @@ export interface CoreDeps {
   readonly keys: StoreKeys;
   /** Where a version that turned `available` at commit goes to be signed. */
   readonly provenanceQueue: ProvenanceQueue;
+  /** SLIs (core/metrics.ts); absent: nothing is recorded. */
+  readonly metrics?: MetricsPort;
+  /** State-change events (core/events.ts); absent: none are emitted. */
+  readonly events?: EventPort;
+  /** Namespaces' webhooks (local server); absent on AWS, where events go to EventBridge. */
+  readonly webhooks?: WebhookStore;
 }
 
 /** Who asks, and under which request id: every mutation's audit event carries both. */

@@ -1,6 +1,7 @@
 import { authorize } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { ConflictError, NotFoundError, VersionDeletedError } from './errors.ts';
+import { measured } from './metrics.ts';
 import { getVersion, type VersionRef } from './versions.ts';
 
 export interface ResolvedDownload {
@@ -15,7 +16,15 @@ export interface ResolvedDownload {
  * a pending or quarantined one answers 409, so unverified bytes never leave the store; a deleted one
  * answers 410 `VersionDeleted` (before its file list is looked at: GC empties it).
  */
-export async function resolveDownload(
+export function resolveDownload(
+  deps: CoreDeps,
+  caller: Caller,
+  ref: VersionRef & { readonly file: string },
+): Promise<ResolvedDownload> {
+  return measured(deps.metrics, 'fetches', () => resolve(deps, caller, ref), 'fetchDuration');
+}
+
+async function resolve(
   deps: CoreDeps,
   caller: Caller,
   ref: VersionRef & { readonly file: string },
@@ -40,6 +49,8 @@ export async function resolveDownload(
     );
   }
   const expiresAt = new Date(deps.clock.now().getTime() + deps.config.downloadTtlSeconds * 1000);
-  const url = await deps.blobs.signDownload(file.sha256, file.name, file.mediaType, expiresAt);
+  // Served under its last segment: a download's file name (Content-Disposition) cannot hold a `/`.
+  const servedAs = file.name.slice(file.name.lastIndexOf('/') + 1);
+  const url = await deps.blobs.signDownload(file.sha256, servedAs, file.mediaType, expiresAt);
   return { url, expiresAt: expiresAt.toISOString(), sha256: file.sha256, size: file.size };
 }

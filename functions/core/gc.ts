@@ -3,6 +3,7 @@ import type { Sha256 } from '../ports.ts';
 import { authorize, authorizeAdmin } from './auth.ts';
 import { type Caller, type CoreDeps, SESSION_RETENTION_SECONDS } from './deps.ts';
 import { ConflictError, InvalidRequestError } from './errors.ts';
+import { EVENT_TYPES, emitEvent, storeEvent, versionDeletedEvent } from './events.ts';
 import { newId } from './ids.ts';
 import type { AuditEvent, NamespacePolicy, Version } from './model.ts';
 import { policyFor } from './policies.ts';
@@ -229,13 +230,12 @@ class Phases {
         action: 'deleteVersion',
         target,
         reason,
-        apply: () =>
-          index.deleteVersion(
-            v,
-            cutoff,
-            this.now,
-            this.audit('gc.deleteVersion', v.namespace, target, reason),
-          ),
+        apply: async () => {
+          const audit = this.audit('gc.deleteVersion', v.namespace, target, reason);
+          if (!(await index.deleteVersion(v, cutoff, this.now, audit))) return false;
+          await emitEvent(this.deps, versionDeletedEvent(v, reason, this.now, this.now.toISOString()));
+          return true;
+        },
       };
     }
   }
@@ -404,13 +404,46 @@ export async function runGarbageCollection(
       details: { reason: 'gcRunning' },
     });
   }
+  let report: GcReport;
   try {
     const saved = given === undefined ? await deps.index.getGcPosition() : undefined;
     const resumeAfter = given ?? (saved ? parseResume(saved) : undefined);
-    return await runLocked(deps, caller, options, resumeAfter, lock);
+    report = await runLocked(deps, caller, options, resumeAfter, lock);
+  } catch (error) {
+    deps.metrics?.count('gcRuns', { outcome: 'failure' });
+    throw error;
   } finally {
     await lock.release();
   }
+  await gcFinished(deps, caller, report);
+  return report;
+}
+
+/** Counts a finished run and what it did, and emits `gc.finished` (one per run: its request and lock). */
+async function gcFinished(deps: CoreDeps, caller: Caller, report: GcReport): Promise<void> {
+  const metrics = deps.metrics;
+  metrics?.count('gcRuns', { outcome: 'success' });
+  metrics?.count('gcDeletions', { kind: 'version' }, report.deleted.versions);
+  metrics?.count('gcDeletions', { kind: 'blob' }, report.deleted.blobs);
+  metrics?.count('gcDeletions', { kind: 'session' }, report.deleted.sessions);
+  metrics?.count('gcDeletions', { kind: 'tombstone' }, report.tombstoned);
+  const now = deps.clock.now();
+  await emitEvent(
+    deps,
+    storeEvent({
+      type: EVENT_TYPES.gcFinished,
+      change: [caller.requestId, now.toISOString()],
+      namespace: '*',
+      subject: 'gc',
+      time: now,
+      data: {
+        deleted: report.deleted,
+        tombstoned: report.tombstoned,
+        skipped: report.skipped,
+        finished: report.nextCursor === null,
+      },
+    }),
+  );
 }
 
 /** True for the answer of a run started while another held the GC lock: a schedule skips its turn. */

@@ -1,6 +1,7 @@
 import { authorize } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { NotFoundError } from './errors.ts';
+import { EVENT_TYPES, emitEvent, leaseEvent } from './events.ts';
 import { newId } from './ids.ts';
 import type { AuditEvent, Lease } from './model.ts';
 import type { VersionRef } from './versions.ts';
@@ -36,6 +37,7 @@ export async function acquireLease(
     expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000).toISOString(),
   };
   await deps.index.acquireLease(lease, audit(caller, 'lease.acquire', lease, now));
+  await emitEvent(deps, leaseEvent(EVENT_TYPES.leaseAcquired, lease, now));
   return { leaseId: lease.leaseId, expiresAt: lease.expiresAt };
 }
 
@@ -67,5 +69,7 @@ export async function renewLease(
 
 export async function releaseLease(deps: CoreDeps, caller: Caller, leaseId: string): Promise<void> {
   const lease = await leaseFor(deps, caller, leaseId);
-  await deps.index.releaseLease(leaseId, audit(caller, 'lease.release', lease, deps.clock.now()));
+  const now = deps.clock.now();
+  await deps.index.releaseLease(leaseId, audit(caller, 'lease.release', lease, now));
+  await emitEvent(deps, leaseEvent(EVENT_TYPES.leaseReleased, lease, now));
 }

@@ -3,11 +3,12 @@
  * DSSE envelope whose payload is an in-toto Statement v1 with a SLSA provenance v1 predicate naming
  * every file, the publisher the store authenticated and the scan verdicts. docs/provenance.md.
  */
-import type { Clock, Index, StoreKey, StoreKeys, VersionRef } from '../ports.ts';
+import type { Clock, EventPort, Index, MetricsPort, StoreKey, StoreKeys, VersionRef } from '../ports.ts';
 import { authorize, authorizeAdmin } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { dssePae, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1 } from './dsse.ts';
 import { NotFoundError } from './errors.ts';
+import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
 import type { AttestationRecord, DsseEnvelope, Publisher, Version, VersionRecord } from './model.ts';
 import { describeVersion } from './versions.ts';
 
@@ -110,6 +111,8 @@ export interface ProvenanceDeps {
   readonly index: Index;
   readonly clock: Clock;
   readonly keys: StoreKeys;
+  readonly metrics?: MetricsPort;
+  readonly events?: EventPort;
 }
 
 export type ProvenanceResult = 'signed' | 'present' | 'notAvailable';
@@ -129,6 +132,20 @@ export async function ensureProvenance(deps: ProvenanceDeps, ref: VersionRef): P
   const blobs = await deps.index.getBlobs(record.files.map((f) => f.sha256));
   const version = describeVersion(record, blobs);
   if (version.state !== 'available') return 'notAvailable';
+  // Not signed yet: the version turned available since the last look. Emitted before signing, so a
+  // failed signature's retry emits it again, under the same id (dropped as a duplicate).
+  deps.metrics?.count('versionsAvailable');
+  await emitEvent(
+    deps,
+    storeEvent({
+      type: EVENT_TYPES.available,
+      change: [record.uploadId],
+      namespace: ref.namespace,
+      subject: versionSubject(ref),
+      time: deps.clock.now(),
+      data: { ...versionData(ref), uploadId: record.uploadId, files: version.files.map(fileData) },
+    }),
+  );
   const { envelope, keyId } = await signStatement(deps.keys, provenanceStatement(record, version));
   const now = deps.clock.now().toISOString();
   const target = `${ref.namespace}/${ref.package}@${ref.version}`;
@@ -154,8 +171,15 @@ export async function ensureProvenance(deps: ProvenanceDeps, ref: VersionRef): P
       details: { keyId },
     },
   );
+  if (written) deps.metrics?.count('versionsSigned');
   return written ? 'signed' : 'present';
 }
+
+const fileData = (f: { name: string; sha256: string; size: number }) => ({
+  name: f.name,
+  sha256: f.sha256,
+  size: f.size,
+});
 
 /** The scan queue's entry for a provenance request (the embedded queue holds plain strings). */
 export const provenanceTaskKey = (ref: VersionRef): string =>

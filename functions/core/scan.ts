@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { BlobStore, Clock, Index, ScanOutcome, StoreKeys } from '../ports.ts';
+import type { BlobStore, Clock, EventPort, Index, MetricsPort, ScanOutcome, StoreKeys } from '../ports.ts';
 import { BUILTIN } from './builtinEngines.ts';
 import { ConflictError } from './errors.ts';
+import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import type { ContentSummary, EngineRun, Finding, ScanReport } from './model.ts';
 import { ensureProvenance } from './provenance.ts';
@@ -18,6 +19,8 @@ export interface ScanDeps {
   readonly advisories?: AdvisorySource;
   /** The store's signing keys: the scan worker signs each version's provenance. */
   readonly keys: StoreKeys;
+  readonly metrics?: MetricsPort;
+  readonly events?: EventPort;
 }
 
 export type ScanResult = ScanOutcome['verdict'] | 'skipped';
@@ -68,9 +71,17 @@ async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult>
     return 'skipped';
   }
   if (file.verdict) {
-    await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
-    // …perhaps because signing failed after it: the redelivery signs.
-    if (file.verdict === 'verified') await ensureProvenance(deps, session);
+    if (file.verdict === 'verified') {
+      await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
+      // …perhaps because signing failed after it: the redelivery signs.
+      await ensureProvenance(deps, session);
+    } else {
+      // …or because the process died before the event went out: it goes now (same id, once).
+      const findings = file.rejection?.findings ?? [];
+      const verdict = findings.some((f) => f.scanner === 'digest') ? 'rejected' : 'infected';
+      await quarantined(deps, session, ref.fileIndex, verdict, findings, false);
+      await deps.blobs.deleteStaged([stagingKey]);
+    }
     return 'skipped';
   }
   const outcome = (verdict: ScanOutcome['verdict'], report: ScanReport): ScanOutcome => ({
@@ -111,6 +122,7 @@ async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult>
       message: `uploaded ${size} bytes hashing to ${sha256}; declared ${file.size} bytes, ${file.sha256}`,
     };
     await deps.index.recordScan(outcome('rejected', report('infected', [finding])));
+    await quarantined(deps, session, ref.fileIndex, 'rejected', [finding]);
     await deps.blobs.deleteStaged([stagingKey]);
     return 'rejected';
   }
@@ -122,6 +134,7 @@ async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult>
   if (known.engine) engines = [...engines, known.engine];
   if (findings.length > 0) {
     await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
+    await quarantined(deps, session, ref.fileIndex, 'infected', findings);
     await deps.blobs.deleteStaged([stagingKey]);
     return 'infected';
   }
@@ -129,6 +142,7 @@ async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult>
   // The session was aborted or expired while it was read: its bytes are gone, nothing to record.
   if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
   await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
+  deps.metrics?.count('scans', { verdict: 'verified' });
   await deps.blobs.deleteStaged([stagingKey]);
   // The last file verified turns a committed version `available`: sign it now (a no-op otherwise).
   await ensureProvenance(deps, session);
@@ -187,6 +201,44 @@ const MAX_COMPONENTS_KEPT = 2000;
 function withoutEchoes(findings: Finding[]): Finding[] {
   const located = new Set(findings.filter((f) => f.path !== undefined).map((f) => `${f.scanner}\0${f.rule}`));
   return findings.filter((f) => f.path !== undefined || !located.has(`${f.scanner}\0${f.rule}`));
+}
+
+/**
+ * Counts the verdict and emits `version.quarantined` for the session's version. A redelivery finds
+ * the verdict recorded and returns before this, and the event id (upload, file) dedupes the rest.
+ */
+async function quarantined(
+  deps: ScanDeps,
+  session: {
+    uploadId: string;
+    namespace: string;
+    package: string;
+    version: string;
+    files: readonly { name: string }[];
+  },
+  fileIndex: number,
+  verdict: 'rejected' | 'infected',
+  findings: readonly Finding[],
+  counted = true,
+): Promise<void> {
+  if (counted) deps.metrics?.count('scans', { verdict });
+  await emitEvent(
+    deps,
+    storeEvent({
+      type: EVENT_TYPES.quarantined,
+      change: [session.uploadId, String(fileIndex)],
+      namespace: session.namespace,
+      subject: versionSubject(session),
+      time: deps.clock.now(),
+      data: {
+        ...versionData(session),
+        uploadId: session.uploadId,
+        file: session.files[fileIndex]?.name ?? null,
+        verdict,
+        findings: findings.map((f) => ({ scanner: f.scanner, rule: f.rule })),
+      },
+    }),
+  );
 }
 
 /**

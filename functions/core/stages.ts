@@ -1,7 +1,9 @@
 import { authorize, authorizePromote } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { InvalidRequestError, NotFoundError, NotPromotableError } from './errors.ts';
+import { emitEvent, versionPromotedEvent } from './events.ts';
 import { enforceGates } from './gates.ts';
+import { measured } from './metrics.ts';
 import { policyFor } from './policies.ts';
 import { getVersion, type PackageRef, type VersionRef } from './versions.ts';
 
@@ -17,7 +19,15 @@ export interface PromotionResult {
  * namespace's stage list, order and immutable stages are enforced inside the index transaction, so
  * a concurrent GC or promotion cannot slip between.
  */
-export async function promoteVersion(
+export function promoteVersion(
+  deps: CoreDeps,
+  caller: Caller,
+  ref: VersionRef & { readonly stage: string },
+): Promise<PromotionResult> {
+  return measured(deps.metrics, 'promotions', () => promote(deps, caller, ref));
+}
+
+async function promote(
   deps: CoreDeps,
   caller: Caller,
   ref: VersionRef & { readonly stage: string },
@@ -61,6 +71,20 @@ export async function promoteVersion(
       requestId: caller.requestId,
       details: { stage: ref.stage },
     },
+  );
+  deps.metrics?.observe('timeToPromote', Math.max(0, now.getTime() - Date.parse(version.createdAt)) / 1000, {
+    stage: ref.stage,
+  });
+  await emitEvent(
+    deps,
+    versionPromotedEvent({
+      ref,
+      stage: ref.stage,
+      previousVersion,
+      by: caller.principal.id,
+      requestId: caller.requestId,
+      at: now,
+    }),
   );
   return { stage: ref.stage, version: ref.version, previousVersion };
 }

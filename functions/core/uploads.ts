@@ -11,8 +11,10 @@ import {
   UploadIncompleteError,
   VersionExistsError,
 } from './errors.ts';
+import { emitEvent, versionPublishedEvent } from './events.ts';
 import { finishInterruptedDeletions } from './gc.ts';
 import { newId } from './ids.ts';
+import { measured } from './metrics.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -62,7 +64,7 @@ export const stagingKeyOf = (uploadId: string, fileIndex: number): string =>
 
 /** Parses `staging/<uploadId>/<n>`; undefined for any other key. */
 export function parseStagingKey(key: string): { uploadId: string; fileIndex: number } | undefined {
-  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,2})$/.exec(key);
+  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,3})$/.exec(key);
   return m ? { uploadId: m[1]!, fileIndex: Number(m[2]) } : undefined;
 }
 
@@ -281,15 +283,27 @@ async function committedVersion(deps: CoreDeps, session: UploadSession): Promise
  * committed session answers its version. A scan landing mid-commit changes the session's revision;
  * the commit then re-reads and tries again.
  */
-export async function commitUpload(
-  deps: CoreDeps,
-  caller: Caller,
-  input: CommitUploadInput,
-): Promise<Version> {
+export function commitUpload(deps: CoreDeps, caller: Caller, input: CommitUploadInput): Promise<Version> {
+  return measured(deps.metrics, 'publishes', () => commitOnce(deps, caller, input));
+}
+
+/**
+ * `version.published`, emitted by the commit and again by every retry of it (a retry finds the session
+ * committed): the upload id makes it one event, and a commit whose emit was lost is emitted by its retry.
+ */
+async function published(deps: CoreDeps, version: Version, uploadId: string): Promise<Version> {
+  await emitEvent(deps, versionPublishedEvent(version, uploadId));
+  return version;
+}
+
+async function commitOnce(deps: CoreDeps, caller: Caller, input: CommitUploadInput): Promise<Version> {
   for (let attempt = 0; ; attempt++) {
     const session = await readSession(deps, input.uploadId);
     authorize(caller.principal, session.namespace, 'write');
-    if (session.state === 'committed') return requestProvenance(deps, await committedVersion(deps, session));
+    if (session.state === 'committed') {
+      const version = await committedVersion(deps, session);
+      return requestProvenance(deps, await published(deps, version, session.uploadId));
+    }
     const now = deps.clock.now();
     if (now.getTime() >= Date.parse(session.expiresAt)) {
       throw new UploadExpiredError(`upload ${session.uploadId} expired at ${session.expiresAt}`);
@@ -298,8 +312,12 @@ export async function commitUpload(
     try {
       committed = await commitChecked(deps, caller, session, input.parts, now);
     } catch (error) {
-      if (attempt >= 5 || !(error instanceof ConflictError)) throw error;
-      if (error.details?.reason === 'sessionChanged') continue;
+      const changed = error instanceof ConflictError && error.details?.reason === 'sessionChanged';
+      // A session changes under a commit when a scan records a verdict (once per file at most) or
+      // another attempt commits it: with many files still being scanned, give each a turn.
+      if (attempt >= (changed ? 5 + session.files.length : 5) || !(error instanceof ConflictError))
+        throw error;
+      if (changed) continue;
       // Content a killed GC run left half deleted: finish that deletion, then this upload stores it anew.
       const deleting = error.details?.reason === 'blobDeleting' ? (error.details.blobs as string[]) : [];
       if (deleting.length > 0 && (await finishInterruptedDeletions(deps, deleting, caller.requestId)))
@@ -311,7 +329,7 @@ export async function commitUpload(
       fresh: true,
       blobs: committed.blobs,
     });
-    return requestProvenance(deps, described!);
+    return requestProvenance(deps, await published(deps, described!, session.uploadId));
   }
 }
 

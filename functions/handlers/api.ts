@@ -9,6 +9,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
 import { awsDeps } from '../adapters/aws/deps.ts';
+import { EmfMetrics } from '../adapters/aws/emfMetrics.ts';
 import {
   type AwsAccess,
   type LambdaAuthenticator,
@@ -104,7 +105,8 @@ export function createHandler(
       try {
         const resolved = typeof deps === 'function' ? deps() : deps;
         authenticate = lambdaAuthenticator(resolved.access, resolved.core);
-        core = resolved.core;
+        // Core records its SLIs once, through the port: on Lambda as EMF, with this invocation's flush.
+        core = { ...resolved.core, metrics: resolved.core.metrics ?? new EmfMetrics(metrics) };
       } catch (error) {
         // A malformed configuration (an admin ARN, an issuer) answers every request, health
         // included, with 500 until it is fixed: never with a guess at who may do what.

@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { lazyAwsDeps } from '../adapters/aws/deps.ts';
+import { EmfMetrics } from '../adapters/aws/emfMetrics.ts';
 import { runtimeSecrets } from '../adapters/aws/runtimeSecrets.ts';
 import type { Caller, CoreDeps } from '../core/deps.ts';
 import { type GcReport, isGcRunning, runGarbageCollection } from '../core/gc.ts';
@@ -33,7 +34,8 @@ export function createHandler(deps: CoreDeps | (() => CoreDeps), options: GcHand
   const logger = options.logger ?? new Logger({ serviceName: 'arca-gc' });
   const metrics = options.metrics ?? new Metrics({ namespace: 'Arca', serviceName: 'arca-gc' });
   const gc = async (_event: unknown, context: Context): Promise<GcReport[]> => {
-    const resolved = typeof deps === 'function' ? deps() : deps;
+    const given = typeof deps === 'function' ? deps() : deps;
+    const resolved = { ...given, metrics: given.metrics ?? new EmfMetrics(metrics) };
     const reports: GcReport[] = [];
     let report: GcReport | undefined;
     do {

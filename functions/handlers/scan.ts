@@ -5,6 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lazyAwsDeps } from '../adapters/aws/deps.ts';
+import { EmfMetrics } from '../adapters/aws/emfMetrics.ts';
 import { provenanceRequestOf } from '../adapters/aws/sqsProvenanceQueue.ts';
 import { ensureProvenance } from '../core/provenance.ts';
 import { type ScanDeps, scanStagedObject } from '../core/scan.ts';
@@ -56,7 +57,8 @@ export function createHandler(deps: ScanDeps | (() => ScanDeps), options: ScanHa
       metrics.addMetric('QuarantinedObjects', MetricUnit.Count, 1);
   };
   const scan = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const resolved = typeof deps === 'function' ? deps() : deps;
+    const given = typeof deps === 'function' ? deps() : deps;
+    const resolved = { ...given, metrics: given.metrics ?? new EmfMetrics(metrics) };
     // One scan per staged key and batch, however many messages name it: S3 delivers at least once,
     // and some emulators announce a completed multipart upload twice (Put and CompleteMultipartUpload).
     // Every message naming the key shares the scan's outcome.

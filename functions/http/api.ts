@@ -23,32 +23,27 @@ function decodeSegment(segment: string): string {
 }
 
 /**
- * Matches the raw path segment by segment, so an encoded `/` (`%2F`) never creates a segment. HEAD is
- * served as GET (node:http and API Gateway drop the body). A known path asked with another method is
- * 405 with the methods it does serve.
+ * Matches the raw path segment by segment, so an encoded `/` (`%2F`) never creates a segment. A last
+ * pattern segment `:name*` takes the one or more segments left, each decoded, joined by `/`: a file's
+ * path name arrives whole whether its slashes were encoded or not, and its schema then checks it. HEAD
+ * is served as GET (node:http and API Gateway drop the body). A known path asked with another method
+ * is 405 with the methods it does serve.
  */
 function match(table: readonly Route[], method: string, path: string): Match | undefined {
   const segments = path.split('/');
   const wanted = method === 'HEAD' ? 'GET' : method;
   const allowed = new Set<string>();
   for (const route of table) {
-    const pattern = route.path.split('/');
-    if (pattern.length !== segments.length) continue;
-    const params: Record<string, string> = {};
-    const fits = pattern.every((p, i) => {
-      if (p.startsWith(':')) {
-        params[p.slice(1)] = segments[i]!;
-        return segments[i] !== '';
-      }
-      return p === segments[i];
-    });
-    if (!fits) continue;
+    const params = matchPattern(route.path.split('/'), segments);
+    if (!params) continue;
     if (route.method !== wanted) {
       allowed.add(route.method);
       if (route.method === 'GET') allowed.add('HEAD');
       continue;
     }
-    for (const [k, v] of Object.entries(params)) params[k] = decodeSegment(v);
+    for (const [k, v] of Object.entries(params)) {
+      params[k] = v.split('/').map(decodeSegment).join('/');
+    }
     return { route, params };
   }
   if (allowed.size === 0) return undefined;
@@ -57,6 +52,28 @@ function match(table: readonly Route[], method: string, path: string): Match | u
     allow,
     `${method} is not supported on ${path}; it answers ${allow.join(', ')}`,
   );
+}
+
+/** The raw (still encoded) parameters of `segments` under `pattern`, or undefined when it does not fit. */
+function matchPattern(
+  pattern: readonly string[],
+  segments: readonly string[],
+): Record<string, string> | undefined {
+  const rest = pattern.at(-1)?.startsWith(':') && pattern.at(-1)?.endsWith('*');
+  if (rest ? segments.length < pattern.length : segments.length !== pattern.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, p] of pattern.entries()) {
+    if (rest && i === pattern.length - 1) {
+      // Empty segments stay in, so the schema refuses `a//b` rather than the router hiding it.
+      params[p.slice(1, -1)] = segments.slice(i).join('/');
+      return params;
+    }
+    if (p.startsWith(':')) {
+      if (segments[i] === '') return undefined;
+      params[p.slice(1)] = segments[i]!;
+    } else if (p !== segments[i]) return undefined;
+  }
+  return params;
 }
 
 function parseJson(raw: string | undefined, optional: boolean): unknown {
@@ -112,6 +129,21 @@ function refusalOf(
   };
 }
 
+/** Route template, not path: a bounded label. Unmatched paths share one. */
+function countRequest(deps: ApiDeps, route: Route | undefined, result: ApiResult, seconds: number): void {
+  if (!deps.metrics) return;
+  const labels = {
+    route: route?.path ?? 'unmatched',
+    method: route ? route.method : 'other',
+    status: String(result.response.status),
+  };
+  deps.metrics.count('httpRequests', labels);
+  deps.metrics.observe('httpDuration', seconds, labels);
+  if (result.refusal) {
+    deps.metrics.count('authDenials', { status: String(result.refusal.status), route: labels.route });
+  }
+}
+
 /**
  * The HTTP API as a function: match the route, authenticate from the headers, only then read the body,
  * validate params/query/body with the route's schemas, call its use case, and map any error at this
@@ -121,8 +153,7 @@ export function createApi(
   deps: ApiDeps,
   table: readonly Route[] = routes,
 ): (req: HttpRequest) => Promise<ApiResult> {
-  const answer = async (req: HttpRequest): Promise<ApiResult> => {
-    const progress: Progress = {};
+  const answer = async (req: HttpRequest, progress: Progress): Promise<ApiResult> => {
     try {
       const found = match(table, req.method, req.path);
       if (!found) throw new NotFoundError(`no route for ${req.method} ${req.path}`);
@@ -157,7 +188,10 @@ export function createApi(
     }
   };
   return async (req) => {
-    const result = await answer(req);
+    const started = performance.now();
+    const progress: Progress = {};
+    const result = await answer(req, progress);
+    countRequest(deps, progress.route, result, (performance.now() - started) / 1000);
     const headers = { ...result.response.headers, ...SECURITY_HEADERS };
     return { ...result, response: { ...result.response, headers } };
   };

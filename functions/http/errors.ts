@@ -69,7 +69,12 @@ export function toErrorResponse(error: unknown): { response: HttpResponse; unexp
     };
   }
   if (error instanceof ZodError) {
-    const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const issues = error.issues.map((i) => ({
+      path: i.path.join('.'),
+      message: i.message,
+      // A custom check names why it refused (a file name's `dotSegment`, `duplicateName`, …).
+      ...(i.code === 'custom' && typeof i.params?.reason === 'string' ? { reason: i.params.reason } : {}),
+    }));
     const first = issues[0];
     const message = first ? `${first.path || 'request'}: ${first.message}` : 'invalid request';
     return { response: errorResponse(400, 'InvalidRequest', message, { issues }), unexpected: false };

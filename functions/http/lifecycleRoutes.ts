@@ -59,7 +59,7 @@ export const lifecycleRoutes: readonly Route[] = [
   }),
   route({
     method: 'GET',
-    path: '/v1/packages/:ns/:pkg/stages/:stage/files/:name',
+    path: '/v1/packages/:ns/:pkg/stages/:stage/files/:name*',
     auth: true,
     params: stageFileParams,
     query: downloadQuerySchema,

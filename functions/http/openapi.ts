@@ -32,14 +32,14 @@ function fieldsOf(
 
 const ERROR_RESPONSE = { $ref: '#/components/responses/Error' };
 
-/** `/v1/uploads/:uploadId/commit` → `/v1/uploads/{uploadId}/commit`. */
-const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
+/** `/v1/uploads/:uploadId/commit` → `/v1/uploads/{uploadId}/commit`; a rest parameter `:name*` → `{name}`. */
+const openApiPath = (path: string) => path.replace(/:(\w+)\*?/g, '{$1}');
 
 const operationId = (route: Route) =>
   `${route.method.toLowerCase()}${route.path
     .split('/')
     .filter((s) => s && s !== 'v1')
-    .map((s) => (s.startsWith(':') ? `By${s.slice(1, 2).toUpperCase()}${s.slice(2)}` : s))
+    .map((s) => (s.startsWith(':') ? `By${s.slice(1, 2).toUpperCase()}${s.slice(2).replace('*', '')}` : s))
     .map((s) => s.replace(/(^|[-.])(\w)/g, (_, __, c: string) => c.toUpperCase()))
     .join('')}`;
 

@@ -19,6 +19,8 @@ import {
   uploadParams,
   versionParams,
 } from './schemas.ts';
+import { searchRoutes } from './searchRoutes.ts';
+import { webhookRoutes } from './webhookRoutes.ts';
 
 /** Publishing and fetching. */
 const publishingRoutes: readonly Route[] = [
@@ -96,7 +98,7 @@ const publishingRoutes: readonly Route[] = [
   }),
   route({
     method: 'GET',
-    path: '/v1/packages/:ns/:pkg/versions/:version/files/:name',
+    path: '/v1/packages/:ns/:pkg/versions/:version/files/:name*',
     auth: true,
     params: fileParams,
     query: downloadQuerySchema,
@@ -122,4 +124,6 @@ export const routes: readonly Route[] = [
   ...attestationRoutes,
   ...provenanceRoutes,
   ...catalogRoutes,
+  ...webhookRoutes,
+  ...searchRoutes,
 ];

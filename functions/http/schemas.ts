@@ -4,7 +4,8 @@ import { UPLOAD_ID_PATTERN } from '../core/ids.ts';
 import {
   DIGEST_PATTERN,
   FILE_NAME_PATTERN,
-  isFileName,
+  fileNameCollision,
+  fileNameProblem,
   isNamespace,
   isPackage,
   isStage,
@@ -33,7 +34,23 @@ export const namespaceSchema = named('namespace', isNamespace, NAMESPACE_PATTERN
 export const packageSchema = named('package', isPackage, PACKAGE_PATTERN, LIMITS.packageLength);
 export const versionSchema = named('version', isVersion, VERSION_PATTERN, 128);
 export const stageSchema = named('stage', isStage, STAGE_PATTERN, 32);
-export const fileNameSchema = named('file name', isFileName, FILE_NAME_PATTERN, 255);
+/**
+ * A file name, which may be a relative path (`dist/js/app.js`). A refusal carries
+ * `params.reason` (`fileNameProblem`), so the 400's issue says why in a machine-readable way.
+ */
+export const fileNameSchema = z
+  .string()
+  .max(LIMITS.fileNameLength, `invalid file name: longer than ${LIMITS.fileNameLength}`)
+  .regex(FILE_NAME_PATTERN, 'invalid file name')
+  .superRefine((s, ctx) => {
+    const reason = fileNameProblem(s);
+    if (reason)
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid file name (${reason}): ${JSON.stringify(s.slice(0, 200))}`,
+        params: { reason },
+      });
+  });
 export const uploadIdSchema = z.string().regex(UPLOAD_ID_PATTERN, 'invalid upload id');
 
 export const digestSchema = z
@@ -81,16 +98,27 @@ export const createUploadSchema = z
   })
   .strict()
   .superRefine((body, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, f] of body.files.entries()) {
-      if (seen.has(f.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['files', i, 'name'],
-          message: `duplicate file name ${f.name}`,
-        });
-      seen.add(f.name);
+    const names = body.files.map((f) => f.name);
+    const collision = fileNameCollision(names);
+    if (collision) {
+      const same = collision.name === collision.with;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files', names.lastIndexOf(collision.name), 'name'],
+        message: same
+          ? `duplicate file name ${collision.name}`
+          : `${collision.name} needs ${collision.with} as a directory, but it is a file`,
+        params: { reason: same ? 'duplicateName' : 'fileIsDirectory' },
+      });
     }
+    const manifest = body.files.reduce((sum, f) => sum + f.name.length + f.mediaType.length, 0);
+    if (manifest > LIMITS.manifestNameBytes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: `file names and media types total ${manifest} characters, more than ${LIMITS.manifestNameBytes}`,
+        params: { reason: 'manifestTooLarge' },
+      });
   });
 
 export const commitUploadSchema = z
@@ -359,3 +387,50 @@ export const dsseEnvelopeSchema = z
       .max(16, 'at most 16 signatures'),
   })
   .strict();
+
+const META_PREFIX = 'meta.';
+
+/**
+ * GET /v1/search: `sha256=<digest>`, or `namespace=<ns>&meta.<key>=<value>` (one metadata key), with
+ * `limit` and `cursor`. The `meta.<key>` parameters are open-ended, so they are checked here.
+ */
+export const searchQuerySchema = z
+  .object({
+    sha256: digestSchema.optional(),
+    namespace: namespaceSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(4096).optional(),
+  })
+  .catchall(z.string().max(LIMITS.metadataValueLength))
+  .superRefine((q, ctx) => {
+    const extra = Object.keys(q).filter((k) => !['sha256', 'namespace', 'limit', 'cursor'].includes(k));
+    for (const k of extra) {
+      if (!k.startsWith(META_PREFIX) || !METADATA_KEY_PATTERN.test(k.slice(META_PREFIX.length)))
+        ctx.addIssue({ code: 'custom', path: [k], message: `unknown query parameter ${k}` });
+    }
+    const bySha = q.sha256 !== undefined;
+    const byMeta = q.namespace !== undefined || extra.length > 0;
+    if (bySha === byMeta)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'search by sha256=<digest>, or by namespace=<ns>&meta.<key>=<value>: exactly one of them',
+      });
+    if (byMeta && (q.namespace === undefined || extra.length !== 1))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a metadata search names the namespace and exactly one meta.<key>=<value>',
+      });
+  })
+  .transform((q) => {
+    const [meta, value] = Object.entries(q).find(([k]) => k.startsWith(META_PREFIX)) ?? [];
+    const page = { limit: q.limit, ...(q.cursor === undefined ? {} : { cursor: q.cursor }) };
+    return q.sha256 !== undefined
+      ? { by: 'sha256' as const, sha256: q.sha256, ...page }
+      : {
+          by: 'metadata' as const,
+          namespace: q.namespace!,
+          key: meta!.slice(META_PREFIX.length),
+          value: String(value),
+          ...page,
+        };
+  });

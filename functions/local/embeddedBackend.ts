@@ -4,11 +4,15 @@ import { FileStoreKeys } from '../adapters/embedded/fileStoreKeys.ts';
 import { FsBlobStore } from '../adapters/embedded/fsBlobStore.ts';
 import { ScanQueue } from '../adapters/embedded/scanQueue.ts';
 import { openDatabase } from '../adapters/embedded/sqliteDatabase.ts';
+import { SqliteEventOutbox } from '../adapters/embedded/sqliteEvents.ts';
 import { SqliteIndex } from '../adapters/embedded/sqliteIndex.ts';
+import { sqliteStoreStats } from '../adapters/embedded/sqliteStats.ts';
 import { loadOrCreateKey, UrlSigner } from '../adapters/embedded/urlSigner.ts';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheusMetrics.ts';
 import { advisoriesFromEnv, scannersFromEnv, withAdvisories } from '../adapters/scanEngines.ts';
 import { CursorCodec } from '../core/cursor.ts';
 import { type CoreConfig, type CoreDeps, DEFAULT_CORE_CONFIG } from '../core/deps.ts';
+import { relayAuditedChanges } from '../core/eventRelay.ts';
 import { recoverGarbageCollection } from '../core/gc.ts';
 import { ensureProvenance, parseProvenanceTaskKey, provenanceTaskKey } from '../core/provenance.ts';
 import { scanStagedObject } from '../core/scan.ts';
@@ -17,6 +21,7 @@ import type { AdvisorySource } from '../core/vulns/osv.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import type { HostedBackend } from './server.ts';
 import { createStorageEndpoint, STORAGE_PREFIX, type StorageFaults } from './storageEndpoint.ts';
+import { type DispatcherOptions, WebhookDispatcher } from './webhookDispatcher.ts';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -32,6 +37,8 @@ export interface EmbeddedOptions {
   readonly advisories?: AdvisorySource;
   /** Test-only: make the storage endpoint fail chosen requests. */
   readonly faults?: StorageFaults;
+  /** How webhook deliveries are retried (tests shorten the backoff). */
+  readonly webhooks?: DispatcherOptions;
 }
 
 export interface EmbeddedBackend extends HostedBackend {
@@ -39,6 +46,8 @@ export interface EmbeddedBackend extends HostedBackend {
   readonly store: FsBlobStore;
   readonly signer: UrlSigner;
   readonly scanQueue: ScanQueue;
+  /** The event outbox (and the namespaces' webhooks) in the index's SQLite file. */
+  readonly outbox: SqliteEventOutbox;
   /** Re-queues scans a previous process left unfinished; returns how many. */
   recover(): Promise<number>;
   close(): Promise<void>;
@@ -59,6 +68,8 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     onStaged: (key) => queue?.enqueue(key),
   });
   await store.init();
+  const metrics = new PrometheusMetrics(sqliteStoreStats(db));
+  const outbox = new SqliteEventOutbox(db, metrics);
   const deps: CoreDeps = {
     index: new SqliteIndex(db),
     blobs: store,
@@ -70,7 +81,12 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     keys: FileStoreKeys.open(options.dataDir, clock.now()),
     // Signing goes through the scan queue as on AWS: durable, retried, and off the commit's path.
     provenanceQueue: { request: async (ref) => queue?.enqueue(provenanceTaskKey(ref)) },
+    metrics,
+    events: outbox,
+    webhooks: outbox,
   };
+  const dispatcher = new WebhookDispatcher(outbox, { metrics, ...options.webhooks });
+  dispatcher.start();
   const work = (key: string) => {
     const ref = parseProvenanceTaskKey(key);
     return ref ? ensureProvenance(deps, ref) : scanStagedObject(deps, key);
@@ -81,16 +97,21 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
     deps,
     storage: createStorageEndpoint(store, signer, clock, options.faults),
     storagePrefix: STORAGE_PREFIX,
+    metrics,
+    outbox,
     store,
     signer,
     scanQueue,
     recover: async () => {
       // This process is the store's only GC runner: a run the last one was killed in is over.
       await recoverGarbageCollection(deps);
+      // Events of changes a killed process stored but never emitted (the outbox drops the rest).
+      await relayAuditedChanges({ ...deps, events: outbox }, outbox.relayMark());
       return scanQueue.recover(await listStagedKeys(options.dataDir));
     },
     close: async () => {
       await scanQueue.stop();
+      await dispatcher.stop();
       db.close();
     },
   };

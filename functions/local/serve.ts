@@ -132,6 +132,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Local
     port: intEnv(ENV.port, 7070, env),
     authenticate: bearerAuthenticator(new Map([[admin.token, ADMIN_PRINCIPAL]]), oidc),
     log,
+    ...(env[ENV.metricsToken] ? { metricsToken: env[ENV.metricsToken] } : {}),
     backend: async (url) =>
       withAdvisorySchedule(withGcSchedule(await hostBackend(env, url, dataDir, log), env, log), log),
   });

@@ -9,11 +9,14 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheusMetrics.ts';
 import type { CoreDeps } from '../core/deps.ts';
 import { TooLargeError } from '../core/errors.ts';
 import { createApi } from '../http/api.ts';
 import { errorBody } from '../http/errors.ts';
 import { type Authenticator, MAX_JSON_BODY_BYTES } from '../http/types.ts';
+import { type ConsoleAssets, loadConsoleAssets } from './consoleAssets.ts';
+import { answerMetrics, METRICS_PATH } from './metricsEndpoint.ts';
 
 /** A backend as the local server hosts it: the use-case deps plus whatever serves its bytes. */
 export interface HostedBackend {
@@ -21,6 +24,8 @@ export interface HostedBackend {
   /** Serves `/storage/*` (embedded signed URLs); absent on AWS, where S3 serves them. */
   readonly storage?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<number>;
   readonly storagePrefix?: string;
+  /** What `/metrics` exposes; the server makes one (API metrics only) for a backend without. */
+  readonly metrics?: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -63,6 +68,10 @@ export interface LocalServerOptions {
   /** One JSON line per request; defaults to stdout. */
   readonly log?: (line: Record<string, unknown>) => void;
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** A bearer token that may read `/metrics` and nothing else (`ARCA_METRICS_TOKEN`). */
+  readonly metricsToken?: string;
+  /** The web console served at `/`; default the repository's `console/` directory. */
+  readonly console?: ConsoleAssets;
 }
 
 export interface LocalServer {
@@ -178,6 +187,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   let backend: HostedBackend;
   let api: ReturnType<typeof createApi>;
+  let metrics: PrometheusMetrics;
+  const consoleAssets = options.console ?? loadConsoleAssets();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
@@ -203,7 +214,17 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       res.once('close', () => req.destroy());
       res.writeHead(408, { 'content-type': 'application/json', connection: 'close' }).end(payload);
     };
-    if (backend.storage && backend.storagePrefix && url.pathname.startsWith(backend.storagePrefix)) {
+    const asset = consoleAssets.serve(req, res, url.pathname);
+    if (asset !== undefined) {
+      status = asset;
+    } else if (url.pathname === METRICS_PATH) {
+      status = await answerMetrics(req, res, {
+        metrics,
+        deps: backend.deps,
+        authenticate: options.authenticate,
+        token: options.metricsToken,
+      });
+    } else if (backend.storage && backend.storagePrefix && url.pathname.startsWith(backend.storagePrefix)) {
       const stop = watchBody(req, { stallMs: timeouts.bodyStallMs }, cutOff);
       status = await backend.storage(req, res, url.pathname).finally(stop);
     } else {
@@ -301,7 +322,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     server.close();
     throw error;
   }
-  api = createApi({ ...backend.deps, authenticate: options.authenticate });
+  metrics = backend.metrics ?? new PrometheusMetrics();
+  api = createApi({
+    ...backend.deps,
+    metrics: backend.deps.metrics ?? metrics,
+    authenticate: options.authenticate,
+  });
   ready();
   return {
     url,

@@ -13,6 +13,8 @@ import { ArtifactApi } from './api.ts';
 import type { ArtifactStoreProps } from './artifactStoreProps.ts';
 import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
+import { ConsoleSite } from './consoleSite.ts';
+import { StoreEventBus } from './eventBus.ts';
 import { ArcaFunction, handlerEntry } from './functions.ts';
 import { GarbageCollector } from './garbageCollector.ts';
 import { IndexTable } from './indexTable.ts';
@@ -56,6 +58,10 @@ export class ArtifactStore extends Construct {
   public readonly alarms: StoreAlarms;
   /** Where every alarm notifies: the one given, or one created here. */
   public readonly alarmTopic: sns.ITopic;
+  /** The bus every state change is put on (docs/events.md). */
+  public readonly events: StoreEventBus;
+  /** The web console and the bearer API on one CloudFront distribution. */
+  public readonly console: ConsoleSite;
   public readonly ciRole?: GitHubCiRole;
   public readonly cursorSecret: secretsmanager.Secret;
 
@@ -188,6 +194,14 @@ export class ArtifactStore extends Construct {
       );
 
     this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic();
+
+    this.events = new StoreEventBus(this, 'Events');
+    for (const fn of [this.apiFunction, this.scan.function, this.gc.function]) this.events.grantEmit(fn);
+    this.console = new ConsoleSite(this, 'Console', {
+      api: this.api.bearerApi,
+      logBucket: this.storage.logBucket,
+    });
+
     this.observability = new StoreObservability(this, 'Observability', {
       api: this.api,
       scan: this.scan,

@@ -1,12 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ArtifactApi } from './api.ts';
-import { SLI_ROUTES } from './api.ts';
-import { type GarbageCollector, GC_METRIC_NAMES } from './garbageCollector.ts';
+import { StoreDashboards, sumOf } from './dashboards.ts';
+import type { GarbageCollector } from './garbageCollector.ts';
 import type { ScanPipeline } from './scanPipeline.ts';
 import type { BlobStorage } from './storage.ts';
 
@@ -20,6 +19,8 @@ export interface StoreObservabilityProps {
    * @default - no action: alarms show in the console; subscribe later through `alarms`
    */
   readonly alarmTopic?: sns.ITopic;
+  /** ARN of an existing topic, when `alarmTopic` is not given. @default - no action */
+  readonly alarmTopicArn?: string;
   /**
    * Share of API requests answering 5xx (percent, over 5 minutes) that raises the alarm.
    * @default 1
@@ -27,21 +28,21 @@ export interface StoreObservabilityProps {
   readonly api5xxRatePercent?: number;
 }
 
-/** S3 storage-type dimensions of `BucketSizeBytes`, one line per tier on the dashboard. */
-const STORAGE_TYPES = {
-  STANDARD: 'StandardStorage',
-  STANDARD_IA: 'StandardIAStorage',
-  GLACIER_IR: 'GlacierInstantRetrievalStorage',
-} as const;
-
 /** Alarms on what needs a human, and a dashboard of the SLIs and of what GC deletes. */
 export class StoreObservability extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The on-call dashboard (`dashboards.onCall`), kept under its old name. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Executive (30 days: success, storage, cost drivers, stages), on-call (now), debug (why). */
+  public readonly dashboards: {
+    readonly executive: cloudwatch.Dashboard;
+    readonly onCall: cloudwatch.Dashboard;
+    readonly debug: cloudwatch.Dashboard;
+  };
 
   constructor(scope: Construct, id: string, props: StoreObservabilityProps) {
     super(scope, id);
-    const { api, scan, gc, storage } = props;
+    const { api, scan, gc } = props;
     const fiveMinutes = Duration.minutes(5);
 
     this.addAlarm('DeadLetters', {
@@ -88,67 +89,21 @@ export class StoreObservability extends Construct {
       threshold: 0.9 * gc.timeout.toMilliseconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    if (props.alarmTopic) {
-      const action = new actions.SnsAction(props.alarmTopic);
+    const topic =
+      props.alarmTopic ??
+      (props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined);
+    if (topic) {
+      const action = new actions.SnsAction(topic);
       for (const alarm of this.alarms) alarm.addAlarmAction(action);
     }
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      defaultInterval: Duration.days(7),
-    });
-    this.dashboard.addWidgets(
-      this.successRate('Publish success rate (commit)', api, SLI_ROUTES.publish),
-      this.successRate('Fetch success rate (download)', api, SLI_ROUTES.fetch),
-      new cloudwatch.GraphWidget({
-        title: 'Fetch latency p95 (ms)',
-        left: api.apis.map((httpApi, i) =>
-          this.routeMetric(httpApi, SLI_ROUTES.fetch, 'Latency', 'p95', i === 0 ? 'SigV4' : 'bearer'),
-        ),
-      }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Scan backlog',
-        left: [scan.queue.metricApproximateNumberOfMessagesVisible({ label: 'waiting' })],
-        right: [scan.queue.metricApproximateAgeOfOldestMessage({ label: 'oldest (s)' })],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Bytes stored by tier',
-        stacked: true,
-        left: Object.entries(STORAGE_TYPES).map(
-          ([label, storageType]) =>
-            new cloudwatch.Metric({
-              namespace: 'AWS/S3',
-              metricName: 'BucketSizeBytes',
-              dimensionsMap: { BucketName: storage.bucket.bucketName, StorageType: storageType },
-              statistic: 'Average',
-              // S3 publishes storage metrics once a day.
-              period: Duration.days(1),
-              label,
-            }),
-        ),
-      }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'GC deletions (per hour)',
-        left: GC_METRIC_NAMES.map((name) => gc.metric(name)),
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'GC failures',
-        left: [
-          gc.function.metricErrors({ period: Duration.hours(1), statistic: 'Sum', label: 'failed runs' }),
-        ],
-        right: [
-          gc.function.metricDuration({
-            period: Duration.hours(1),
-            statistic: 'Maximum',
-            label: 'longest run (ms)',
-          }),
-        ],
-      }),
-    );
+    const builder = new StoreDashboards(this, props, this.alarms);
+    this.dashboards = {
+      executive: builder.executive(),
+      onCall: builder.onCall(),
+      debug: builder.debug(),
+    };
+    this.dashboard = this.dashboards.onCall;
   }
 
   private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>): void {
@@ -166,46 +121,4 @@ export class StoreObservability extends Construct {
    * Requests on the route, over both APIs, that did not answer 5xx (4xx are the caller's, not the
    * store's, failures).
    */
-  private successRate(title: string, api: ArtifactApi, routeKey: string): cloudwatch.GraphWidget {
-    const n = api.apis.length;
-    return new cloudwatch.GraphWidget({
-      title,
-      leftYAxis: { min: 0, max: 100 },
-      left: [
-        new cloudwatch.MathExpression({
-          label: '% success',
-          expression: `100 * (1 - (${sumOf('errors', n)}) / MAX([${sumOf('requests', n)}, 1]))`,
-          usingMetrics: Object.fromEntries(
-            api.apis.flatMap((httpApi, i) => [
-              [`errors${i}`, this.routeMetric(httpApi, routeKey, '5xx', 'Sum')],
-              [`requests${i}`, this.routeMetric(httpApi, routeKey, 'Count', 'Sum')],
-            ]),
-          ),
-          period: Duration.minutes(5),
-        }),
-      ],
-    });
-  }
-
-  private routeMetric(
-    httpApi: apigw.HttpApi,
-    routeKey: string,
-    metricName: string,
-    statistic: string,
-    label?: string,
-  ): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ApiGateway',
-      metricName,
-      dimensionsMap: { ApiId: httpApi.apiId, Stage: '$default', Route: routeKey },
-      statistic,
-      period: Duration.minutes(5),
-      ...(label ? { label } : {}),
-    });
-  }
-}
-
-/** `FILL(x0, 0) + FILL(x1, 0) + …`: an API with no traffic in a period counts as 0, not as a gap. */
-function sumOf(prefix: string, count: number): string {
-  return Array.from({ length: count }, (_, i) => `FILL(${prefix}${i}, 0)`).join(' + ');
 }

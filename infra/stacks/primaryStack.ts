@@ -34,6 +34,8 @@ export class ArcaPrimaryStack extends Stack {
       this.store.observability.dashboard.dashboardName,
       'CloudWatch dashboard of the SLIs',
     );
+    output('ConsoleUrl', this.store.console.url, 'The web console (sign in with an Arca token)');
+    output('EventBusName', this.store.events.bus.eventBusName, 'EventBridge bus of state-change events');
     if (this.store.cdn) {
       output(
         'CdnDomain',

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BenchResults, renderResults, runBench } from '../../bench/main.ts';
+import { type BenchResults, caseNumbers, renderResults, runBench } from '../../bench/main.ts';
 
 /**
  * A smoke run of `npm run bench` at tiny sizes (a few 1 KiB publishes, MiB-sized "large" files,
@@ -33,9 +33,9 @@ describe('npm run bench at tiny scale', () => {
     expect(written.scale.name).toBe('tiny');
   });
 
-  it('reports a row for each of the eight cases', () => {
+  it('reports a row for each case', () => {
     const cases = new Set(written.rows.map((r) => r.case.split(' ')[0]));
-    expect([...cases].sort()).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+    expect([...cases].sort()).toEqual(caseNumbers().sort());
   });
 
   it('gives every row either a finite figure or the reason it has none', () => {

@@ -12,6 +12,7 @@ const COMMANDS = [
   'delete',
   'namespaces',
   'packages',
+  'search',
   'show',
   'lease',
   'gc',

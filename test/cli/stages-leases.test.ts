@@ -130,6 +130,18 @@ describe.skipIf(!has.gc)('arca gc', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toHaveProperty('deleted');
   });
+
+  it('runs within a time budget and says why it stopped; a budget on a plan is a usage error', async () => {
+    const run = await arca(store, ['gc', 'run', '--budget', '30', '--json']);
+    const plan = await arca(store, ['gc', 'plan', '--budget', '30']);
+    const zero = await arca(store, ['gc', 'run', '--budget', '0']);
+
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ stoppedBy: 'done', nextCursor: null });
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toContain('--budget applies to `arca gc run`');
+    expect(zero.code).toBe(1);
+  });
 });
 
 describe.skipIf(!has.audit)('arca audit', () => {

@@ -410,5 +410,63 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
         { ref, id: attestation.id, sbom: { ...sbom, vulnerabilities } },
       ]);
     });
+
+    it('finds live versions by an exact metadata value, newest first, page by page, once each', async () => {
+      const published: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const s = session({ version: `m${i}`, metadata: { commit: i === 2 ? 'other' : '9f1c' } });
+        await index.createSession(s, audit());
+        await commit(s, new Date(Date.now() + i * 1000));
+        published.push(s.version);
+      }
+      // A session that lost m0 to another: its entries must never answer.
+      const loser = session({ version: 'm0', metadata: { commit: '9f1c' } });
+      await index.createSession(loser, audit());
+      await expect(commit(loser)).rejects.toBeInstanceOf(VersionExistsError);
+      const elsewhere = session({ namespace: 'other', version: 'm9', metadata: { commit: '9f1c' } });
+      await index.createSession(elsewhere, audit());
+      await commit(elsewhere);
+
+      const first = await index.searchByMetadata('ns', 'commit', '9f1c', 2);
+      const second = await index.searchByMetadata('ns', 'commit', '9f1c', 2, first.next);
+
+      expect(first.items.map((v) => v.version)).toEqual(['m3', 'm1']);
+      expect(second.items.map((v) => v.version)).toEqual(['m0']);
+      expect(second.next).toBeUndefined();
+      expect((await index.searchByMetadata('ns', 'commit', '9f1', 10)).items).toEqual([]);
+      const ref = { namespace: 'ns', package: 'pkg', version: 'm3' };
+      expect(await index.tombstoneVersion(ref, 'test', new Date(), audit())).toBe(true);
+      expect((await index.searchByMetadata('ns', 'commit', '9f1c', 10)).items.map((v) => v.version)).toEqual([
+        'm1',
+        'm0',
+      ]);
+    });
+
+    it('finds the versions holding a blob, only in the namespaces asked, page by page', async () => {
+      const shared = session({ version: 'b1' });
+      const blob = shared.files[0]!;
+      await index.createSession(shared, audit());
+      await commit(shared);
+      for (const [namespace, version] of [
+        ['ns', 'b2'],
+        ['other', 'b3'],
+      ] as const) {
+        const s = session({ namespace, version, files: [{ ...blob, name: 'dist/copy.bin' }] });
+        await index.createSession(s, audit());
+        await commit(s);
+      }
+      const unrelated = session({ version: 'b4' });
+      await index.createSession(unrelated, audit());
+      await commit(unrelated);
+
+      const all = await index.searchByBlob(blob.sha256, '*', 10);
+      const mine = await index.searchByBlob(blob.sha256, ['ns'], 1);
+      const rest = await index.searchByBlob(blob.sha256, ['ns'], 1, mine.next);
+
+      expect(all.items.map((v) => `${v.namespace}/${v.version}`)).toEqual(['ns/b1', 'ns/b2', 'other/b3']);
+      expect([...mine.items, ...rest.items].map((v) => v.version)).toEqual(['b1', 'b2']);
+      expect(rest.next).toBeUndefined();
+      expect((await index.searchByBlob(blob.sha256, [], 10)).items).toEqual([]);
+    });
   });
 }

@@ -150,7 +150,7 @@ const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/packages/:ns/:pkg/versions/:version': [
     { need: role('read'), ok: 200, request: (ns) => ({ path: version(ns) }) },
   ],
-  'GET /v1/packages/:ns/:pkg/versions/:version/files/:name': [
+  'GET /v1/packages/:ns/:pkg/versions/:version/files/:name*': [
     { need: role('read'), ok: 302, request: (ns) => ({ path: version(ns, '/files/app.bin') }) },
   ],
   'POST /v1/packages/:ns/:pkg/versions/:version/promote': ['dev', 'prod'].map((stage) => ({
@@ -193,7 +193,7 @@ const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/packages/:ns/:pkg/stages/:stage': [
     { need: role('read'), ok: 200, request: (ns) => ({ path: `/v1/packages/${ns}/app/stages/prod` }) },
   ],
-  'GET /v1/packages/:ns/:pkg/stages/:stage/files/:name': [
+  'GET /v1/packages/:ns/:pkg/stages/:stage/files/:name*': [
     {
       need: role('read'),
       ok: 302,
@@ -239,6 +239,31 @@ const MATRIX: Record<string, readonly Case[]> = {
   'GET /v1/namespaces/:ns/policy': [
     { need: role('admin'), ok: 200, request: (ns) => ({ path: `/v1/namespaces/${ns}/policy` }) },
   ],
+  // Webhooks are the local server's: on AWS events go to the stack's EventBridge bus (409).
+  'PUT /v1/namespaces/:ns/webhooks': [
+    {
+      need: role('admin'),
+      ok: 200,
+      okOnAws: 409,
+      request: (ns) => ({ path: `/v1/namespaces/${ns}/webhooks`, body: { webhooks: [] } }),
+    },
+  ],
+  'GET /v1/namespaces/:ns/webhooks': [
+    {
+      need: role('admin'),
+      ok: 200,
+      okOnAws: 409,
+      request: (ns) => ({ path: `/v1/namespaces/${ns}/webhooks` }),
+    },
+  ],
+  'GET /v1/namespaces/:ns/webhooks/deliveries': [
+    {
+      need: role('admin'),
+      ok: 200,
+      okOnAws: 409,
+      request: (ns) => ({ path: `/v1/namespaces/${ns}/webhooks/deliveries` }),
+    },
+  ],
   'POST /v1/gc/plan': [{ need: STORE_ADMIN, ok: 200, request: () => ({ path: '/v1/gc/plan' }) }],
   'POST /v1/gc/run': [{ need: STORE_ADMIN, ok: 200, last: true, request: () => ({ path: '/v1/gc/run' }) }],
   'GET /v1/audit': [
@@ -272,6 +297,21 @@ const MATRIX: Record<string, readonly Case[]> = {
     },
   ],
   'GET /v1/whoami': [{ need: ANY_CALLER, ok: 200, request: () => ({ path: '/v1/whoami' }) }],
+  'GET /v1/search': [
+    {
+      variant: 'by metadata',
+      need: role('read'),
+      ok: 200,
+      request: (ns) => ({ path: `/v1/search?namespace=${ns}&meta.commit=9f1c` }),
+    },
+    {
+      // Answers what the caller may read (search.test.ts): every caller here reads some namespace.
+      variant: 'by sha256',
+      need: ANY_CALLER,
+      ok: 200,
+      request: (ns, fx) => ({ path: `/v1/search?sha256=${fx.appSha256[ns]}` }),
+    },
+  ],
   'GET /v1/keys': [{ need: NOTHING, ok: 200, request: () => ({ path: '/v1/keys' }) }],
   // On AWS a permitted rotation answers 409: keys rotate by deploying (docs/deploy.md).
   'POST /v1/keys/rotate': [

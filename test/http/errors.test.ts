@@ -57,10 +57,10 @@ const BAD_REQUESTS: [string, string, string, unknown, number, string][] = [
     'InvalidRequest',
   ],
   [
-    'a file name with a slash',
+    'a file name with a dot segment',
     'POST',
     '/v1/uploads',
-    upload({ files: [file({ name: 'dir/a' })] }),
+    upload({ files: [file({ name: 'dir/../a' })] }),
     400,
     'InvalidRequest',
   ],
@@ -107,7 +107,7 @@ const BAD_REQUESTS: [string, string, string, unknown, number, string][] = [
     'TooLarge',
   ],
   ['zero files', 'POST', '/v1/uploads', upload({ files: [] }), 400, 'InvalidRequest'],
-  ['51 files', 'POST', '/v1/uploads', upload({ files: manyFiles(51) }), 400, 'InvalidRequest'],
+  ['1001 files', 'POST', '/v1/uploads', upload({ files: manyFiles(1001) }), 400, 'InvalidRequest'],
   ['duplicate file names', 'POST', '/v1/uploads', upload({ files: [file(), file()] }), 400, 'InvalidRequest'],
   ['33 metadata keys', 'POST', '/v1/uploads', upload({ metadata: metadata(33) }), 400, 'InvalidRequest'],
   [

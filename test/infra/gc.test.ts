@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { emfName } from '../../functions/adapters/aws/emfMetrics.ts';
 import { ENV } from '../../functions/config/env.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import { createHandler } from '../../functions/handlers/gc.ts';
@@ -178,7 +179,9 @@ describe('gc metrics the dashboard charts', () => {
     expect(directives.flatMap((d) => d.Dimensions.flat())).toContain('service');
     expect(emf.map((blob) => blob.service)).toEqual(emf.map(() => GC_METRICS_SERVICE));
     const names = directives.flatMap((d) => d.Metrics.map((m) => m.Name));
-    expect([...new Set(names)].sort()).toEqual([...GC_METRIC_NAMES].sort());
+    // The handler's own counts, and the GC SLIs core records through the metrics port (M8).
+    const sli = [emfName('gcRuns'), emfName('gcDeletions')];
+    expect([...new Set(names)].sort()).toEqual([...GC_METRIC_NAMES, ...sli].sort());
   });
 });
 

@@ -87,34 +87,95 @@ describe('alarms', () => {
   });
 });
 
-describe('dashboard', () => {
-  const body = () => {
-    const [[, dashboard] = []] = resourcesOf(arca.template, 'AWS::CloudWatch::Dashboard');
-    return JSON.stringify(dashboard?.Properties.DashboardBody);
+describe('dashboards', () => {
+  /** The body without JSON's escaping: `MetricName="X"` reads as written in the SEARCH. */
+  const plain = (text: string) => text.replace(/\\/g, '');
+  /** The body of the dashboard named `<stack>-<kind>`, as JSON text. */
+  const body = (kind: 'executive' | 'on-call' | 'debug') => {
+    const found = resourcesOf(arca.template, 'AWS::CloudWatch::Dashboard').find(
+      ([, d]) => d.Properties.DashboardName === `Arca-${kind}`,
+    );
+    if (!found) throw new Error(`no ${kind} dashboard`);
+    return JSON.stringify(found[1].Properties.DashboardBody);
   };
 
-  it('charts GC deletions and GC failures', () => {
-    const text = body();
-    for (const title of ['GC deletions', 'GC failures']) expect(text).toContain(title);
+  it('are three, named after the stack: executive, on-call and debug', () => {
+    const names = resourcesOf(arca.template, 'AWS::CloudWatch::Dashboard').map(
+      ([, d]) => d.Properties.DashboardName,
+    );
+    expect(names.sort()).toEqual(['Arca-debug', 'Arca-executive', 'Arca-on-call']);
+  });
+
+  it('executive: publish and fetch success over 30 days, storage and cost drivers, artifacts by stage', () => {
+    const text = body('executive');
+    for (const title of [
+      'Publish success rate, 30 days',
+      'Fetch success rate, 30 days',
+      'Bytes stored by tier',
+      'Cost drivers',
+      'Promotions by stage',
+      'Versions available and signed',
+    ])
+      expect(text).toContain(title);
+    expect(text).toContain('POST /v1/uploads/{uploadId}/commit');
+    expect(text).toContain('\\"period\\":2592000');
+    for (const storageType of ['StandardStorage', 'StandardIAStorage', 'GlacierInstantRetrievalStorage'])
+      expect(text).toContain(storageType);
+    expect(plain(text)).toContain('MetricName="TimeToPromote"');
+    expect(plain(text)).toContain('MetricName="VersionsSigned"');
+  });
+
+  it('on-call: errors per minute, scan queue age, DLQ depth, GC runs and failures, throttles, alarms', () => {
+    const text = body('on-call');
+    for (const title of [
+      'Errors per minute',
+      'Scan backlog',
+      'Scan DLQ depth',
+      'GC runs',
+      'GC deletions',
+      'GC failures',
+      'Throttles',
+      'Alarms',
+      'Fetch latency p95',
+    ])
+      expect(text).toContain(title);
+    expect(text).toContain('ApproximateAgeOfOldestMessage');
+    expect(text).toContain('Throttles');
+    expect(plain(text)).toContain('MetricName="GcRuns"');
     for (const metric of ['DeletedBlobs', 'DeletedVersions', 'Tombstoned', 'ExpiredSessions'])
       expect(text).toContain(`\\"${metric}\\",\\"service\\",\\"arca-gc\\"`);
   });
 
-  it('charts the SLIs: publish and fetch success, fetch p95, scan backlog, bytes by tier', () => {
-    const text = body();
+  it('debug: latency histograms, the slowest routes, auth failures, scans and failures by code', () => {
+    const text = body('debug');
     for (const title of [
-      'Publish success rate',
-      'Fetch success rate',
-      'Fetch latency p95',
-      'Scan backlog',
-      'Bytes stored by tier',
+      'Latency histogram of the SLI routes',
+      'Request latency p95 by route',
+      'Slowest routes',
+      'Auth failures',
+      'Scans by verdict',
+      'Publish and fetch failures by code',
+      'Fetch resolution latency',
     ])
       expect(text).toContain(title);
-    expect(text).toContain('POST /v1/uploads/{uploadId}/commit');
-    expect(text).toContain('GET /v1/packages/{ns}/{pkg}/versions/{version}/files/{name}');
-    expect(text).toContain('\\"stat\\":\\"p95\\"');
-    for (const storageType of ['StandardStorage', 'StandardIAStorage', 'GlacierInstantRetrievalStorage'])
-      expect(text).toContain(storageType);
-    expect(text).toContain('BucketSizeBytes');
+    expect(text).toContain('SORT(SEARCH(');
+    expect(plain(text)).toContain('MetricName="HttpDuration"');
+    expect(plain(text)).toContain('MetricName="AuthDenials"');
+    for (const stat of ['p50', 'p90', 'p99']) expect(text).toContain(`\\"stat\\":\\"${stat}\\"`);
+  });
+});
+
+describe('alarm topic', () => {
+  it('notifies the SNS topic of the alarmTopicArn context key from every alarm', () => {
+    const topic = 'arn:aws:sns:us-east-1:111111111111:arca-alarms';
+    const { template } = synthArca({ alarmTopicArn: topic });
+    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
+  });
+
+  it('leaves alarms without an action when no topic is given', () => {
+    for (const [, alarm] of resourcesOf(arca.template, 'AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
   });
 });

@@ -54,6 +54,7 @@ const REQUIRED_BODIES: Record<string, unknown> = {
   },
   'POST /v1/leases/:leaseId/renew': { ttlSeconds: 600 },
   'PUT /v1/namespaces/:ns/policy': {},
+  'PUT /v1/namespaces/:ns/webhooks': { webhooks: [] },
   'POST /v1/tokens': { name: 'web-ci', roles: { web: ['write'] } },
   // A well-formed envelope: the role is checked before its subjects are.
   'POST /v1/packages/:ns/:pkg/versions/:version/attestations': {
@@ -83,6 +84,7 @@ const OPEN_TO_EVERY_CALLER: Record<string, string> = {
 /** Valid queries for the routes that require one, so a 403 cannot hide behind a 400. */
 const REQUIRED_QUERIES: Record<string, string> = {
   'DELETE /v1/packages/:ns/:pkg/versions/:version': 'reason=sweep',
+  'GET /v1/search': `sha256=${'a'.repeat(64)}`,
 };
 
 interface Fixtures {
@@ -135,7 +137,7 @@ function requestFor(route: Route, ids: Fixtures, authorizer: AuthorizerContext) 
     leaseId: ids.leaseId,
     id: ids.tokenId,
   };
-  const path = route.path.replace(/:(\w+)/g, (_, param: string) => {
+  const path = route.path.replace(/:(\w+)\*?/g, (_, param: string) => {
     const value = values[param];
     if (value === undefined) throw new Error(`no fixture for :${param} of ${route.path}: add one`);
     return encodeURIComponent(value);

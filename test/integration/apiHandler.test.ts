@@ -92,6 +92,40 @@ describe('API handler on API Gateway v2 events', () => {
     });
   });
 
+  it('serves a file by its path name from the raw path, its slashes plain or encoded', async () => {
+    const { backend, call } = await setup();
+    const data = content('tree', 5000);
+    const name = 'dist/js/app.js';
+    const body = {
+      namespace: 'web',
+      package: 'site',
+      version: '2.0.0',
+      files: [{ name, size: data.length, sha256: sha256(data) }],
+    };
+    const created = await call(event('POST', '/v1/uploads', { authorizer: IAM_CI, body }));
+    const [file] = created.json.files as { upload: { url: string; headers: Record<string, string> } }[];
+    const upload = file!.upload;
+    expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: data })).status).toBe(
+      200,
+    );
+    await drain(backend);
+    const uploadId = created.json.uploadId as string;
+    expect((await call(event('POST', `/v1/uploads/${uploadId}/commit`, { authorizer: IAM_CI }))).status).toBe(
+      200,
+    );
+
+    for (const path of ['dist/js/app.js', 'dist%2Fjs%2Fapp.js']) {
+      const download = await call(
+        event('GET', `/v1/packages/web/site/versions/2.0.0/files/${path}`, { authorizer: IAM_CI }),
+      );
+      expect(download.status, path).toBe(302);
+      expect(await hashDownload(download.headers.location!)).toMatchObject({
+        status: 200,
+        sha256: sha256(data),
+      });
+    }
+  });
+
   it('pages versions through signed cursors, newest first', async () => {
     const { backend, call } = await setup();
     const data = content('paged', 1000);

@@ -67,13 +67,14 @@ const EXPECTED_MODEL = {
   },
   commit: {
     itemsRead: 2,
-    itemsWritten: 6,
+    itemsWritten: 7,
     read: ['table:BLOB#<sha256>', 'table:SESSION#<uploadId>'],
     written: [
       'gsi1:PKG#web/site',
       'gsi2:SESSIONS#open#<shard>',
       'table:AUDIT#web#<shard>',
       'table:BLOB#<sha256>',
+      'table:BLOBREF#<sha256>',
       'table:PKG#web/site',
       'table:SESSION#<uploadId>',
     ],
@@ -103,7 +104,7 @@ const EXPECTED_MODEL = {
     written: [],
   },
   gcStep: {
-    itemsRead: 8,
+    itemsRead: 9,
     itemsWritten: 6,
     read: [
       'gsi2:PACKAGES',
@@ -114,6 +115,7 @@ const EXPECTED_MODEL = {
       'table:LOCK#gc',
       'table:PKG#web/site',
       'table:POLICY#web',
+      'table:SESSION#<uploadId>',
     ],
     written: [
       'gsi2:SESSIONS#open#<shard>',

@@ -197,6 +197,7 @@ export function generic(partition: string): string {
   return partition
     .replace(/^SESSION#[0-9A-Z]{26}$/, 'SESSION#<uploadId>')
     .replace(/^BLOB#[0-9a-f]{64}$/, 'BLOB#<sha256>')
+    .replace(/^BLOBREF#[0-9a-f]{64}$/, 'BLOBREF#<sha256>')
     .replace(/^LEASE#[0-9A-Z]{26}$/, 'LEASE#<leaseId>')
     .replace(/#[0-9a-f]$/, '#<shard>');
 }

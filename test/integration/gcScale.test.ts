@@ -2,6 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  PROTECTED_PACKAGES,
+  seededPackage,
+  seededSha,
+  seedScaleVersions,
+  VERSIONS_PER_PACKAGE,
+} from '../../bench/lib/gcScaleSeed.ts';
 import { openDatabase } from '../../functions/adapters/embedded/sqliteDatabase.ts';
 import { SqliteIndex } from '../../functions/adapters/embedded/sqliteIndex.ts';
 import { CursorCodec } from '../../functions/core/cursor.ts';
@@ -10,13 +17,6 @@ import { type GcReport, runGarbageCollection } from '../../functions/core/gc.ts'
 import { defaultScanners } from '../../functions/core/scanners.ts';
 import type { Index } from '../../functions/ports.ts';
 import { admin } from '../support/coreHarness.ts';
-import {
-  PROTECTED_PACKAGES,
-  seededPackage,
-  seededSha,
-  seedScaleVersions,
-  VERSIONS_PER_PACKAGE,
-} from '../support/gcScaleSeed.ts';
 import { MemoryBlobStore } from '../support/memoryBlobStore.ts';
 import { inlineProvenanceQueue, MemoryStoreKeys } from '../support/memoryStoreKeys.ts';
 import { TestClock } from '../support/testClock.ts';

@@ -10,4 +10,13 @@ describe('soak: publishers reusing blobs while GC cycles run', () => {
     expect(report.versionsWithMissingBlob).toBe(0);
     expect(report.failedDownloads).toBe(0);
   }, 120_000);
+
+  it('holds the same with directory versions: path names, one blob twice in a version', async () => {
+    const report = await runSoak({ gcCycles: 30, publishers: 3, hoursPerCycle: 2, directories: true });
+    expect(report.commits).toBeGreaterThan(20);
+    expect(report.deleted.blobs).toBeGreaterThan(0);
+    expect(report.deleted.versions).toBeGreaterThan(0);
+    expect(report.versionsWithMissingBlob).toBe(0);
+    expect(report.failedDownloads).toBe(0);
+  }, 120_000);
 });

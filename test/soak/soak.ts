@@ -9,6 +9,11 @@ export interface SoakOptions {
   readonly gcCycles: number;
   readonly publishers: number;
   readonly hoursPerCycle: number;
+  /**
+   * Directory versions: path names (`dist/js/f1.bin`) and the first blob twice in one version
+   * (`dist/copy/f0.bin`), so deletion drops two references of one blob at once.
+   */
+  readonly directories?: boolean;
 }
 
 export interface SoakReport {
@@ -48,7 +53,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         // One recent blob, and one from about when retention lets go of versions: the content GC is
         // most likely deleting right now. Both are shared with other publishers.
         const pick = [...new Set([Math.max(0, epoch - (n % 2)), Math.max(0, epoch - 14 + (n % 5))])];
-        const files = Object.fromEntries(pick.map((b, i) => [`f${i}.bin`, blobOf(b)]));
+        const files = Object.fromEntries(
+          o.directories
+            ? [
+                ...pick.map((b, i) => [`dist/${i === 0 ? '' : 'js/'}f${i}.bin`, blobOf(b)]),
+                ['dist/copy/f0.bin', blobOf(pick[0]!)],
+              ]
+            : pick.map((b, i) => [`f${i}.bin`, blobOf(b)]),
+        );
         const openedAt = clock.now().getTime();
         const created = await createUpload(s.url, {
           namespace: 'soak',

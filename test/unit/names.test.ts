@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  fileNameCollision,
+  fileNameProblem,
   isFileName,
   isNamespace,
   isPackage,
@@ -30,13 +32,41 @@ describe('names', () => {
   it.each(['Prod', '1prod', 'a'.repeat(33), 'pr_od'])('refuses the stage %j', (s) =>
     expect(isStage(s)).toBe(false),
   );
-  it.each(['api.tar.gz', 'sbom.cdx.json', 'a+b-c_d'])('accepts the file name %s', (f) =>
-    expect(isFileName(f)).toBe(true),
-  );
-  it.each(['..', 'a..b', '.hidden', 'dir/file', 'a\0b', `a${'b'.repeat(255)}`])(
-    'refuses the file name %j',
-    (f) => expect(isFileName(f)).toBe(false),
-  );
+  it.each([
+    'api.tar.gz',
+    'sbom.cdx.json',
+    'a+b-c_d',
+    'dist/app.js',
+    'dist/js/vendor/react.min.js',
+    Array.from({ length: 16 }, () => 'd').join('/'),
+    `${'a'.repeat(255)}/${'b'.repeat(255)}`,
+  ])('accepts the file name %s', (f) => expect(isFileName(f)).toBe(true));
+  it.each([
+    ['..', 'dotSegment'],
+    ['a..b', 'invalidSegment'],
+    ['.hidden', 'invalidSegment'],
+    ['dist/../etc', 'dotSegment'],
+    ['./dist/app.js', 'dotSegment'],
+    ['dist/./app.js', 'dotSegment'],
+    ['dist//app.js', 'emptySegment'],
+    ['/etc/passwd', 'leadingSlash'],
+    ['dist/', 'trailingSlash'],
+    ['dist\\app.js', 'backslash'],
+    ['a\0b', 'nul'],
+    [Array.from({ length: 17 }, () => 'd').join('/'), 'tooManySegments'],
+    [`${'a'.repeat(256)}/${'b'.repeat(256)}`, 'tooLong'],
+    [`a${'b'.repeat(255)}`, 'invalidSegment'],
+    ['', 'emptySegment'],
+  ])('refuses the file name %j (%s)', (f, reason) => {
+    expect(isFileName(f)).toBe(false);
+    expect(fileNameProblem(f)).toBe(reason);
+  });
+  it('finds names that cannot share one tree: the same path twice, or a file used as a directory', () => {
+    expect(fileNameCollision(['a/b', 'a/c', 'b'])).toBeUndefined();
+    expect(fileNameCollision(['a/b', 'A/b'])).toBeUndefined();
+    expect(fileNameCollision(['a/b', 'c', 'a/b'])).toEqual({ name: 'a/b', with: 'a/b' });
+    expect(fileNameCollision(['dist', 'dist/app.js'])).toEqual({ name: 'dist/app.js', with: 'dist' });
+  });
   it('parses a digest with or without the sha256: prefix and refuses anything else', () => {
     const hex = 'a'.repeat(64);
     expect(parseDigest(hex)).toBe(hex);

@@ -17,10 +17,10 @@ describe('the OpenAPI document', () => {
 
   it('documents every route of the route table, each with its path parameters', () => {
     for (const route of routes) {
-      const path = route.path.replace(/:(\w+)/g, '{$1}');
+      const path = route.path.replace(/:(\w+)\*?/g, '{$1}');
       const operation = committed.paths[path]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
-      const params = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+      const params = [...route.path.matchAll(/:(\w+)\*?/g)].map((m) => m[1]);
       const documented = (operation.parameters ?? [])
         .filter((p: { in: string }) => p.in === 'path')
         .map((p: { name: string }) => p.name);
@@ -38,7 +38,7 @@ describe('the OpenAPI document', () => {
   it('has every route of the table in docs/api.md too, the reference people read', () => {
     const reference = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
     const missing = routes
-      .map((route) => route.path.replace(/:(\w+)/g, '{$1}'))
+      .map((route) => route.path.replace(/:(\w+)\*?/g, '{$1}'))
       .filter(
         (path) =>
           !reference.includes(path) &&

@@ -5,6 +5,7 @@ import { ENV } from '../../config/env.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { createHandler as createScanHandler } from '../../handlers/scan.ts';
 import type { Clock } from '../../ports.ts';
+import { PrometheusMetrics } from '../prometheus/prometheusMetrics.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { awsDeps } from './deps.ts';
 import { type ProvisionedResources, provision, resourceNames } from './provision.ts';
@@ -25,6 +26,8 @@ export interface AwsBackend {
   readonly deps: CoreDeps;
   readonly resources: ProvisionedResources;
   readonly poller: SqsPoller;
+  /** `/metrics` of the local server: the API's and the in-process scan worker's SLIs. */
+  readonly metrics: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,8 @@ export async function createAwsBackend(
     ? env[ENV.provision] !== 'false'
     : Boolean(env[ENV.awsEndpointUrl]);
   const resources = wantsProvision ? await provision(clients, names) : await locate(clients, names);
-  const deps = awsDeps(env, { clients, ...(options.clock ? { clock: options.clock } : {}) });
+  const metrics = new PrometheusMetrics();
+  const deps = { ...awsDeps(env, { clients, ...(options.clock ? { clock: options.clock } : {}) }), metrics };
   const logger = options.logger ?? new Logger({ serviceName: 'arca-scan' });
   const scan = createScanHandler(deps, { logger });
   const poller = new SqsPoller({
@@ -55,7 +59,7 @@ export async function createAwsBackend(
     onError: (error) => logger.error('scan queue poll failed', { error }),
   });
   if (options.startPoller !== false) poller.start();
-  return { deps, resources, poller, close: () => poller.stop() };
+  return { deps, resources, poller, metrics, close: () => poller.stop() };
 }
 
 /** Finds the queue of resources someone else provisioned (the CDK stack, or an earlier run). */

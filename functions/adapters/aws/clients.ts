@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -15,6 +16,8 @@ export interface AwsClients {
   readonly secretsManager: SecretsManagerClient;
   /** Built on first use: store signing keys (the scan function signs, the API lists public keys). */
   readonly kms: KMSClient;
+  /** Built on first use: state-change events to the stack's bus (docs/events.md). */
+  readonly eventBridge: EventBridgeClient;
 }
 
 /**
@@ -29,6 +32,7 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
   const dynamodb = new DynamoDBClient(common);
   let secretsManager: SecretsManagerClient | undefined;
   let kms: KMSClient | undefined;
+  let eventBridge: EventBridgeClient | undefined;
   if (endpoint) serializeWrites(dynamodb);
   return {
     s3: new S3Client({
@@ -45,6 +49,10 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
     get secretsManager() {
       secretsManager ??= new SecretsManagerClient(common);
       return secretsManager;
+    },
+    get eventBridge() {
+      eventBridge ??= new EventBridgeClient(common);
+      return eventBridge;
     },
     get kms() {
       kms ??= new KMSClient(common);

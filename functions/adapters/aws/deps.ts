@@ -9,6 +9,7 @@ import { advisoriesFromEnv, scannersFromEnv, withAdvisories } from '../scanEngin
 import { cdnFromEnv, reportCdnKeyUnavailable } from './cdnSigningKey.ts';
 import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { DynamoDbIndex } from './dynamoDbIndex.ts';
+import { EventBridgeEvents } from './eventBridgeEvents.ts';
 import { emulatorSigningKeys, KmsStoreKeys } from './kmsStoreKeys.ts';
 import { resourceNames } from './provision.ts';
 import { S3BlobStore } from './s3BlobStore.ts';
@@ -55,6 +56,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     ...withAdvisories(awsAdvisories(env, clients)),
     config: coreConfigFromEnv(env),
     keys: new KmsStoreKeys({ kms: clients.kms, keyIds: () => signingKeyIds(env, clients) }),
+    ...(env[ENV.eventBus] ? { events: eventBridgeEvents(env, clients, names.table) } : {}),
     provenanceQueue: new SqsProvenanceQueue({
       sqs: clients.sqs,
       queue: {
@@ -72,6 +74,16 @@ function awsAdvisories(env: NodeJS.ProcessEnv, clients: AwsClients): AdvisorySou
     throw new Error(`${ENV.osvDb} must be s3://bucket/key.zip or a path, not ${env[ENV.osvDb]}`);
   }
   return location ? new S3OsvDatabase(clients.s3, location) : advisoriesFromEnv(env);
+}
+
+/** Events to the stack's bus. */
+function eventBridgeEvents(env: NodeJS.ProcessEnv, clients: AwsClients, table: string): EventBridgeEvents {
+  return new EventBridgeEvents({
+    eventBridge: clients.eventBridge,
+    bus: env[ENV.eventBus]!,
+    dynamodb: clients.dynamodb,
+    table,
+  });
 }
 
 /** The stack's signing keys (`ARCA_SIGNING_KEYS`); against an emulator, one made on first use. */

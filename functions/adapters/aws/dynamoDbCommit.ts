@@ -18,7 +18,8 @@ const VERSION = 1;
 const FIRST_BLOB = 3;
 
 /**
- * The commit as one transaction of 3 + (distinct blobs ≤ 50) (+ 1) items, within DynamoDB's 100:
+ * The commit as one transaction of 3 + (distinct blobs) (+ 1) items, when that is within DynamoDB's
+ * 100 (a bigger version commits in stages, dynamoDbStagedCommit.ts):
  * session → committed, version put, the audit event, a reference on every blob (created `pending`
  * when absent), and the package's work-list entry while `listPackage`. No item is shared by every
  * commit to a package (the version's gsi1 position is a time-ordered key), so commits to one package
@@ -41,24 +42,7 @@ export function commitTransaction(
   // Blobs relied on that no file points at (core never sends them, but the port allows it).
   const checkedOnly = [...available].filter((sha) => !refs.has(sha));
   const items: TransactWriteItem[] = [
-    {
-      Update: {
-        TableName: table,
-        Key: toAttributes(keys.session(input.uploadId)),
-        ...updateExpression({
-          update: 'SET #state = :committed, #revision = #revision + :one REMOVE #gsi2pk, #gsi2sk',
-          condition: 'attribute_exists(#pk) AND #state = :open AND #revision = :rev AND #expiresAt > :now',
-          values: {
-            ':committed': 'committed',
-            ':one': 1,
-            ':open': 'open',
-            ':rev': input.sessionRevision,
-            ':now': input.now.toISOString(),
-          },
-        }),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    },
+    sessionCommitted(table, input),
     {
       Put: {
         TableName: table,
@@ -92,10 +76,42 @@ export function commitTransaction(
 }
 
 /**
+ * Session → committed, conditioned on still open, unexpired and at the revision the commit read;
+ * `extra` adds a condition (a staged commit's "every reference batch taken").
+ */
+export function sessionCommitted(
+  table: string,
+  input: CommitInput,
+  extra?: { readonly condition: string; readonly values: Record<string, unknown> },
+): TransactWriteItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: toAttributes(keys.session(input.uploadId)),
+      ...updateExpression({
+        update: 'SET #state = :committed, #revision = #revision + :one REMOVE #gsi2pk, #gsi2sk',
+        condition:
+          'attribute_exists(#pk) AND #state = :open AND #revision = :rev AND #expiresAt > :now' +
+          (extra ? ` AND ${extra.condition}` : ''),
+        values: {
+          ':committed': 'committed',
+          ':one': 1,
+          ':open': 'open',
+          ':rev': input.sessionRevision,
+          ':now': input.now.toISOString(),
+          ...extra?.values,
+        },
+      }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
  * The package's entry on the `PACKAGES` work list (GC's retention walks it), sorted by (ns, pkg): an
  * idempotent Put, carried by commits until this process has seen one of the package's succeed.
  */
-function listedPut(table: string, namespace: string, pkg: string): TransactWriteItem {
+export function listedPut(table: string, namespace: string, pkg: string): TransactWriteItem {
   // '#' sorts before every character a name may hold, so the string order is the (ns, pkg) order.
   const item = {
     ...keys.listed(namespace, pkg),
@@ -108,7 +124,7 @@ function listedPut(table: string, namespace: string, pkg: string): TransactWrite
   return { Put: { TableName: table, Item: toAttributes(item) } };
 }
 
-function blobReference(
+export function blobReference(
   table: string,
   sha256: Sha256,
   ref: { size: number; count: number },

@@ -2,6 +2,7 @@ import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent, Sha256, StoredSession } from '../../ports.ts';
 import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { atOrBefore, auditItem, BLOB_SHARDS, keys, sessionOf, workLists } from './dynamoDbItems.ts';
+import { releaseSessionReferences } from './dynamoDbReferences.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** Conditional single-blob writes in flight at once: enough to hide latency, not enough to throttle. */
@@ -117,6 +118,8 @@ export class DynamoDbGc {
       },
       { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
     ]);
+    // A commit killed part-way may have taken references for this session: they are nobody's now.
+    if (failed === null) await releaseSessionReferences(this.table, uploadId, now);
     return failed === null;
   }
 

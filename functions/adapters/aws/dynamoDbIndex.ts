@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { ScanReport, VulnerabilityReport } from '../../core/model.ts';
@@ -30,8 +30,11 @@ import {
   versionSortKey,
 } from './dynamoDbItems.ts';
 import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
+import { MAX_TRANSACTION_ITEMS, releaseSessionReferences } from './dynamoDbReferences.ts';
 import type { RetryOptions } from './dynamoDbRetry.ts';
 import { scanErrorTransaction, scanTransaction } from './dynamoDbScan.ts';
+import { DynamoDbSearch } from './dynamoDbSearch.ts';
+import { commitInStages } from './dynamoDbStagedCommit.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
 
 export interface DynamoDbIndexOptions {
@@ -64,6 +67,12 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       const holds = blobs.flatMap(
         (b) => holdChange(this.table.name, blobFactsOf(b), session.expiresAt) ?? [],
       );
+      // More holds than one transaction takes go first, a batch at a time: a hold without its
+      // session (a crash in between) only makes GC wait until that session would have expired.
+      if (holds.length > MAX_TRANSACTION_ITEMS - 2) {
+        if (await this.holdInBatches(holds)) continue;
+        holds.length = 0;
+      }
       const failed = await this.table.transact([
         {
           Put: {
@@ -81,6 +90,14 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       // A held blob changed since it was read (a commit, scan or GC step): read it again.
     }
     throw new ConflictError(`the content of upload ${session.uploadId} kept changing; try again`);
+  }
+
+  /** Applies holds a batch per transaction; true when one of them changed meanwhile (read again). */
+  private async holdInBatches(holds: readonly TransactWriteItem[]): Promise<boolean> {
+    for (let at = 0; at < holds.length; at += MAX_TRANSACTION_ITEMS) {
+      if (await this.table.transact(holds.slice(at, at + MAX_TRANSACTION_ITEMS))) return true;
+    }
+    return false;
   }
 
   async pinBlob(sha256: Sha256, size: number, until: Date): Promise<void> {
@@ -113,11 +130,18 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
     const v = input.version;
+    // Search entries first: each is checked against the version when read, so one whose commit
+    // then fails (or never happens) is never answered.
+    await this.search.write(v);
     const pkg = packageKey(v.namespace, v.package);
     const listPackage = !this.listedPackages.has(pkg);
     const { items, blobs } = commitTransaction(this.table.name, input, audit, { listPackage });
-    const reasons = await this.table.transact(items);
-    if (reasons) throw commitFailure(input, reasons, blobs);
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      await commitInStages(this.table, input, audit, { listPackage });
+    } else {
+      const reasons = await this.table.transact(items);
+      if (reasons) throw commitFailure(input, reasons, blobs);
+    }
     if (listPackage) this.rememberListed(pkg);
   }
 
@@ -134,7 +158,10 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       const session = await this.getSession(uploadId);
       if (!session) throw new NotFoundError(`upload ${uploadId} not found`);
       if (session.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
-      if (session.state === 'aborted') return session;
+      if (session.state === 'aborted') {
+        await releaseSessionReferences(this.table, uploadId, new Date(audit.at)); // an abort stopped part-way
+        return session;
+      }
       const failed = await this.table.transact([
         {
           Update: {
@@ -149,7 +176,11 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
         },
         { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
       ]);
-      if (!failed) return { ...session, state: 'aborted', revision: session.revision + 1 };
+      if (!failed) {
+        // A commit killed part-way may have taken references for this session: they are nobody's now.
+        await releaseSessionReferences(this.table, uploadId, new Date(audit.at));
+        return { ...session, state: 'aborted', revision: session.revision + 1 };
+      }
     }
     throw new ConflictError(`upload ${uploadId} kept changing during the abort; try again`);
   }
@@ -200,6 +231,27 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       items: shown.map(versionOf),
       ...(items.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
     };
+  }
+
+  private readonly search = new DynamoDbSearch(this.table);
+
+  searchByBlob(
+    sha256: Sha256,
+    namespaces: '*' | readonly string[],
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage> {
+    return this.search.byBlob(sha256, namespaces, limit, after);
+  }
+
+  searchByMetadata(
+    namespace: string,
+    key: string,
+    value: string,
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage> {
+    return this.search.byMetadata(namespace, key, value, limit, after);
   }
 
   async getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>> {

@@ -194,8 +194,8 @@ export function versionItem(version: VersionRecord): Item {
     uploadId: version.uploadId,
     metadata: version.metadata,
     ...(version.publisher === undefined ? {} : { publisher: version.publisher }),
-    // Files live inside the version item: ≤ 50 of them fit easily in 400 KB, a version is read whole,
-    // and the commit transaction stays within 100 items.
+    // Files live inside the version item: ≤ 1,000 of them fit in 400 KB (their names are bounded in
+    // total, LIMITS.manifestNameBytes), and a version is read whole.
     files: version.files,
     gsi1pk: key.pk,
     gsi1sk: timeOrderedKey(version.createdAt),

@@ -4,6 +4,7 @@ import type { AuditEvent, Sha256, VersionDeletion, VersionRecord, VersionRef } f
 import { blobChange, blobFactsOf, later } from './dynamoDbBlobs.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { atOrBefore, auditItem, keys, namespaceRefAttribute, workLists } from './dynamoDbItems.ts';
+import { deleteVersionInStages, MAX_TRANSACTION_ITEMS } from './dynamoDbReferences.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** Condition of the final step on a version: still in the state read, listed at or before the cutoff. */
@@ -104,7 +105,8 @@ export class DynamoDbRetention {
           Key: toAttributes(keys.version(ref.namespace, ref.package, ref.version)),
           ...updateExpression({
             update: 'SET #state = :live REMOVE #tombstonedAt, #tombstoneReason, #gsi2pk, #gsi2sk',
-            condition: '#state = :deleting',
+            // A version GC has started dropping references of (a large one, in stages) cannot return.
+            condition: '#state = :deleting AND attribute_not_exists(#purging)',
             values: { ':live': 'live', ':deleting': 'deleting' },
           }),
         },
@@ -131,7 +133,8 @@ export class DynamoDbRetention {
   }
 
   /**
-   * One transaction of 2 + (distinct blobs ≤ 50) items: the version delete (conditioned on tombstoned
+   * One transaction of 2 + (distinct blobs) items when that fits in 100 (else in stages,
+   * `deleteVersionInStages`): the version delete (conditioned on tombstoned
    * at or before `cutoff`), the audit event, and each blob's refcount lowered from the value read (a
    * racing commit makes that fail; this then re-reads). A blob reaching 0 is unreferenced from `now`,
    * or later if a session still holds it.
@@ -146,6 +149,8 @@ export class DynamoDbRetention {
       const refs = new Map<Sha256, number>();
       for (const f of found.files as VersionRecord['files'])
         refs.set(f.sha256, (refs.get(f.sha256) ?? 0) + 1);
+      if (refs.size + 2 > MAX_TRANSACTION_ITEMS)
+        return deleteVersionInStages(this.table, found, cutoff, now, this.auditPut(audit));
       const blobs = (await this.table.getMany([...refs.keys()].map(keys.blob))).map((i) => blobFactsOf(i)!);
       const failed = await this.table.transact([
         found.state === 'deleted' ? this.purgeDeleted(key, cutoff) : this.deleteTombstoned(key, cutoff),

@@ -1,5 +1,6 @@
 import {
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   DeleteItemCommand,
   type DeleteItemCommandInput,
   type DynamoDBClient,
@@ -12,6 +13,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { toAttributes } from './dynamoDbExpression.ts';
@@ -20,6 +22,8 @@ import { backOff, type RetryOptions, withRetry } from './dynamoDbRetry.ts';
 
 /** BatchGetItem's per-request key limit. */
 const BATCH_GET = 100;
+/** BatchWriteItem's per-request item limit. */
+const BATCH_WRITE = 25;
 
 /** One cancelled item of a transaction, by position: its reason code and, when asked, its old image. */
 export interface CancellationReason {
@@ -80,6 +84,27 @@ export class DynamoTable {
       }
     }
     return found;
+  }
+
+  /**
+   * Writes items with no condition, 25 to a request, retrying what DynamoDB left unprocessed: for
+   * idempotent items whose key is unique to what they describe (search entries). Not atomic.
+   */
+  async putMany(items: readonly Item[]): Promise<void> {
+    for (let at = 0; at < items.length; at += BATCH_WRITE) {
+      let pending: WriteRequest[] = items
+        .slice(at, at + BATCH_WRITE)
+        .map((item) => ({ PutRequest: { Item: toAttributes(item) } }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const batch = pending;
+        const res = await withRetry(
+          () => this.db.send(new BatchWriteItemCommand({ RequestItems: { [this.name]: batch } })),
+          this.retry,
+        );
+        pending = res.UnprocessedItems?.[this.name] ?? [];
+        if (pending.length > 0) await backOff(attempt, this.retry);
+      }
+    }
   }
 
   async query(input: Omit<QueryCommandInput, 'TableName'>) {

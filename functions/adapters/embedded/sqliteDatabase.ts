@@ -31,6 +31,24 @@ CREATE TABLE IF NOT EXISTS files (
   PRIMARY KEY (namespace, package, version, name)
 );
 CREATE INDEX IF NOT EXISTS files_by_blob ON files (sha256);
+CREATE TABLE IF NOT EXISTS version_metadata (
+  namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  created_at TEXT NOT NULL, seq INTEGER NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
+  PRIMARY KEY (namespace, package, version, key)
+);
+CREATE INDEX IF NOT EXISTS version_metadata_by_value
+  ON version_metadata (namespace, key, value, created_at DESC, seq DESC);
+-- Kept by the versions table itself, so every commit and every delete writes it in its own
+-- transaction, whichever code path makes them.
+CREATE TRIGGER IF NOT EXISTS version_metadata_on_commit AFTER INSERT ON versions BEGIN
+  INSERT OR IGNORE INTO version_metadata
+    SELECT new.namespace, m.key, m.value, new.created_at, new.seq, new.package, new.version
+    FROM json_each(new.metadata) AS m;
+END;
+CREATE TRIGGER IF NOT EXISTS version_metadata_on_delete AFTER DELETE ON versions BEGIN
+  DELETE FROM version_metadata
+    WHERE namespace = old.namespace AND package = old.package AND version = old.version;
+END;
 CREATE TABLE IF NOT EXISTS blobs (
   sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('pending','available','quarantined','deleting')),
@@ -123,6 +141,12 @@ function migrate(db: Database.Database): void {
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
   allowDeletedVersions(db);
+  // Versions committed before the metadata index existed (idempotent: a no-op once they are in it).
+  if (!db.prepare('SELECT 1 FROM version_metadata LIMIT 1').get()) {
+    db.exec(`INSERT OR IGNORE INTO version_metadata
+      SELECT v.namespace, m.key, m.value, v.created_at, v.seq, v.package, v.version
+      FROM versions AS v, json_each(v.metadata) AS m`);
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ import type {
   VersionRecord,
 } from '../../ports.ts';
 import { SqliteAccessIndex } from './sqliteAccess.ts';
+import { SqliteSearch } from './sqliteSearch.ts';
 
 interface SessionRow {
   upload_id: string;
@@ -110,9 +111,11 @@ const toBlob = (r: BlobRow): BlobRecord => ({
  */
 export class SqliteIndex extends SqliteAccessIndex implements Index {
   private readonly s;
+  private readonly search: SqliteSearch<VersionRow>;
 
   constructor(db: Database.Database) {
     super(db);
+    this.search = new SqliteSearch<VersionRow>(db, (row) => this.readVersion(row));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertSession: p(`INSERT INTO sessions VALUES (@upload_id, @namespace, @package, @version, 'open', 0,
@@ -323,6 +326,25 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
       items: page.map((r) => this.readVersion(r)),
       ...(more ? { next: JSON.stringify([page.at(-1)!.created_at, page.at(-1)!.seq]) } : {}),
     };
+  }
+
+  async searchByBlob(
+    sha256: Sha256,
+    namespaces: '*' | readonly string[],
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage> {
+    return this.search.byBlob(sha256, namespaces, limit, after);
+  }
+
+  async searchByMetadata(
+    namespace: string,
+    key: string,
+    value: string,
+    limit: number,
+    after?: string,
+  ): Promise<VersionPage> {
+    return this.search.byMetadata(namespace, key, value, limit, after);
   }
 
   async getBlobs(sha256s: readonly Sha256[]): Promise<Map<Sha256, BlobRecord>> {
