@@ -139,7 +139,15 @@ export async function waitUntilScanned(
       return version;
     }
     if (version.state !== 'pending') return version;
-    await pause('is still pending');
+    // A scan engine that keeps failing (clamd unreachable…) is worth naming: it will not pass by waiting.
+    const errors = version.files.flatMap((f) =>
+      f.scan.error ? [`${f.name}: ${f.scan.error.engine}: ${f.scan.error.message}`] : [],
+    );
+    await pause(
+      errors.length > 0
+        ? `is still pending; scan errors (retrying): ${errors.join('; ')}`
+        : 'is still pending',
+    );
   }
 }
 
