@@ -29,7 +29,7 @@ export interface Stage {
 /** An attestation as `GET …/attestations` lists it. */
 export type Attestation = Pick<
   AttestationRecord,
-  'id' | 'kind' | 'predicateType' | 'signedBy' | 'verified' | 'envelope'
+  'id' | 'kind' | 'predicateType' | 'signedBy' | 'verified' | 'envelope' | 'sbom'
 >;
 
 /** A store signing key as `GET /v1/keys` lists it; retired keys still verify older signatures. */

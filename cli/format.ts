@@ -15,6 +15,9 @@ export function describeVersion(v: Version): string[] {
   for (const [k, val] of Object.entries(v.metadata)) lines.push(`  ${k}=${val}`);
   for (const f of v.files) {
     lines.push(`  ${f.name}  ${formatBytes(f.size)}  sha256:${f.sha256}  ${f.state}  scan ${f.scan.status}`);
+    // A failed attempt: the file stays pending (never clean) and the scan is retried.
+    if (f.scan.error)
+      lines.push(`    scan error: ${f.scan.error.engine}: ${f.scan.error.message} (retrying)`);
     lines.push(...describeContents(f.scan.contents));
     lines.push(...describeVulnerabilities(f.scan.vulnerabilities));
   }
@@ -73,6 +76,11 @@ export function describeAttestations(attestations: readonly Attestation[]): stri
     lines.push(
       `    ${a.kind.padEnd(10)}  ${a.predicateType}  ${signer}  ${a.verified ? 'verified' : 'not verified'}`,
     );
+    // An attested SBOM: its known vulnerabilities, or that it is not matched yet.
+    if (a.sbom?.vulnerabilities)
+      lines.push(...describeVulnerabilities(a.sbom.vulnerabilities).map((l) => `  ${l}`));
+    else if (a.sbom)
+      lines.push(`      sbom: ${a.sbom.components.length} components, not matched against advisories yet`);
   }
   lines.push(`  provenance: ${provenanceSigner(attestations)}`);
   return lines;
@@ -131,7 +139,15 @@ export async function waitUntilScanned(
       return version;
     }
     if (version.state !== 'pending') return version;
-    await pause('is still pending');
+    // A scan engine that keeps failing (clamd unreachable…) is worth naming: it will not pass by waiting.
+    const errors = version.files.flatMap((f) =>
+      f.scan.error ? [`${f.name}: ${f.scan.error.engine}: ${f.scan.error.message}`] : [],
+    );
+    await pause(
+      errors.length > 0
+        ? `is still pending; scan errors (retrying): ${errors.join('; ')}`
+        : 'is still pending',
+    );
   }
 }
 

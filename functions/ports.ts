@@ -8,6 +8,7 @@ import type { StoreEvent } from './core/events.ts';
 import type { CounterName, HistogramName, Labels } from './core/metrics.ts';
 import type {
   AttestationRecord,
+  AttestedSbom,
   AuditEvent,
   BlobRecord,
   Lease,
@@ -144,6 +145,17 @@ export interface AttestationIndex {
   putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean>;
   /** A version's attestations, oldest first. */
   listAttestations(ref: VersionRef): Promise<AttestationRecord[]>;
+  /** Every attestation that carries an SBOM (`sbom`): what is matched again when the database changes. */
+  listAttestedSboms(): Promise<{ ref: VersionRef; id: string; sbom: AttestedSbom }[]>;
+  /**
+   * Replaces `sbom.vulnerabilities` of one attestation, and nothing else (its envelope and the rest
+   * of the record stay as they are). False when the attestation or its SBOM is gone.
+   */
+  setAttestationVulnerabilities(
+    ref: VersionRef,
+    id: string,
+    vulnerabilities: VulnerabilityReport,
+  ): Promise<boolean>;
 }
 
 /** A public key of the store, as `GET /v1/keys` lists it. */
@@ -266,6 +278,13 @@ export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex, Se
    * verified before any commit references it is held until the session's expiry, like `exists` files.
    */
   recordScan(outcome: ScanOutcome): Promise<void>;
+  /**
+   * Records a scan attempt that failed (an engine could not scan: `report.status` is `error`) in one
+   * transaction: on the session file and, when the session is committed, on the version file, which
+   * stays `pending`. The blob, the staged bytes and every verdict are left alone; `recordScan` of
+   * the retry replaces it. False (nothing written) when the file is unknown or already has a verdict.
+   */
+  recordScanError(uploadId: string, fileIndex: number, report: ScanReport): Promise<boolean>;
   /**
    * Blobs whose scan report keeps the components of SBOMs (`scan.components`): what is matched
    * again when the advisory database changes.

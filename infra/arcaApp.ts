@@ -58,6 +58,10 @@ export interface ArcaContext {
   githubOidcProviderArn?: string;
   /** SNS topic every alarm notifies. @default - a new topic (output AlarmTopicArn) */
   alarmTopicArn?: string;
+  /** `true` runs ClamAV in the scan (a container-image function; `cdk deploy` needs Docker). @default false */
+  clamav?: string | boolean;
+  /** The OSV advisory database, `s3://bucket/key.zip`. @default - no vulnerability matching */
+  osvDatabase?: string;
   /** API stage throttling, requests per second and burst. @default 1000 / 2000 */
   apiThrottleRate?: string | number;
   apiThrottleBurst?: string | number;
@@ -168,6 +172,8 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
       scanMemorySize: int('scanMemorySize'),
       scanBatchSize: int('scanBatchSize'),
       scanMaxConcurrency: int('scanMaxConcurrency'),
+      clamav: flag('clamav'),
+      osvDatabase: ctx('osvDatabase'),
       logRetention: parseRetention(int('logRetentionDays')),
       gcSchedule: gcInterval === undefined ? undefined : events.Schedule.rate(Duration.minutes(gcInterval)),
       gcReservedConcurrency: int('gcReservedConcurrency'),

@@ -31,6 +31,13 @@ export {
 } from './constructs/lifecycle.ts';
 export { StoreObservability, type StoreObservabilityProps } from './constructs/observability.ts';
 export { BlobReplica, type BlobReplicaProps } from './constructs/replication.ts';
+export {
+  ArcaImageFunction,
+  ClamavEngine,
+  type ClamavEngineProps,
+  OsvRematch,
+  type OsvRematchProps,
+} from './constructs/scanEngines.ts';
 export { ScanPipeline, type ScanPipelineProps } from './constructs/scanPipeline.ts';
 export { maxScannableFileSize, SCAN_SIZING } from './constructs/scanSizing.ts';
 export {

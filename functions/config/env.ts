@@ -65,6 +65,11 @@ export const ENV = {
   oidcIssuers: 'ARCA_OIDC_ISSUERS',
   /** clamd to stream scanned bytes to: `unix:/path/to/clamd.sock` or `tcp:host:port`; unset, no ClamAV. */
   clamd: 'ARCA_CLAMD',
+  /**
+   * On AWS with ClamAV (the container-image scan function): the bucket holding ClamAV's definitions
+   * (`*.cvd`, `*.cld`), which the scan copies at cold start and the freshclam function refreshes.
+   */
+  clamavDefinitionsBucket: 'ARCA_CLAMAV_DEFINITIONS_BUCKET',
   /** An OSV advisory database (a directory or a zip of OSV JSON) to match SBOM components against. */
   osvDb: 'ARCA_OSV_DB',
   awsEndpointUrl: 'AWS_ENDPOINT_URL',

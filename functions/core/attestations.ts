@@ -14,6 +14,7 @@ import type { AttestationRecord, DsseEnvelope, PublisherKey } from './model.ts';
 import { policyFor } from './policies.ts';
 import { type AttestationView, dssePae, IN_TOTO_PAYLOAD_TYPE } from './provenance.ts';
 import type { VersionRef } from './versions.ts';
+import { attestedSbomOf } from './vulns/attestedSboms.ts';
 
 /**
  * Largest publisher attestation, as serialised JSON. It equals the hosts' JSON body limit (1 MiB),
@@ -59,6 +60,7 @@ export async function addPublisherAttestation(
   const policy = await policyFor(deps, ref.namespace);
   const signedBy = trustedSigner(policy.publisherKeys ?? [], envelope, payload);
   const now = deps.clock.now();
+  const sbom = await attestedSbomOf(statement.predicateType, statement.predicate, deps.advisories, now);
   const attestation: AttestationRecord = {
     id: newId(now),
     kind: 'publisher',
@@ -68,6 +70,7 @@ export async function addPublisherAttestation(
     envelope,
     createdAt: now.toISOString(),
     createdBy: caller.principal.id,
+    ...(sbom ? { sbom } : {}),
   };
   await deps.index.putAttestation(ref, attestation, {
     at: now.toISOString(),
@@ -101,7 +104,7 @@ function decodePayload(envelope: DsseEnvelope): Buffer {
 }
 
 /** The parts of an in-toto Statement (v1 or v0.1) the store relies on. */
-function parseStatement(payload: Buffer): { predicateType: string; digests: string[] } {
+function parseStatement(payload: Buffer): { predicateType: string; digests: string[]; predicate: unknown } {
   const invalid = (why: string) =>
     new InvalidRequestError(`payload is not an in-toto Statement: ${why}`, { details: { field: 'payload' } });
   let statement: unknown;
@@ -110,7 +113,7 @@ function parseStatement(payload: Buffer): { predicateType: string; digests: stri
   } catch {
     throw invalid('not JSON');
   }
-  const s = statement as { _type?: unknown; subject?: unknown; predicateType?: unknown };
+  const s = statement as { _type?: unknown; subject?: unknown; predicateType?: unknown; predicate?: unknown };
   if (typeof s !== 'object' || s === null) throw invalid('not an object');
   if (typeof s._type !== 'string' || !STATEMENT_TYPES.includes(s._type)) {
     throw invalid(`_type must be one of ${STATEMENT_TYPES.join(', ')}`);
@@ -126,7 +129,7 @@ function parseStatement(payload: Buffer): { predicateType: string; digests: stri
     }
     return sha256.toLowerCase();
   });
-  return { predicateType: s.predicateType, digests: [...new Set(digests)] };
+  return { predicateType: s.predicateType, digests: [...new Set(digests)], predicate: s.predicate };
 }
 
 /**

@@ -92,7 +92,8 @@ export async function unmetGates(
 }
 
 /**
- * Known vulnerabilities of the version's SBOM components, from each file's blob report. Fails
+ * Known vulnerabilities of the version's SBOM components, from each file's blob report and each
+ * attested SBOM. Fails
  * closed: without an advisory database, or with components not yet matched against it, the gate
  * cannot vouch for the version and refuses; an advisory without a severity counts as above any.
  */
@@ -110,10 +111,20 @@ async function vulnerabilityReasons(
   const unmatched: string[] = [];
   const above: string[] = [];
   const limit = SEVERITY_ORDER.indexOf(maxSeverity);
-  for (const file of version.files) {
+  const reports = version.files.map((file) => {
     const report = blobs.get(file.sha256)?.scan;
-    if (report?.components && !report.vulnerabilities) unmatched.push(file.name);
-    for (const v of report?.vulnerabilities?.findings ?? []) {
+    return { name: file.name, components: report?.components, vulnerabilities: report?.vulnerabilities };
+  });
+  // SBOMs publishers attested count like SBOM files: they can only make the gate stricter.
+  for (const a of await deps.index.listAttestations(version)) {
+    if (a.sbom) {
+      const { components, vulnerabilities } = a.sbom;
+      reports.push({ name: `attestation ${a.id}`, components, vulnerabilities });
+    }
+  }
+  for (const report of reports) {
+    if (report.components && !report.vulnerabilities) unmatched.push(report.name);
+    for (const v of report.vulnerabilities?.findings ?? []) {
       const rank = v.severity === 'unknown' ? SEVERITY_ORDER.length : SEVERITY_ORDER.indexOf(v.severity);
       if (rank > limit) above.push(`${v.id} (${v.severity}) in ${v.component.purl}`);
     }

@@ -97,6 +97,15 @@ export interface ScanReport {
   readonly components?: readonly string[];
   /** Known vulnerabilities of those components; informational: they never quarantine. */
   readonly vulnerabilities?: VulnerabilityReport;
+  /** With status `error`: the engine that could not scan the bytes and why (the scan is retried). */
+  readonly error?: ScanError;
+}
+
+/** An engine that failed to scan (clamd unreachable, the advisory database unreadable). */
+export interface ScanError {
+  /** The engine's name, as in `engines` (`clamav`, `osv`). */
+  readonly engine: string;
+  readonly message: string;
 }
 
 export type BlobState = 'pending' | 'available' | 'quarantined' | 'deleting';
@@ -132,6 +141,8 @@ export interface SessionFile {
   readonly verdict?: StagedVerdict;
   /** Findings for a rejected upload (digest or size mismatch, malware). */
   readonly rejection?: ScanReport;
+  /** The last scan attempt failed (status `error`); cleared when a retry records the verdict. */
+  readonly scanError?: ScanReport;
 }
 
 export interface UploadSession {
@@ -162,6 +173,11 @@ export interface VersionFileRecord {
    * namespace stored under the same digest are never served for an upload nobody has checked.
    */
   readonly unverified?: boolean;
+  /**
+   * While the scan of this version's upload of the file keeps failing (an engine unreachable): the
+   * last attempt's report, status `error`. The file stays `pending`; the verdict replaces it.
+   */
+  readonly scanError?: ScanReport;
 }
 
 /**
@@ -222,6 +238,7 @@ export interface VersionFile {
     readonly engines?: readonly EngineRun[];
     readonly scannedAt?: string;
     readonly vulnerabilities?: VulnerabilityReport;
+    readonly error?: ScanError;
   };
 }
 
@@ -440,4 +457,17 @@ export interface AttestationRecord {
   readonly envelope: DsseEnvelope;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** A publisher attestation whose predicate is an SBOM (CycloneDX, SPDX): what it lists, matched. */
+  readonly sbom?: AttestedSbom;
+}
+
+/**
+ * The SBOM of an attestation (predicateType `https://cyclonedx.org/bom` or `https://spdx.dev/Document`),
+ * read like a published SBOM file: its components' purls (the first 2,000) and, with an advisory
+ * database, their known vulnerabilities (absent until matched; re-matched when the database changes).
+ */
+export interface AttestedSbom {
+  readonly format: 'CycloneDX' | 'SPDX';
+  readonly components: readonly string[];
+  readonly vulnerabilities?: VulnerabilityReport;
 }

@@ -215,7 +215,7 @@ export async function rotateStoreKey(deps: CoreDeps, caller: Caller): Promise<St
 /** An attestation as `GET …/attestations` answers it. */
 export type AttestationView = Pick<
   AttestationRecord,
-  'id' | 'kind' | 'predicateType' | 'signedBy' | 'verified' | 'envelope'
+  'id' | 'kind' | 'predicateType' | 'signedBy' | 'verified' | 'envelope' | 'sbom'
 >;
 
 /** A version's attestations (read): the store's provenance and publishers' envelopes, oldest first. */
@@ -229,13 +229,14 @@ export async function listVersionAttestations(
   if (!record) throw new NotFoundError(`version ${ref.namespace}/${ref.package}@${ref.version} not found`);
   const items = await deps.index.listAttestations(ref);
   return {
-    items: items.map(({ id, kind, predicateType, signedBy, verified, envelope }) => ({
+    items: items.map(({ id, kind, predicateType, signedBy, verified, envelope, sbom }) => ({
       id,
       kind,
       predicateType,
       signedBy,
       verified,
       envelope,
+      ...(sbom ? { sbom } : {}),
     })),
   };
 }

@@ -6,6 +6,7 @@ import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from 
 import { finishInterruptedDeletions } from './gc.ts';
 import type { ContentSummary, EngineRun, Finding, ScanReport } from './model.ts';
 import { ensureProvenance } from './provenance.ts';
+import { ScanEngineError } from './scanErrors.ts';
 import type { FoundSbom, Scanner } from './scanners.ts';
 import { parseStagingKey } from './uploads.ts';
 import { type AdvisorySource, matchComponents } from './vulns/osv.ts';
@@ -35,6 +36,32 @@ export type ScanResult = ScanOutcome['verdict'] | 'skipped';
  * uploaded (it never takes content stored by someone else for this upload's bytes).
  */
 export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
+  try {
+    return await scanOnce(deps, stagingKey);
+  } catch (error) {
+    if (error instanceof ScanEngineError) await recordEngineError(deps, stagingKey, error);
+    throw error;
+  }
+}
+
+/**
+ * An engine could not scan: the file shows scan `error` naming it, and stays `pending` with its staged
+ * bytes; the step still fails, so it is retried (SQS redelivery, the embedded queue's backoff) and
+ * the retry's verdict replaces the error. Failing to record it changes nothing: the retry records it.
+ */
+async function recordEngineError(deps: ScanDeps, stagingKey: string, error: ScanEngineError): Promise<void> {
+  const ref = parseStagingKey(stagingKey);
+  if (!ref) return;
+  const report: ScanReport = {
+    status: 'error',
+    findings: [],
+    scannedAt: deps.clock.now().toISOString(),
+    error: { engine: error.engine, message: error.message },
+  };
+  await deps.index.recordScanError(ref.uploadId, ref.fileIndex, report).catch(() => false);
+}
+
+async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
   const ref = parseStagingKey(stagingKey);
   if (!ref) return 'skipped';
   const session = await deps.index.getSession(ref.uploadId);
@@ -155,7 +182,11 @@ async function knownVulnerabilities(
   if (purls.length === 0) return { report: {} };
   const components = { components: purls.slice(0, MAX_COMPONENTS_KEPT) };
   if (!deps.advisories) return { report: components };
-  const index = await deps.advisories.current();
+  const index = await deps.advisories.current().catch((error: unknown) => {
+    throw new ScanEngineError('osv', `the advisory database cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
+  });
   const vulnerabilities = matchComponents(index, purls, deps.clock.now());
   return { report: { ...components, vulnerabilities }, engine: index.engine() };
 }

@@ -423,7 +423,8 @@ async function checkStagedFiles(
           },
         );
       }
-      return { ...record, stagingKey, unverified: true };
+      // A scan that has failed so far (an engine unreachable) shows on the version until it succeeds.
+      return { ...record, stagingKey, unverified: true, ...(f.scanError ? { scanError: f.scanError } : {}) };
     }),
   );
   return { files, availableBlobs: [...availableBlobs], blobs };

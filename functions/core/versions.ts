@@ -35,8 +35,13 @@ function describeFile(file: VersionFileRecord, blob: BlobRecord | undefined): Ve
       : blob?.state === 'available' && !file.unverified
         ? 'available'
         : 'pending';
+  // A pending file whose scan keeps failing says so (status `error`, the engine and why): never clean.
   const scan =
-    blob?.scan && state !== 'pending' ? scanOf(blob.scan) : { status: 'pending' as const, findings: [] };
+    blob?.scan && state !== 'pending'
+      ? scanOf(blob.scan)
+      : file.scanError
+        ? scanOf(file.scanError)
+        : { status: 'pending' as const, findings: [] };
   return { ...base, state, scan };
 }
 
@@ -47,6 +52,7 @@ const scanOf = (r: ScanReport): VersionFile['scan'] => ({
   ...(r.engines ? { engines: r.engines } : {}),
   ...(r.scannedAt ? { scannedAt: r.scannedAt } : {}),
   ...(r.vulnerabilities ? { vulnerabilities: r.vulnerabilities } : {}),
+  ...(r.error ? { error: r.error } : {}),
 });
 
 /**

@@ -20,6 +20,7 @@ import { GarbageCollector } from './garbageCollector.ts';
 import { IndexTable } from './indexTable.ts';
 import { StoreObservability } from './observability.ts';
 import { BLOB_REPLICATION_RULE_ID } from './replicationRule.ts';
+import { ClamavEngine, OsvRematch } from './scanEngines.ts';
 import { ScanPipeline } from './scanPipeline.ts';
 import { SigningKeys } from './signingKeys.ts';
 import { BlobStorage } from './storage.ts';
@@ -44,6 +45,10 @@ export class ArtifactStore extends Construct {
   public readonly apiFunction: lambda.Function;
   public readonly api: ArtifactApi;
   public readonly scan: ScanPipeline;
+  /** ClamAV's definitions bucket and refresh (with `clamav: true`). */
+  public readonly clamav?: ClamavEngine;
+  /** The scheduled OSV re-match (with `osvDatabase`). */
+  public readonly osvRematch?: OsvRematch;
   public readonly signingKeys: SigningKeys;
   public readonly gc: GarbageCollector;
   /** CloudFront signed downloads; absent only with `cdn: false`. */
@@ -102,15 +107,36 @@ export class ArtifactStore extends Construct {
     this.cursorSecret = this.createCursorSecret(props.removalPolicy);
     this.grantCursorSecret(this.apiFunction);
 
+    const clamav = props.clamav
+      ? new ClamavEngine(this, 'Clamav', {
+          logRetention: props.logRetention,
+          removalPolicy: props.removalPolicy,
+        })
+      : undefined;
+    this.clamav = clamav;
     this.scan = new ScanPipeline(this, 'Scan', {
       storage: this.storage,
       index: this.index,
       reservedConcurrentExecutions: props.scanReservedConcurrency,
-      memorySize: props.scanMemorySize,
+      // clamd holds ClamAV's official database in memory (~1 GiB).
+      memorySize: props.scanMemorySize ?? (clamav ? 3008 : undefined),
+      ...(clamav ? { image: clamav.scanImage } : {}),
       batchSize: props.scanBatchSize,
       maxConcurrency: props.scanMaxConcurrency,
       logRetention: props.logRetention,
     });
+    clamav?.grantScan(this.scan.function);
+    if (props.osvDatabase !== undefined) {
+      const osv = new OsvRematch(this, 'OsvRematch', {
+        database: props.osvDatabase,
+        index: this.index,
+        blobBucketName: this.storage.bucket.bucketName,
+        logRetention: props.logRetention,
+      });
+      this.osvRematch = osv;
+      osv.grantRead(this.scan.function);
+      osv.grantRead(this.apiFunction); // attested SBOMs are matched at attach; the gate needs it too
+    }
     // The API refuses, at upload creation (413 TooLarge), files the scan could not finish in time.
     this.apiFunction.addEnvironment(ENV.maxFileSize, String(this.scan.maxFileSize));
 

@@ -84,6 +84,19 @@ export interface ArtifactStoreProps {
   readonly scanReservedConcurrency?: number;
   /** Memory of `scan`. @default 1769 (one vCPU) */
   readonly scanMemorySize?: number;
+  /**
+   * ClamAV in the scan (docs/scanning.md § ClamAV on AWS): the scan function becomes a container
+   * image with clamd (infra/clamav/Dockerfile, built by `cdk deploy`, so Docker is needed then), its
+   * definitions live in a bucket a scheduled freshclam function refreshes, and `scanMemorySize`
+   * defaults to 3008. @default false
+   */
+  readonly clamav?: boolean;
+  /**
+   * The OSV advisory database, `s3://bucket/key.zip` (a zip of OSV JSON you keep up to date): scan
+   * and api read it (`ARCA_OSV_DB`, `s3:GetObject` on that object), and a scheduled function matches
+   * kept SBOMs against it again when it changes. @default - no vulnerability matching
+   */
+  readonly osvDatabase?: string;
   /** Staged objects per scan invocation; the largest file accepted is divided by it. @default 1 */
   readonly scanBatchSize?: number;
   /** Most scan instances the queue trigger runs at once (2–1000). @default 100 */

@@ -10,6 +10,7 @@ import { BUCKET_LAYOUT, QUEUE_SETTINGS } from '../../functions/config/resources.
 import { ArcaFunction, handlerEntry } from './functions.ts';
 import type { IndexTable } from './indexTable.ts';
 import { LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
+import { ArcaImageFunction } from './scanEngines.ts';
 import { maxScannableFileSize } from './scanSizing.ts';
 import type { BlobStorage } from './storage.ts';
 
@@ -38,6 +39,11 @@ export interface ScanPipelineProps {
   readonly memorySize?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The scan function as a container image instead of the bundled handler (ClamAV: `ClamavEngine`).
+   * @default - the bundled `scan` handler
+   */
+  readonly image?: lambda.DockerImageCode;
 }
 
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
@@ -84,14 +90,16 @@ export class ScanPipeline extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: QUEUE_SETTINGS.maxReceiveCount },
     });
 
-    this.function = new ArcaFunction(this, 'Function', {
-      entry: handlerEntry('scan'),
+    const settings = {
       description: 'Arca scan: hashes and scans staged uploads, promotes them to blobs/',
       timeout,
       memorySize: props.memorySize ?? 1769,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logRetention: props.logRetention,
-    });
+    };
+    this.function = props.image
+      ? new ArcaImageFunction(this, 'Function', { code: props.image, ...settings })
+      : new ArcaFunction(this, 'Function', { entry: handlerEntry('scan'), ...settings });
     props.storage.grantScan(this.function);
     props.index.grantIndexReadWrite(this.function);
     this.function.addEventSource(

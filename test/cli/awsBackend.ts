@@ -13,6 +13,7 @@ import { startMotoProxy } from './motoProxy.ts';
 export async function startMotoBackend(
   multipartThreshold: number,
   failPartPuts: readonly number[] = [],
+  scanEnv: Readonly<Record<string, string>> = {},
 ): Promise<{
   backend: () => Promise<HostedBackend>;
   /** Status of every PUT to a staging key, as S3 answered it (or the proxy's injected 500). */
@@ -47,6 +48,7 @@ export async function startMotoBackend(
     ARCA_TABLE: `arca-${suffix}`,
     ARCA_SCAN_QUEUE: `arca-${suffix}`,
     ARCA_MULTIPART_THRESHOLD: String(multipartThreshold),
+    ...scanEnv,
   };
   const s3 = new S3Client({
     endpoint: `http://127.0.0.1:${port}`,

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scannersFromEnv } from '../../functions/adapters/scanEngines.ts';
 import type { Principal } from '../../functions/core/model.ts';
 import { ADMIN_PRINCIPAL, bearerAuthenticator } from '../../functions/local/auth.ts';
 import { createEmbeddedBackend } from '../../functions/local/embeddedBackend.ts';
@@ -54,6 +55,8 @@ export interface TestStore {
 
 export interface StoreOptions {
   readonly faults?: StorageFaults;
+  /** Scan engine settings (`ARCA_CLAMD`, `ARCA_OSV_DB`), as an operator sets them. */
+  readonly scanEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -65,7 +68,9 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
   const token = `admin-${randomBytes(8).toString('hex')}`;
   const storagePuts: number[] = [];
   const moto =
-    BACKEND === 'aws' ? await startMotoBackend(PART_SIZE, options.faults?.failPartPuts) : undefined;
+    BACKEND === 'aws'
+      ? await startMotoBackend(PART_SIZE, options.faults?.failPartPuts, options.scanEnv)
+      : undefined;
   const server = await startLocalServer({
     port: 0,
     authenticate: bearerAuthenticator(
@@ -89,6 +94,7 @@ export async function startStore(options: StoreOptions = {}): Promise<TestStore>
             multipartThreshold: MiB,
             partSize: MiB,
             faults: options.faults,
+            ...(options.scanEnv ? { scanners: scannersFromEnv(options.scanEnv) } : {}),
           }),
   });
   return {

@@ -5,6 +5,7 @@ import {
   UploadExpiredError,
   VersionExistsError,
 } from '../../functions/core/errors.ts';
+import type { ScanReport } from '../../functions/core/model.ts';
 import type { Index, ScanOutcome } from '../../functions/ports.ts';
 import { audit, session, versionOf } from '../support/fixtures.ts';
 
@@ -240,6 +241,73 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       expect((await index.getBlobs([s.files[0]!.sha256])).get(s.files[0]!.sha256)!.state).toBe('pending');
     });
 
+    const engineDown = (message = 'clamd at /run/clamd.sock is unreachable: ENOENT'): ScanReport => ({
+      status: 'error',
+      findings: [],
+      scannedAt: new Date().toISOString(),
+      error: { engine: 'clamav', message },
+    });
+
+    it('records a failed scan attempt on the session and version file, leaving the blob pending, until the verdict replaces it', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await commit(s);
+      const sha = s.files[0]!.sha256;
+
+      expect(await index.recordScanError(s.uploadId, 0, engineDown())).toBe(true);
+
+      const failed = await index.getSession(s.uploadId);
+      expect(failed!.files[0]!.scanError).toMatchObject({ status: 'error', error: { engine: 'clamav' } });
+      expect(failed!.files[0]!.verdict).toBeUndefined();
+      const pending = await index.getVersion(s.namespace, s.package, s.version);
+      expect(pending!.files[0]!.scanError).toMatchObject({ status: 'error', error: { engine: 'clamav' } });
+      expect((await index.getBlobs([sha])).get(sha)).toMatchObject({ state: 'pending' });
+      expect((await index.getBlobs([sha])).get(sha)!.scan).toBeUndefined();
+      // The same failure again rewrites nothing, so retries do not race commits.
+      expect(await index.recordScanError(s.uploadId, 0, engineDown())).toBe(true);
+      expect((await index.getSession(s.uploadId))!.revision).toBe(failed!.revision);
+
+      await index.recordScan(scan(s, 'verified'));
+
+      expect((await index.getSession(s.uploadId))!.files[0]!.scanError).toBeUndefined();
+      const verified = await index.getVersion(s.namespace, s.package, s.version);
+      expect(verified!.files[0]!.scanError).toBeUndefined();
+      expect((await index.getBlobs([sha])).get(sha)).toMatchObject({
+        state: 'available',
+        scan: { status: 'clean' },
+      });
+    });
+
+    it('records a failed scan attempt of an uncommitted upload on its session file only', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+
+      expect(await index.recordScanError(s.uploadId, 0, engineDown('osv database unreadable'))).toBe(true);
+
+      expect((await index.getSession(s.uploadId))!.files[0]!.scanError!.error).toEqual({
+        engine: 'clamav',
+        message: 'osv database unreadable',
+      });
+      expect(await index.getVersion(s.namespace, s.package, s.version)).toBeNull();
+      expect((await index.getBlobs([s.files[0]!.sha256])).size).toBe(0);
+    });
+
+    it('lets a rejection replace a failed attempt, and never records a failed attempt over a verdict', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await commit(s);
+      await index.recordScanError(s.uploadId, 0, engineDown());
+
+      await index.recordScan(scan(s, 'rejected'));
+
+      expect(await index.recordScanError(s.uploadId, 0, engineDown('later'))).toBe(false);
+      expect(await index.recordScanError('no-such-upload', 0, engineDown())).toBe(false);
+      const file = (await index.getVersion(s.namespace, s.package, s.version))!.files[0]!;
+      expect(file.rejection).toMatchObject({ status: 'infected' });
+      expect(file.scanError).toBeUndefined();
+      expect((await index.getSession(s.uploadId))!.files[0]!.scanError).toBeUndefined();
+    });
+
     it('quarantines the blob itself when its content is infected', async () => {
       const s = session();
       await index.createSession(s, audit());
@@ -296,6 +364,51 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       expect(await index.putAttestation(ref, sbom, audit())).toBe(true);
       expect(await index.listAttestations(ref)).toEqual([provenance, sbom]);
       expect(await index.listAttestations({ ...ref, version: 'other' })).toEqual([]);
+    });
+
+    it('lists attested SBOMs and replaces only their vulnerabilities', async () => {
+      const s = session();
+      await index.createSession(s, audit());
+      await commit(s);
+      const ref = { namespace: s.namespace, package: s.package, version: s.version };
+      const attestation = {
+        id: '01JSBOM0000000000000000001',
+        kind: 'publisher' as const,
+        predicateType: 'https://spdx.dev/Document',
+        signedBy: '',
+        verified: false,
+        envelope: { payloadType: 'application/vnd.in-toto+json', payload: 'e30=', signatures: [] },
+        createdAt: '2026-11-30T00:00:02.000Z',
+        createdBy: 'ci',
+      };
+      const sbom = { format: 'SPDX' as const, components: ['pkg:npm/lodash@4.17.20'] };
+      await index.putAttestation(ref, { ...attestation, sbom }, audit());
+      await index.putAttestation(
+        ref,
+        { ...attestation, id: '01JPLAIN000000000000000000', createdAt: '2026-11-30T00:00:03.000Z' },
+        audit(),
+      );
+
+      expect(await index.listAttestedSboms()).toEqual([{ ref, id: attestation.id, sbom }]);
+
+      const vulnerabilities = {
+        database: 'osv sha256:new',
+        matchedAt: '2026-11-30T01:00:00.000Z',
+        components: 1,
+        findings: [],
+      };
+      expect(await index.setAttestationVulnerabilities(ref, attestation.id, vulnerabilities)).toBe(true);
+      expect(
+        await index.setAttestationVulnerabilities(ref, '01JPLAIN000000000000000000', vulnerabilities),
+      ).toBe(false);
+      expect(
+        await index.setAttestationVulnerabilities(ref, '01JNONE0000000000000000000', vulnerabilities),
+      ).toBe(false);
+      const [stored] = await index.listAttestations(ref);
+      expect(stored).toEqual({ ...attestation, sbom: { ...sbom, vulnerabilities } });
+      expect(await index.listAttestedSboms()).toEqual([
+        { ref, id: attestation.id, sbom: { ...sbom, vulnerabilities } },
+      ]);
     });
 
     it('finds live versions by an exact metadata value, newest first, page by page, once each', async () => {

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tar, zip } from '../support/archives.ts';
 import { type Clamd, startClamd, TEST_PATTERN } from '../support/clamd.ts';
-import { call, publish, settled } from '../support/client.ts';
+import { type ApiAnswer, call, publish, settled } from '../support/client.ts';
 import { describeForEachBackend, startTestServer, type TestServer } from '../support/testServer.ts';
 
 /**
@@ -55,6 +55,77 @@ describeForEachBackend('scan engines: ClamAV and OSV', (kind) => {
     expect(download.status).toBe(409);
   });
 
+  it('shows scan error naming clamav while clamd is unreachable, never clean, and the retry records the real verdict', async () => {
+    const version = `1.0.${n++}`;
+    const files = { 'clean.txt': Buffer.from('nothing to see'), 'bad.bin': Buffer.from(TEST_PATTERN) };
+    await clamd.pause();
+    let failing: ApiAnswer;
+    try {
+      const res = await publish(s.url, { namespace: 'engines', version, files });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+
+      failing = await until(s.url, versionPath(version), (v) =>
+        v.files.every((f: { scan: { status: string } }) => f.scan.status === 'error'),
+      );
+    } finally {
+      await clamd.resume();
+    }
+
+    expect(failing.body.state).toBe('pending');
+    for (const file of failing.body.files) {
+      expect(file.state).toBe('pending');
+      expect(file.scan.findings).toEqual([]);
+      expect(file.scan.error.engine).toBe('clamav');
+      expect(file.scan.error.message).toContain('unreachable');
+    }
+    const refused = await call(s.url, 'GET', `${versionPath(version)}/files/clean.txt`);
+    expect(refused.status).toBe(409);
+
+    // Each file is retried on its own: the version is quarantined as soon as one is.
+    const settledVersion = (
+      await until(s.url, versionPath(version), (v) =>
+        v.files.every((f: { state: string }) => f.state !== 'pending'),
+      )
+    ).body;
+    expect(settledVersion.state).toBe('quarantined');
+    const [clean, bad] = settledVersion.files;
+    expect(clean).toMatchObject({
+      name: 'clean.txt',
+      state: 'available',
+      scan: { status: 'clean', findings: [] },
+    });
+    expect(bad).toMatchObject({ name: 'bad.bin', state: 'quarantined', scan: { status: 'infected' } });
+    expect(bad.scan.findings.map((f: { rule: string }) => f.rule)).toEqual(['Arca.Test.Pattern.UNOFFICIAL']);
+    for (const file of settledVersion.files) expect(file.scan.error).toBeUndefined();
+  });
+
+  it('matches an SBOM attached as an attestation against the advisory database, like a published one', async () => {
+    const version = await release({ 'app.bin': Buffer.from('a release without an SBOM') });
+    const digest = version.files[0].sha256;
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'app.bin', digest: { sha256: digest } }],
+      predicateType: 'https://spdx.dev/Document',
+      predicate: JSON.parse(readFileSync('test/fixtures/sbom/syft-2.3.spdx.json', 'utf8')),
+    };
+    const envelope = {
+      payloadType: 'application/vnd.in-toto+json',
+      payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+      signatures: [{ keyid: 'ci', sig: Buffer.from('unsigned').toString('base64') }],
+    };
+
+    const attached = await call(s.url, 'POST', `${versionPath(version.version)}/attestations`, envelope);
+
+    expect(attached.status, JSON.stringify(attached.body)).toBe(201);
+    expect(attached.body.sbom.format).toBe('SPDX');
+    expect(attached.body.sbom.vulnerabilities.findings.map((v: { id: string }) => v.id)).toEqual([
+      'GHSA-57j2-w4cx-62h2',
+    ]);
+    const listed = await call(s.url, 'GET', `${versionPath(version.version)}/attestations`);
+    const publisher = listed.body.items.find((a: { id: string }) => a.id === attached.body.id);
+    expect(publisher.sbom).toEqual(attached.body.sbom);
+  });
+
   it('lists the known vulnerabilities of an SBOM inside an archive, keeps the version available, and names every engine', async () => {
     const sbom = readFileSync('test/fixtures/sbom/syft-2.3.spdx.json');
 
@@ -77,3 +148,17 @@ describeForEachBackend('scan engines: ClamAV and OSV', (kind) => {
     ]);
   });
 });
+
+/** Polls a version until `done` holds of it (the scan queue retries on its own schedule). */
+async function until(
+  base: string,
+  path: string,
+  done: (version: ApiAnswer['body']) => boolean,
+): Promise<ApiAnswer> {
+  for (let i = 0; i < 600; i++) {
+    const v = await call(base, 'GET', path);
+    if (v.status === 200 && done(v.body)) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${path} never reached the expected state`);
+}

@@ -46,4 +46,15 @@ describe('Lambda bundles', () => {
     console.log(`scan bundle: ${(code.length / 1024).toFixed(0)} KiB`);
     expect(typeof (await load(code)).handler).toBe('function');
   });
+
+  it('bundles the OSV re-match handler into a module that loads', async () => {
+    const code = await bundle('functions/handlers/rematch.ts');
+    expect(typeof (await load(code)).handler).toBe('function');
+  });
+
+  it('bundles the ClamAV image entry points (as infra/clamav/Dockerfile does) into a module that loads', async () => {
+    const loaded = await load(await bundle('functions/handlers/clamav.ts'));
+    expect(typeof loaded.scan).toBe('function');
+    expect(typeof loaded.refresh).toBe('function');
+  });
 });

@@ -27,6 +27,10 @@ export interface Clamd {
   readonly socketPath: string;
   /** The signature database it loaded (clamscan -d takes it too). */
   readonly databaseDir: string;
+  /** Stops clamd, keeping its config and database: its address is unreachable until `resume`. */
+  pause(): Promise<void>;
+  /** Starts it again at the same address. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +55,27 @@ export async function startClamd(): Promise<Clamd> {
       '',
     ].join('\n'),
   );
+  let child = await spawnClamd(dir, socketPath);
+  return {
+    address: `unix:${socketPath}`,
+    socketPath,
+    databaseDir: dir,
+    pause: async () => {
+      await child.stop();
+      await rm(socketPath, { force: true }); // no stale socket for the restart to trip over
+    },
+    resume: async () => {
+      child = await spawnClamd(dir, socketPath);
+    },
+    stop: async () => {
+      await child.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts clamd on the config in `dir` and waits until its socket answers connections. */
+async function spawnClamd(dir: string, socketPath: string): Promise<{ stop(): Promise<void> }> {
   const child: ChildProcess = spawn(CLAMD_BINARY, ['-c', join(dir, 'clamd.conf')], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; ; i++) {
@@ -60,15 +85,11 @@ export async function startClamd(): Promise<Clamd> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    address: `unix:${socketPath}`,
-    socketPath,
-    databaseDir: dir,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

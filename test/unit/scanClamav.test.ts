@@ -93,9 +93,17 @@ describe('the scan step with ClamAV (ARCA_CLAMD)', () => {
     await expect(scanStagedObject(down, key)).rejects.toThrow(/clamd at unix:.* is unreachable/);
     const pending = await getVersion(deps, admin, ref);
     expect(pending.state).toBe('pending');
-    expect(pending.files[0]!.scan.status).toBe('pending');
+    expect(pending.files[0]!.state).toBe('pending');
+    expect(pending.files[0]!.scan.status).toBe('error');
+    expect(pending.files[0]!.scan.error).toEqual({
+      engine: 'clamav',
+      message: expect.stringMatching(/clamd at unix:.* is unreachable/),
+    });
     expect(h.blobs.staged.has(key)).toBe(true); // kept for the retry
 
     expect(await scanStagedObject(deps, key)).toBe('infected'); // the retry, once clamd answers
+    const scanned = await getVersion(deps, admin, ref);
+    expect(scanned.files[0]!.scan.status).toBe('infected');
+    expect(scanned.files[0]!.scan.error).toBeUndefined();
   });
 });

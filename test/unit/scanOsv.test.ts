@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -50,6 +50,46 @@ describe('known vulnerabilities from SBOMs in the scan (ARCA_OSV_DB)', () => {
   };
   const ids = (v: Awaited<ReturnType<typeof getVersion>>) =>
     (v.files[0]!.scan.vulnerabilities?.findings ?? []).map((f) => `${f.id} ${f.component.purl}`).sort();
+
+  it('reports scan error naming osv while the database cannot be read, keeps the bytes staged, and the retry records the verdict', async () => {
+    writeFileSync(join(dbDir, 'broken.json'), '{ not json');
+    const bytes = sbom('syft-1.6.cdx.json');
+    const ref = { namespace: 'demo', package: 'app', version: '3.0.0' };
+    const created = await createUpload(deps, admin, {
+      ...ref,
+      metadata: {},
+      files: [
+        { name: 'image.cdx.json', size: bytes.length, sha256: sha256(bytes), mediaType: 'application/json' },
+      ],
+    });
+    const key = (await deps.index.getSession(created.uploadId))!.files[0]!.stagingKey!;
+    h.blobs.stage(key, bytes);
+    await commitUpload(deps, admin, { uploadId: created.uploadId });
+
+    await expect(scanStagedObject(deps, key)).rejects.toMatchObject({
+      name: 'ScanEngineError',
+      engine: 'osv',
+    });
+
+    const failing = await getVersion(deps, admin, ref);
+    expect(failing.state).toBe('pending');
+    expect(failing.files[0]!.state).toBe('pending');
+    expect(failing.files[0]!.scan.status).toBe('error');
+    expect(failing.files[0]!.scan.error).toEqual({
+      engine: 'osv',
+      message: expect.stringContaining('broken.json is not an OSV record'),
+    });
+    expect(await deps.blobs.statStaged(key)).not.toBeNull();
+
+    rmSync(join(dbDir, 'broken.json'));
+    expect(await scanStagedObject(deps, key)).toBe('verified');
+
+    const settled = await getVersion(deps, admin, ref);
+    expect(settled.state).toBe('available');
+    expect(settled.files[0]!.scan.status).toBe('clean');
+    expect(settled.files[0]!.scan.error).toBeUndefined();
+    expect(ids(settled)).toHaveLength(3);
+  });
 
   it('lists the vulnerabilities of a published SBOM without quarantining it, and names the database', async () => {
     const ref = await publish(sbom('syft-1.6.cdx.json'), 'image.cdx.json');

@@ -1,3 +1,4 @@
+import type { AttestedSbom, VulnerabilityReport } from '../../core/model.ts';
 import type { AttestationRecord, AuditEvent, TokenRecord, VersionRef } from '../../ports.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { attestationPrefix, auditItem, type Item, keys, packageKey, workLists } from './dynamoDbItems.ts';
@@ -94,7 +95,9 @@ export class DynamoDbAccess {
    * on being new) and `…#<id>#<n>` for the rest, all in the one transaction with the audit event.
    */
   async putAttestation(ref: VersionRef, attestation: AttestationRecord, audit: AuditEvent): Promise<boolean> {
-    const json = JSON.stringify(attestation);
+    // An attested SBOM's report is its own item (`…#<id>#sbom`), so a re-match updates it in place.
+    const { sbom, ...record } = attestation;
+    const json = JSON.stringify(record);
     const chunks: string[] = [];
     for (let at = 0; at < json.length; at += ATTESTATION_CHUNK)
       chunks.push(json.slice(at, at + ATTESTATION_CHUNK));
@@ -115,9 +118,63 @@ export class DynamoDbAccess {
           ...(part === 0 ? expression({ condition: 'attribute_not_exists(#pk)' }) : {}),
         },
       })),
+      ...(sbom
+        ? [
+            {
+              Put: {
+                TableName: this.table.name,
+                Item: toAttributes({
+                  ...first,
+                  sk: `${first.sk}#sbom`,
+                  kind: 'attestationSbom',
+                  id: attestation.id,
+                  namespace: ref.namespace,
+                  package: ref.package,
+                  version: ref.version,
+                  sbom,
+                }),
+              },
+            },
+          ]
+        : []),
       { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
     ]);
     return failed === null;
+  }
+
+  async listAttestedSboms(): Promise<{ ref: VersionRef; id: string; sbom: AttestedSbom }[]> {
+    const items = await this.table.scanAll({
+      FilterExpression: '#kind = :kind',
+      ExpressionAttributeNames: { '#kind': 'kind' },
+      ExpressionAttributeValues: toAttributes({ ':kind': 'attestationSbom' }),
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({
+      ref: {
+        namespace: item.namespace as string,
+        package: item.package as string,
+        version: item.version as string,
+      },
+      id: item.id as string,
+      sbom: item.sbom as AttestedSbom,
+    }));
+  }
+
+  async setAttestationVulnerabilities(
+    ref: VersionRef,
+    id: string,
+    vulnerabilities: VulnerabilityReport,
+  ): Promise<boolean> {
+    const first = keys.attestation(ref, id);
+    return this.table.update({
+      TableName: this.table.name,
+      Key: toAttributes({ ...first, sk: `${first.sk}#sbom` }),
+      ...updateExpression({
+        update: 'SET #sbom.#vulnerabilities = :vulnerabilities',
+        condition: 'attribute_exists(#sbom)',
+        values: { ':vulnerabilities': vulnerabilities },
+      }),
+    });
   }
 
   async listAttestations(ref: VersionRef): Promise<AttestationRecord[]> {
@@ -138,7 +195,11 @@ export class DynamoDbAccess {
       start = page.lastKey;
     } while (start);
     const byId = new Map<string, Item[]>();
-    for (const item of items) byId.set(item.id as string, [...(byId.get(item.id as string) ?? []), item]);
+    const sboms = new Map<string, AttestedSbom>();
+    for (const item of items) {
+      if (item.kind === 'attestationSbom') sboms.set(item.id as string, item.sbom as AttestedSbom);
+      else byId.set(item.id as string, [...(byId.get(item.id as string) ?? []), item]);
+    }
     return [...byId.values()]
       .filter((chunks) => chunks.length === chunks[0]!.parts) // a record is whole or not listed
       .map((chunks) => {
@@ -146,7 +207,9 @@ export class DynamoDbAccess {
           .sort((a, b) => (a.part as number) - (b.part as number))
           .map((c) => c.data as string)
           .join('');
-        return JSON.parse(json) as AttestationRecord;
+        const record = JSON.parse(json) as AttestationRecord;
+        const sbom = sboms.get(record.id);
+        return sbom ? { ...record, sbom } : record;
       })
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }

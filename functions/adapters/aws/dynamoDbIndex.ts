@@ -1,7 +1,8 @@
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import type { VulnerabilityReport } from '../../core/model.ts';
+import type { ScanReport, VulnerabilityReport } from '../../core/model.ts';
+import { sameScanError } from '../../core/scanErrors.ts';
 import type {
   AuditEvent,
   BlobRecord,
@@ -31,7 +32,7 @@ import {
 import { DynamoDbLifecycleIndex } from './dynamoDbLifecycle.ts';
 import { MAX_TRANSACTION_ITEMS, releaseSessionReferences } from './dynamoDbReferences.ts';
 import type { RetryOptions } from './dynamoDbRetry.ts';
-import { scanTransaction } from './dynamoDbScan.ts';
+import { scanErrorTransaction, scanTransaction } from './dynamoDbScan.ts';
 import { DynamoDbSearch } from './dynamoDbSearch.ts';
 import { commitInStages } from './dynamoDbStagedCommit.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
@@ -291,6 +292,22 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) return;
     }
     throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);
+  }
+
+  async recordScanError(uploadId: string, fileIndex: number, report: ScanReport): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
+      const session = await this.getSession(uploadId);
+      const file = session?.files[fileIndex];
+      if (!session || !file || file.verdict) return false;
+      if (sameScanError(file.scanError, report)) return true;
+      const version =
+        session.state === 'committed'
+          ? await this.getVersion(session.namespace, session.package, session.version)
+          : null;
+      const items = scanErrorTransaction(this.table.name, fileIndex, report, { session, version });
+      if (!(await this.table.transact(items))) return true;
+    }
+    throw new ConflictError(`upload ${uploadId} kept changing while its scan error was recorded`);
   }
 
   /** A full Scan: run only when the advisory database changes, filtered to blob items with components. */

@@ -1,3 +1,4 @@
+import type { VulnerabilityReport } from '../../core/model.ts';
 import type {
   AccessIndex,
   AttestationIndex,
@@ -157,6 +158,12 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   }
   listAttestations(ref: VersionRef) {
     return this.access.listAttestations(ref);
+  }
+  listAttestedSboms() {
+    return this.access.listAttestedSboms();
+  }
+  setAttestationVulnerabilities(ref: VersionRef, id: string, vulnerabilities: VulnerabilityReport) {
+    return this.access.setAttestationVulnerabilities(ref, id, vulnerabilities);
   }
   acquireGcLock(holder: string, now: Date, until: Date) {
     return this.gc.acquireGcLock(holder, now, until);

@@ -1,5 +1,5 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import type { SessionFile } from '../../core/model.ts';
+import type { ScanReport, SessionFile } from '../../core/model.ts';
 import type { ScanOutcome, StoredSession, VersionRecord } from '../../ports.ts';
 import { type BlobFacts, blobChange, later } from './dynamoDbBlobs.ts';
 import { toAttributes, updateExpression } from './dynamoDbExpression.ts';
@@ -27,9 +27,10 @@ export function scanTransaction(
   const { session } = read;
   const file = session.files[outcome.fileIndex]!;
   const rejected = outcome.verdict !== 'verified';
+  const { scanError: _replaced, ...scanned } = file;
   const updated: SessionFile = rejected
-    ? { ...file, verdict: 'rejected', rejection: outcome.report }
-    : { ...file, verdict: 'verified' };
+    ? { ...scanned, verdict: 'rejected', rejection: outcome.report }
+    : { ...scanned, verdict: 'verified' };
   const items: TransactWriteItem[] = [
     {
       Update: {
@@ -50,15 +51,15 @@ export function scanTransaction(
   if (outcome.verdict !== 'rejected') items.push(blobUpdate(table, outcome, read.blob, session.expiresAt));
   const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
   const versionFile = position >= 0 ? read.version?.files[position] : undefined;
-  if (versionFile && (rejected || versionFile.unverified)) {
+  if (versionFile && (rejected || versionFile.unverified || versionFile.scanError)) {
     items.push({
       Update: {
         TableName: table,
         Key: toAttributes(keys.version(session.namespace, session.package, session.version)),
         ...updateExpression({
           update: rejected
-            ? `SET #files[${position}].#rejection = :report`
-            : `REMOVE #files[${position}].#unverified`,
+            ? `SET #files[${position}].#rejection = :report REMOVE #files[${position}].#scanError`
+            : `REMOVE #files[${position}].#unverified, #files[${position}].#scanError`,
           condition: '#uploadId = :uploadId',
           values: { ':report': outcome.report, ':uploadId': session.uploadId },
         }),
@@ -96,4 +97,52 @@ function blobUpdate(
         }
       : { ...base, state: 'quarantined', unreferencedSince: read ? read.unreferencedSince : at };
   return blobChange(table, read, next, { scan: outcome.report, at });
+}
+
+/**
+ * A failed scan attempt as one transaction: the session file's `scanError` (revision-checked, like a
+ * verdict) and, for a committed session, the version file's, conditioned on the version being this
+ * upload's. Same meaning as the embedded index.
+ */
+export function scanErrorTransaction(
+  table: string,
+  fileIndex: number,
+  report: ScanReport,
+  read: Omit<ScanSnapshot, 'blob'>,
+): TransactWriteItem[] {
+  const { session } = read;
+  const file = session.files[fileIndex]!;
+  const items: TransactWriteItem[] = [
+    {
+      Update: {
+        TableName: table,
+        Key: toAttributes(keys.session(session.uploadId)),
+        ...updateExpression({
+          update: 'SET #files = :files, #revision = #revision + :one',
+          condition: '#revision = :rev',
+          values: {
+            ':files': session.files.map((f, i) => (i === fileIndex ? { ...f, scanError: report } : f)),
+            ':one': 1,
+            ':rev': session.revision,
+          },
+        }),
+      },
+    },
+  ];
+  const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
+  const versionFile = position >= 0 ? read.version?.files[position] : undefined;
+  if (versionFile && !versionFile.rejection) {
+    items.push({
+      Update: {
+        TableName: table,
+        Key: toAttributes(keys.version(session.namespace, session.package, session.version)),
+        ...updateExpression({
+          update: `SET #files[${position}].#scanError = :report`,
+          condition: '#uploadId = :uploadId',
+          values: { ':report': report, ':uploadId': session.uploadId },
+        }),
+      },
+    });
+  }
+  return items;
 }

@@ -8,8 +8,9 @@ import type { ClamdClient, ClamdStream } from './clamdClient.ts';
  * and on every file inside one, so a finding names the entry (`lib/inner.zip!/bad.so`) and clamd
  * still opens what the scan does not (7z, rar, PDF, OLE…) with its own limits.
  *
- * Fails closed: clamd unreachable or answering an error throws `ClamdUnavailableError`, so the scan
- * step fails and is retried and the file stays `pending`; clamd refusing to read a stream to its end
+ * Fails closed: clamd unreachable or answering an error throws `ClamdUnavailableError` (a
+ * `ScanEngineError` of engine `clamav`), so the file shows scan `error`, stays `pending`, and the scan
+ * step fails and is retried; clamd refusing to read a stream to its end
  * (its StreamMaxLength or scan limits) is a finding, since those bytes were not scanned.
  */
 export function clamavScanner(client: ClamdClient): Scanner {

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { ScanEngineError } from '../../core/scanErrors.ts';
 
 /**
  * A client for clamd's own protocol (clamd(8)): `zINSTREAM` sends a stream as length-prefixed chunks
@@ -22,8 +23,10 @@ export function parseClamdAddress(text: string): ClamdAddress {
 }
 
 /** clamd could not be asked, or did not answer: the bytes were not scanned, which is never clean. */
-export class ClamdUnavailableError extends Error {
-  override readonly name = 'ClamdUnavailableError';
+export class ClamdUnavailableError extends ScanEngineError {
+  constructor(message: string) {
+    super('clamav', message);
+  }
 }
 
 export type ClamdVerdict =

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { AttestedSbom, VulnerabilityReport } from '../../core/model.ts';
 import type {
   AccessIndex,
   AttestationIndex,
@@ -61,6 +62,11 @@ export abstract class SqliteAccessIndex
       list: p(
         'SELECT record FROM attestations WHERE namespace = ? AND package = ? AND version = ? ORDER BY seq',
       ),
+      withSbom: p(`SELECT namespace, package, version, id, json_extract(record, '$.sbom') AS sbom
+        FROM attestations WHERE json_type(record, '$.sbom') = 'object' ORDER BY seq`),
+      setVulnerabilities:
+        p(`UPDATE attestations SET record = json_set(record, '$.sbom.vulnerabilities', json(?))
+        WHERE namespace = ? AND package = ? AND version = ? AND id = ? AND json_type(record, '$.sbom') = 'object'`),
     };
   }
 
@@ -84,6 +90,30 @@ export abstract class SqliteAccessIndex
   async listAttestations(ref: VersionRef): Promise<AttestationRecord[]> {
     const rows = this.a.list.all(ref.namespace, ref.package, ref.version) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as AttestationRecord);
+  }
+
+  async listAttestedSboms(): Promise<{ ref: VersionRef; id: string; sbom: AttestedSbom }[]> {
+    const rows = this.a.withSbom.all() as {
+      namespace: string;
+      package: string;
+      version: string;
+      id: string;
+      sbom: string;
+    }[];
+    return rows.map((r) => ({
+      ref: { namespace: r.namespace, package: r.package, version: r.version },
+      id: r.id,
+      sbom: JSON.parse(r.sbom) as AttestedSbom,
+    }));
+  }
+
+  async setAttestationVulnerabilities(
+    ref: VersionRef,
+    id: string,
+    vulnerabilities: VulnerabilityReport,
+  ): Promise<boolean> {
+    const where = [ref.namespace, ref.package, ref.version, id];
+    return this.a.setVulnerabilities.run(JSON.stringify(vulnerabilities), ...where).changes > 0;
   }
 
   async putToken(token: TokenRecord, audit: AuditEvent): Promise<void> {

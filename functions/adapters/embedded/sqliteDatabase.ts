@@ -121,6 +121,8 @@ export function openDatabase(path: string): Database.Database {
 /** Columns added after a table was first created: SQLite has no ADD COLUMN IF NOT EXISTS. */
 const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
   { table: 'files', column: 'unverified', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // JSON of the last failed scan attempt (status 'error') of a file still pending; NULL otherwise.
+  { table: 'files', column: 'scan_error', definition: 'TEXT' },
   // JSON of the committing principal (id, kind, OIDC claims); NULL on versions committed before it.
   { table: 'versions', column: 'publisher', definition: 'TEXT' },
   // Who deleted a version (state 'deleted'), when and why; NULL on versions never deleted.

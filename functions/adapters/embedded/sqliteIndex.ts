@@ -1,7 +1,14 @@
 import type Database from 'better-sqlite3';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
-import type { BlobRecord, SessionFile, VersionFileRecord, VulnerabilityReport } from '../../core/model.ts';
+import type {
+  BlobRecord,
+  ScanReport,
+  SessionFile,
+  VersionFileRecord,
+  VulnerabilityReport,
+} from '../../core/model.ts';
+import { sameScanError } from '../../core/scanErrors.ts';
 import type {
   AuditEvent,
   CommitInput,
@@ -54,6 +61,7 @@ interface FileRow {
   staging_key: string | null;
   rejection: string | null;
   unverified: number;
+  scan_error: string | null;
 }
 
 interface BlobRow {
@@ -86,6 +94,7 @@ const toFile = (r: FileRow): VersionFileRecord => ({
   ...(r.staging_key === null ? {} : { stagingKey: r.staging_key }),
   ...(r.rejection === null ? {} : { rejection: JSON.parse(r.rejection) }),
   ...(r.unverified ? { unverified: true } : {}),
+  ...(r.scan_error === null ? {} : { scanError: JSON.parse(r.scan_error) }),
 });
 
 const toBlob = (r: BlobRow): BlobRecord => ({
@@ -115,7 +124,8 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
       setSession: p('UPDATE sessions SET state = ?, files = ?, revision = revision + 1 WHERE upload_id = ?'),
       versionExists: p('SELECT 1 FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
       getVersion: p('SELECT * FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
-      files: p(`SELECT name, sha256, size, media_type, staging_key, rejection, unverified FROM files
+      files:
+        p(`SELECT name, sha256, size, media_type, staging_key, rejection, unverified, scan_error FROM files
         WHERE namespace = ? AND package = ? AND version = ? ORDER BY position`),
       // Newest commit first: by commit time, and in commit order within one instant (as on DynamoDB).
       listFirst: p(`SELECT * FROM versions WHERE namespace = ? AND package = ?
@@ -127,14 +137,18 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
         VALUES (@namespace, @package, @version, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions), 'live',
           @created_at, @created_by, @upload_id, @metadata, @publisher)`),
       insertFile: p(`INSERT INTO files (namespace, package, version, name, position, sha256, size, media_type,
-        staging_key, rejection, unverified) VALUES (@namespace, @package, @version, @name, @position,
-        @sha256, @size, @media_type, @staging_key, @rejection, @unverified)`),
+        staging_key, rejection, unverified, scan_error) VALUES (@namespace, @package, @version, @name,
+        @position, @sha256, @size, @media_type, @staging_key, @rejection, @unverified, @scan_error)`),
       rejectFile: p(
-        'UPDATE files SET rejection = ? WHERE namespace = ? AND package = ? AND version = ? AND name = ?',
+        `UPDATE files SET rejection = ?, scan_error = NULL
+          WHERE namespace = ? AND package = ? AND version = ? AND name = ?`,
       ),
       verifyFile: p(
-        'UPDATE files SET unverified = 0 WHERE namespace = ? AND package = ? AND version = ? AND name = ?',
+        `UPDATE files SET unverified = 0, scan_error = NULL
+          WHERE namespace = ? AND package = ? AND version = ? AND name = ?`,
       ),
+      fileScanError: p(`UPDATE files SET scan_error = ?
+        WHERE namespace = ? AND package = ? AND version = ? AND name = ? AND rejection IS NULL`),
       blobState: p('SELECT state FROM blobs WHERE sha256 = ?'),
       blobNamespaces: p('SELECT DISTINCT namespace FROM files WHERE sha256 = ?'),
       getBlob: p('SELECT sha256, size, state, refcount, scan FROM blobs WHERE sha256 = ?'),
@@ -238,6 +252,7 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
             staging_key: f.stagingKey ?? null,
             rejection: f.rejection === undefined ? null : JSON.stringify(f.rejection),
             unverified: f.unverified ? 1 : 0,
+            scan_error: f.scanError === undefined ? null : JSON.stringify(f.scanError),
           });
           this.s.refBlob.run(f.sha256, f.size, v.createdAt);
         }
@@ -385,9 +400,10 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
         if (outcome.verdict === 'infected')
           this.s.quarantineBlob.run(outcome.sha256, outcome.size, scan, at, at);
         const rejected = outcome.verdict !== 'verified';
+        const { scanError: _replaced, ...scanned } = file;
         const updated: SessionFile = rejected
-          ? { ...file, verdict: 'rejected', rejection: outcome.report }
-          : { ...file, verdict: 'verified' };
+          ? { ...scanned, verdict: 'rejected', rejection: outcome.report }
+          : { ...scanned, verdict: 'verified' };
         const files = session.files.map((f, i) => (i === outcome.fileIndex ? updated : f));
         if (session.state === 'committed') {
           const where = [session.namespace, session.package, session.version, file.name];
@@ -395,6 +411,25 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
           else this.s.verifyFile.run(...where);
         }
         this.s.setSession.run(session.state, JSON.stringify(files), outcome.uploadId);
+      })
+      .immediate();
+  }
+
+  async recordScanError(uploadId: string, fileIndex: number, report: ScanReport): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
+        const session = row ? toSession(row) : undefined;
+        const file = session?.files[fileIndex];
+        if (!session || !file || file.verdict) return false;
+        if (sameScanError(file.scanError, report)) return true;
+        const files = session.files.map((f, i) => (i === fileIndex ? { ...f, scanError: report } : f));
+        if (session.state === 'committed') {
+          const where = [session.namespace, session.package, session.version, file.name];
+          this.s.fileScanError.run(JSON.stringify(report), ...where);
+        }
+        this.s.setSession.run(session.state, JSON.stringify(files), uploadId);
+        return true;
       })
       .immediate();
   }

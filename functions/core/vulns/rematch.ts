@@ -1,4 +1,5 @@
 import type { Clock, Index } from '../../ports.ts';
+import type { VulnerabilityReport } from '../model.ts';
 import { type AdvisorySource, matchComponents } from './osv.ts';
 
 export interface RematchDeps {
@@ -12,14 +13,16 @@ export interface RematchReport {
   readonly database: string;
   /** Blobs whose report keeps SBOM components. */
   readonly blobs: number;
-  /** Blobs matched again because their report named another database. */
+  /** Attestations that carry an SBOM. */
+  readonly attestations: number;
+  /** Blobs and attestations matched again because their report named another database. */
   readonly rematched: number;
   /** Of those, how many have vulnerabilities they did not have before (by advisory id and purl). */
   readonly newlyFlagged: number;
 }
 
 /**
- * Matches the SBOM components kept in every blob's scan report against the advisory database as it
+ * Matches the SBOM components kept in every blob's scan report (and every attested SBOM) against the advisory database as it
  * is now, when the report was matched against another one: a new advisory flags versions that are
  * already available, without reading or touching their bytes (only `scan.vulnerabilities` is
  * replaced; vulnerabilities never quarantine). Idempotent: a report already matched against this
@@ -32,14 +35,30 @@ export async function rematchVulnerabilities(deps: RematchDeps): Promise<Rematch
   const blobs = await deps.index.listBlobsWithComponents();
   let rematched = 0;
   let newlyFlagged = 0;
-  for (const blob of blobs) {
-    const previous = blob.scan?.vulnerabilities;
-    if (!blob.scan?.components || previous?.database === database) continue;
-    const report = matchComponents(index, blob.scan.components, deps.clock.now());
+  /** Matches one kept list of components unless already matched against this database. */
+  const rematch = async (
+    components: readonly string[] | undefined,
+    previous: VulnerabilityReport | undefined,
+    save: (report: VulnerabilityReport) => Promise<boolean>,
+  ) => {
+    if (!components || previous?.database === database) return;
+    const report = matchComponents(index, components, deps.clock.now());
     const before = new Set((previous?.findings ?? []).map((v) => `${v.id}\0${v.component.purl}`));
-    if (!(await deps.index.setBlobVulnerabilities(blob.sha256, report))) continue;
+    if (!(await save(report))) return;
     rematched++;
     if (report.findings.some((v) => !before.has(`${v.id}\0${v.component.purl}`))) newlyFlagged++;
+  };
+  for (const blob of blobs) {
+    await rematch(blob.scan?.components, blob.scan?.vulnerabilities, (report) =>
+      deps.index.setBlobVulnerabilities(blob.sha256, report),
+    );
   }
-  return { database, blobs: blobs.length, rematched, newlyFlagged };
+  // SBOMs publishers attested: matched the same way, their envelopes untouched.
+  const attested = await deps.index.listAttestedSboms();
+  for (const { ref, id, sbom } of attested) {
+    await rematch(sbom.components, sbom.vulnerabilities, (report) =>
+      deps.index.setAttestationVulnerabilities(ref, id, report),
+    );
+  }
+  return { database, blobs: blobs.length, attestations: attested.length, rematched, newlyFlagged };
 }
