@@ -70,8 +70,13 @@ export class StoreDashboards {
 
   private newDashboard(kind: DashboardKind, interval: Duration): cloudwatch.Dashboard {
     const id = kind === 'on-call' ? 'Dashboard' : `${kind.charAt(0).toUpperCase()}${kind.slice(1)}Dashboard`;
+    // Dashboard names are unique per account and region: the app's store (construct id `Store`) is
+    // `<stack>-<kind>`; any other store in the stack adds its construct id, so two never collide.
+    const store = this.scope.node.scope?.node.id;
+    const stack = Stack.of(this.scope).stackName;
+    const prefix = store === undefined || store === 'Store' ? stack : `${stack}-${store}`;
     return new cloudwatch.Dashboard(this.scope, id, {
-      dashboardName: `${Stack.of(this.scope).stackName}-${kind}`,
+      dashboardName: `${prefix}-${kind}`,
       defaultInterval: interval,
     });
   }

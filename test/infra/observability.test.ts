@@ -174,8 +174,9 @@ describe('alarm topic', () => {
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
   });
 
-  it('leaves alarms without an action when no topic is given', () => {
+  it('notifies the topic the store creates when no topic is given', () => {
+    const topicId = resourcesOf(arca.template, 'AWS::SNS::Topic')[0]?.[0];
     for (const [, alarm] of resourcesOf(arca.template, 'AWS::CloudWatch::Alarm'))
-      expect(alarm.Properties.AlarmActions).toBeUndefined();
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 });
