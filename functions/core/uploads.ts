@@ -400,7 +400,16 @@ async function checkStagedFiles(
       // the same digest, and the file stays pending until their scan (`unverified`).
       const { stagingKey } = f;
       if (stagingKey === undefined) throw new Error(`upload file ${f.name} has no staging key`);
-      if (f.multipartId) await completeParts(deps, f, parts?.get(f.name));
+      if (f.multipartId) {
+        try {
+          await completeParts(deps, f, parts?.get(f.name));
+        } catch (error) {
+          // An earlier attempt assembled the parts and the scan has since verified and moved them
+          // (recording its verdict first): retry on the session that carries the verdict.
+          if (error instanceof UploadIncompleteError) await refuseIfSessionChanged(deps, session);
+          throw error;
+        }
+      }
       const staged = await deps.blobs.statStaged(stagingKey);
       if (!staged) {
         // The scan deletes staged bytes only after recording its verdict: if the session changed

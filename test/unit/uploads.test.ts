@@ -192,6 +192,41 @@ describe('upload use cases', () => {
       expect(await scanStagedObject(h.deps, session.files[0]!.stagingKey!)).toBe('verified');
       expect(h.blobs.blobs.get(sha256(data))).toEqual(data);
     });
+
+    it('commits a multipart file whose parts an earlier attempt assembled and the scan has since moved', async () => {
+      // Regression (CLI directory publish on AWS): attempt 1 assembled the parts and lost to a
+      // session change; the scan then verified the object, recorded its verdict and deleted it; the
+      // retry, on the session it had read before the verdict, found nothing left to assemble.
+      const data = content('raced parts', 1500);
+      const created = await createUpload(h.deps, admin, input('1.0.0', { big: data }));
+      const session = (await h.deps.index.getSession(created.uploadId))!;
+      const file = session.files[0]!;
+      const parts = created.files[0]!.multipart!.parts.map((p) => ({
+        partNumber: p.partNumber,
+        etag: h.blobs.stagePart(
+          file.multipartId!,
+          p.partNumber,
+          data.subarray((p.partNumber - 1) * 512, p.partNumber * 512),
+        ),
+      }));
+      const complete = h.blobs.completeMultipart.bind(h.blobs);
+      let calls = 0;
+      h.blobs.completeMultipart = async (key, id, list) => {
+        if (++calls === 1) {
+          await complete(key, id, list); // the earlier attempt's assembly …
+          expect(await scanStagedObject(h.deps, key)).toBe('verified'); // … scanned and moved since
+        }
+        return complete(key, id, list); // this attempt: the parts are gone
+      };
+
+      const version = await commitUpload(h.deps, admin, {
+        uploadId: created.uploadId,
+        parts: new Map([['big', parts]]),
+      });
+
+      expect(version.files[0]).toMatchObject({ name: 'big', sha256: sha256(data) });
+      expect(version.state).toBe('available');
+    });
   });
 
   describe('abortUpload', () => {
