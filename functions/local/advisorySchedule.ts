@@ -1,5 +1,6 @@
 import type { CoreDeps } from '../core/deps.ts';
 import { rematchVulnerabilities } from '../core/vulns/rematch.ts';
+import { everyInterval } from './intervalJob.ts';
 
 /**
  * Checks the advisory database every `intervalMs` and, when it changed, matches every kept SBOM
@@ -10,30 +11,16 @@ export function startAdvisorySchedule(
   intervalMs: number,
   log: (line: Record<string, unknown>) => void,
 ): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const tick = () => {
-    running ??= rematchVulnerabilities(deps)
-      .then((report) => {
-        if (report && report.rematched > 0)
-          log({ level: 'info', msg: 'vulnerabilities rematched', ...report });
-      })
-      .catch((error) =>
-        log({
-          level: 'error',
-          msg: 'vulnerability rematch failed',
-          error: error instanceof Error ? error.stack : String(error),
-        }),
-      )
-      .finally(() => {
-        running = undefined;
+  return everyInterval(intervalMs, async () => {
+    try {
+      const report = await rematchVulnerabilities(deps);
+      if (report && report.rematched > 0) log({ level: 'info', msg: 'vulnerabilities rematched', ...report });
+    } catch (error) {
+      log({
+        level: 'error',
+        msg: 'vulnerability rematch failed',
+        error: error instanceof Error ? error.stack : String(error),
       });
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    }
+  });
 }

@@ -1,5 +1,6 @@
 import type { Caller, CoreDeps } from '../core/deps.ts';
 import { type GcReport, isGcRunning, runGarbageCollection } from '../core/gc.ts';
+import { everyInterval } from './intervalJob.ts';
 
 /** The scheduler's own identity in audit events. */
 export const GC_CALLER: Caller = {
@@ -20,35 +21,21 @@ export function startGcSchedule(
   intervalMs: number,
   log: (line: Record<string, unknown>) => void,
 ): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const tick = () => {
-    if (running) return;
-    running = (async () => {
+  return everyInterval(intervalMs, async () => {
+    try {
       let report: GcReport;
       do {
         report = await runGarbageCollection(deps, GC_CALLER, { maxActions: 10_000, budgetMs: RUN_BUDGET_MS });
         log({ level: 'info', msg: 'gc run', ...report });
       } while (report.stoppedBy === 'maxActions');
-    })()
-      .catch((error) =>
-        isGcRunning(error)
-          ? log({ level: 'info', msg: 'gc skipped: another run holds the GC lock' })
-          : log({
-              level: 'error',
-              msg: 'gc failed',
-              error: error instanceof Error ? error.stack : String(error),
-            }),
-      )
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    } catch (error) {
+      if (isGcRunning(error)) log({ level: 'info', msg: 'gc skipped: another run holds the GC lock' });
+      else
+        log({
+          level: 'error',
+          msg: 'gc failed',
+          error: error instanceof Error ? error.stack : String(error),
+        });
+    }
+  });
 }
