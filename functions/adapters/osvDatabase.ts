@@ -5,22 +5,27 @@ import { inflateRawSync } from 'node:zlib';
 import { readZipDirectory } from '../core/archive/zipDirectory.ts';
 import { type AdvisorySource, OsvIndex, type OsvRecord } from '../core/vulns/osv.ts';
 
+export interface ReloadOptions {
+  /** How often the source is asked whether it changed. @default 60_000 */
+  readonly checkEveryMs?: number;
+  readonly now?: () => number;
+}
+
 /**
- * The operator's OSV advisory database on disk (`ARCA_OSV_DB`): a directory of OSV JSON files
- * (searched recursively, as the per-ecosystem exports unpack) or a zip of them (as they download).
- * Reloaded when it changes: at most every `checkEveryMs`, the path's listing (names, sizes, mtimes)
- * is compared with the one loaded, so replacing the files is all an update takes. Its version in
- * reports is the sha256 of the records' bytes, so the same content is the same version anywhere.
+ * An advisory database re-read when it changes: at most every `checkEveryMs` its stamp (what tells
+ * its content apart without reading it: a listing, an ETag) is compared with the loaded one's, and
+ * only a new stamp loads it again. Concurrent callers share one check.
  */
-export class OsvDatabaseFiles implements AdvisorySource {
+export abstract class ReloadingAdvisorySource implements AdvisorySource {
   private loaded: { stamp: string; index: OsvIndex } | undefined;
   private checkedAt = 0;
   private loading: Promise<OsvIndex> | undefined;
 
-  constructor(
-    readonly path: string,
-    private readonly options: { readonly checkEveryMs?: number; readonly now?: () => number } = {},
-  ) {}
+  constructor(private readonly reload: ReloadOptions = {}) {}
+
+  protected abstract stamp(): Promise<string>;
+  /** Reads the database whose stamp was just taken. */
+  protected abstract load(stamp: string): Promise<OsvIndex>;
 
   current(): Promise<OsvIndex> {
     this.loading ??= this.refresh().finally(() => {
@@ -30,14 +35,38 @@ export class OsvDatabaseFiles implements AdvisorySource {
   }
 
   private async refresh(): Promise<OsvIndex> {
-    const now = (this.options.now ?? Date.now)();
-    if (this.loaded && now - this.checkedAt < (this.options.checkEveryMs ?? 60_000)) return this.loaded.index;
-    const stamp = await stampOf(this.path);
+    const now = (this.reload.now ?? Date.now)();
+    if (this.loaded && now - this.checkedAt < (this.reload.checkEveryMs ?? 60_000)) return this.loaded.index;
+    const stamp = await this.stamp();
     this.checkedAt = now;
     if (this.loaded?.stamp === stamp) return this.loaded.index;
-    const index = indexOf(await readRecords(this.path));
+    const index = await this.load(stamp);
     this.loaded = { stamp, index };
     return index;
+  }
+}
+
+/**
+ * The operator's OSV advisory database on disk (`ARCA_OSV_DB`): a directory of OSV JSON files
+ * (searched recursively, as the per-ecosystem exports unpack) or a zip of them (as they download).
+ * Reloaded when it changes: at most every `checkEveryMs`, the path's listing (names, sizes, mtimes)
+ * is compared with the one loaded, so replacing the files is all an update takes. Its version in
+ * reports is the sha256 of the records' bytes, so the same content is the same version anywhere.
+ */
+export class OsvDatabaseFiles extends ReloadingAdvisorySource {
+  constructor(
+    readonly path: string,
+    options: ReloadOptions = {},
+  ) {
+    super(options);
+  }
+
+  protected stamp(): Promise<string> {
+    return stampOf(this.path);
+  }
+
+  protected async load(): Promise<OsvIndex> {
+    return indexOf(await readRecords(this.path));
   }
 }
 
