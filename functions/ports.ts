@@ -16,6 +16,8 @@ import type {
   PackageStages,
   Promotion,
   ScanReport,
+  SessionFile,
+  SessionState,
   Sha256,
   TokenRecord,
   UploadSession,
@@ -132,6 +134,21 @@ export interface StoredSession extends UploadSession {
   readonly revision: number;
 }
 
+/** A session's header with one of its files (`Index.getSessionFile`). */
+export interface SessionFileView {
+  readonly session: Omit<StoredSession, 'files'>;
+  readonly file: SessionFile | undefined;
+}
+
+/**
+ * What recording a verdict left behind: nothing (unknown file, or a verdict already there), or the
+ * session's state and how many of its uploaded files still wait for a verdict. A committed session
+ * with none waiting may have just turned its version `available`.
+ */
+export type RecordedScan =
+  | { readonly recorded: false }
+  | { readonly recorded: true; readonly sessionState: SessionState; readonly awaitingScan: number };
+
 /**
  * The index. Every method that changes more than one item is ONE transaction with the conditions
  * named on it; none reads then writes without a condition.
@@ -237,6 +254,11 @@ export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex, Se
   createSession(session: UploadSession, audit: AuditEvent): Promise<void>;
   getSession(uploadId: string): Promise<StoredSession | null>;
   /**
+   * A session without its file list, and one of its files (undefined past the end): what the scan of
+   * one staged object reads, at a cost that does not grow with the number of files in the session.
+   */
+  getSessionFile(uploadId: string, fileIndex: number): Promise<SessionFileView | null>;
+  /**
    * One transaction: version + files + blob refs (blob rows created `pending` when absent) +
    * session→committed + audit. Conditions: version absent (else VersionExistsError), session open,
    * unexpired at `now` and still at `sessionRevision` (else ConflictError / UploadExpiredError),
@@ -277,7 +299,7 @@ export interface Index extends LifecycleIndex, AccessIndex, AttestationIndex, Se
    * the end of its `unverified` mark. Idempotent. A blob
    * verified before any commit references it is held until the session's expiry, like `exists` files.
    */
-  recordScan(outcome: ScanOutcome): Promise<void>;
+  recordScan(outcome: ScanOutcome): Promise<RecordedScan>;
   /**
    * Records a scan attempt that failed (an engine could not scan: `report.status` is `error`) in one
    * transaction: on the session file and, when the session is committed, on the version file, which

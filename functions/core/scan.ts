@@ -64,8 +64,11 @@ async function recordEngineError(deps: ScanDeps, stagingKey: string, error: Scan
 async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
   const ref = parseStagingKey(stagingKey);
   if (!ref) return 'skipped';
-  const session = await deps.index.getSession(ref.uploadId);
-  const file = session?.files[ref.fileIndex];
+  // The session's header and this one file: reading the whole list for every file made a
+  // 1,000-file directory a million file reads.
+  const view = await deps.index.getSessionFile(ref.uploadId, ref.fileIndex);
+  const session = view && { ...view.session, fileName: view.file?.name ?? null };
+  const file = view?.file;
   if (!session || session.state === 'aborted' || !file || file.stagingKey !== stagingKey) {
     await deps.blobs.deleteStaged([stagingKey]);
     return 'skipped';
@@ -141,11 +144,15 @@ async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult>
   await pinBlob(deps, sha256, size, new Date(session.expiresAt));
   // The session was aborted or expired while it was read: its bytes are gone, nothing to record.
   if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
-  await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
+  const recorded = await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
   deps.metrics?.count('scans', { verdict: 'verified' });
   await deps.blobs.deleteStaged([stagingKey]);
-  // The last file verified turns a committed version `available`: sign it now (a no-op otherwise).
-  await ensureProvenance(deps, session);
+  // The last file verified turns a committed version `available`: sign it now. A session still open
+  // is signed through its commit (conditioned on the revision this verdict moved, the commit sees
+  // it), and one with files still waiting by the scan of the last of them. A verdict another delivery
+  // recorded first leaves no count: look at the version, as before.
+  const last = !recorded.recorded || (recorded.sessionState !== 'open' && recorded.awaitingScan === 0);
+  if (last) await ensureProvenance(deps, session);
   return 'verified';
 
   function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
@@ -209,13 +216,7 @@ function withoutEchoes(findings: Finding[]): Finding[] {
  */
 async function quarantined(
   deps: ScanDeps,
-  session: {
-    uploadId: string;
-    namespace: string;
-    package: string;
-    version: string;
-    files: readonly { name: string }[];
-  },
+  session: { uploadId: string; namespace: string; package: string; version: string; fileName: string | null },
   fileIndex: number,
   verdict: 'rejected' | 'infected',
   findings: readonly Finding[],
@@ -233,7 +234,7 @@ async function quarantined(
       data: {
         ...versionData(session),
         uploadId: session.uploadId,
-        file: session.files[fileIndex]?.name ?? null,
+        file: session.fileName,
         verdict,
         findings: findings.map((f) => ({ scanner: f.scanner, rule: f.rule })),
       },

@@ -231,6 +231,46 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       });
     });
 
+    it('reads one session file with its verdict, and counts the files still waiting for one', async () => {
+      const base = session();
+      const file = (n: number, action: 'upload' | 'exists') => ({
+        ...base.files[0]!,
+        name: `f${n}.bin`,
+        sha256: String(n).repeat(64),
+        action,
+        ...(action === 'upload'
+          ? { stagingKey: `staging/${base.uploadId}/${n}` }
+          : { stagingKey: undefined }),
+      });
+      const s = session({
+        uploadId: base.uploadId,
+        files: [file(0, 'upload'), file(1, 'exists'), file(2, 'upload')],
+      });
+      await index.createSession(s, audit());
+      expect(await index.getSessionFile(s.uploadId, 2)).toMatchObject({
+        session: { uploadId: s.uploadId, state: 'open', revision: 0, namespace: 'ns' },
+        file: { name: 'f2.bin', action: 'upload' },
+      });
+      expect((await index.getSessionFile(s.uploadId, 3))?.file).toBeUndefined();
+      expect(await index.getSessionFile('no-such-upload', 0)).toBeNull();
+
+      expect(await index.recordScan(scan(s, 'verified', 2))).toEqual({
+        recorded: true,
+        sessionState: 'open',
+        awaitingScan: 1,
+      });
+      expect(await index.recordScan(scan(s, 'verified', 2))).toEqual({ recorded: false });
+      await commit(s);
+      expect(await index.recordScan(scan(s, 'rejected', 0))).toEqual({
+        recorded: true,
+        sessionState: 'committed',
+        awaitingScan: 0,
+      });
+      const read = await index.getSessionFile(s.uploadId, 0);
+      expect(read?.file).toMatchObject({ verdict: 'rejected', rejection: { status: 'infected' } });
+      expect((await index.getSessionFile(s.uploadId, 2))?.file?.verdict).toBe('verified');
+    });
+
     it('records a rejected upload on the committed version file without touching the blob', async () => {
       const s = session();
       await index.createSession(s, audit());

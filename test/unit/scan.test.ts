@@ -125,3 +125,54 @@ describe('scanStagedObject', () => {
     expect(h.blobs.staged.has(key)).toBe(false);
   });
 });
+
+describe('signing the provenance of a many-file version', () => {
+  let h: CoreHarness;
+  beforeEach(() => {
+    h = coreHarness();
+  });
+  afterEach(() => h.close());
+  const ref = { namespace: 'demo', package: 'site', version: '2.0.0' };
+  const bodies = [0, 1, 2].map((i) => content(`file-${i}`, 32));
+
+  const openThree = async () => {
+    const created = await createUpload(h.deps, admin, {
+      ...ref,
+      metadata: {},
+      files: bodies.map((b, i) => ({
+        name: `dist/f${i}.js`,
+        size: b.length,
+        sha256: sha256(b),
+        mediaType: 'text/javascript',
+      })),
+    });
+    const session = (await h.deps.index.getSession(created.uploadId))!;
+    const keys = session.files.map((f, i) => {
+      h.blobs.stage(f.stagingKey!, bodies[i]!);
+      return f.stagingKey!;
+    });
+    return { uploadId: created.uploadId, keys };
+  };
+  const signed = async () =>
+    (await h.deps.index.listAttestations(ref)).filter((a) => a.kind === 'provenance').length;
+
+  it('signs once, when the last file scanned after the commit is verified', async () => {
+    const { uploadId, keys } = await openThree();
+    expect(await scanStagedObject(h.deps, keys[0]!)).toBe('verified');
+    await commitUpload(h.deps, admin, { uploadId });
+    expect(await scanStagedObject(h.deps, keys[2]!)).toBe('verified');
+    expect(await signed()).toBe(0);
+    expect(await scanStagedObject(h.deps, keys[1]!)).toBe('verified');
+    expect(await signed()).toBe(1);
+    expect((await getVersion(h.deps, admin, ref)).state).toBe('available');
+  });
+
+  it('signs through the commit when every file was verified before it', async () => {
+    const { uploadId, keys } = await openThree();
+    for (const key of keys) expect(await scanStagedObject(h.deps, key)).toBe('verified');
+    expect(await signed()).toBe(0);
+    const version = await commitUpload(h.deps, admin, { uploadId });
+    expect(version.state).toBe('available');
+    expect(await signed()).toBe(1);
+  });
+});

@@ -8,7 +8,9 @@ import type {
   BlobRecord,
   CommitInput,
   Index,
+  RecordedScan,
   ScanOutcome,
+  SessionFileView,
   Sha256,
   StoredSession,
   UploadSession,
@@ -126,6 +128,17 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   async getSession(uploadId: string): Promise<StoredSession | null> {
     const item = await this.table.get(keys.session(uploadId));
     return item ? sessionOf(item) : null;
+  }
+
+  /**
+   * The session item holds the whole file list, and a read costs its whole size whatever it projects:
+   * the one file is picked here. (Moving the list into items of its own is what would make it cheap.)
+   */
+  async getSessionFile(uploadId: string, fileIndex: number): Promise<SessionFileView | null> {
+    const found = await this.getSession(uploadId);
+    if (!found) return null;
+    const { files, ...session } = found;
+    return { session, file: files[fileIndex] };
   }
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
@@ -277,11 +290,11 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   }
 
   /** Idempotent: a file that already has its verdict is left alone, whatever this outcome says. */
-  async recordScan(outcome: ScanOutcome): Promise<void> {
+  async recordScan(outcome: ScanOutcome): Promise<RecordedScan> {
     for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
       const session = await this.getSession(outcome.uploadId);
       const file = session?.files[outcome.fileIndex];
-      if (!session || !file || file.verdict) return;
+      if (!session || !file || file.verdict) return { recorded: false };
       const [blob, version] = await Promise.all([
         outcome.verdict !== 'rejected' ? this.table.get(keys.blob(outcome.sha256)) : null,
         session.state === 'committed'
@@ -289,7 +302,13 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
           : null,
       ]);
       const snapshot = { session, blob: blobFactsOf(blob), version };
-      if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) return;
+      if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) {
+        // Written on the revision read: the files waiting are those of that read, less this one.
+        const awaiting = session.files.filter(
+          (f, i) => i !== outcome.fileIndex && f.action === 'upload' && !f.verdict,
+        );
+        return { recorded: true, sessionState: session.state, awaitingScan: awaiting.length };
+      }
     }
     throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);
   }

@@ -50,6 +50,13 @@ export class FsBlobStore implements BlobStore {
   readonly multipartThreshold: number;
   private readonly partSize: number;
   private readonly root: string;
+  /**
+   * Staged files this process wrote with a single PUT, fsynced before the PUT answered: their scan
+   * need not flush them again before they enter CAS (on ext4 that second fsync of an unchanged file
+   * still costs a journal commit, ~1.5 ms per file). Assembled multipart files, and anything staged
+   * before a restart, are not in it and are flushed as before.
+   */
+  private readonly flushedStaged = new Set<string>();
 
   constructor(private readonly options: FsBlobStoreOptions) {
     this.root = options.dataDir;
@@ -154,6 +161,7 @@ export class FsBlobStore implements BlobStore {
         throw new StorageRejectionError(400, 'BadDigest', 'the body does not hash to the signed sha256');
       await renameInto(tmp, this.path(grant.key));
     });
+    this.flushedStaged.add(grant.key);
     this.options.onStaged?.(grant.key);
     return { etag: `"${grant.sha256.slice(0, 32)}"` };
   }
@@ -230,6 +238,7 @@ export class FsBlobStore implements BlobStore {
     const tmp = this.path(`tmp/${randomBytes(12).toString('hex')}`);
     try {
       await concatenate(files, tmp);
+      this.flushedStaged.delete(stagingKey);
       await renameInto(tmp, this.path(stagingKey));
     } catch (error) {
       await rm(tmp, { force: true });
@@ -272,8 +281,10 @@ export class FsBlobStore implements BlobStore {
     await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
     try {
       // Durable before the index can say `available` (an assembled multipart file is not fsynced yet).
-      const staged = await open(this.path(stagingKey), 'r');
-      await staged.sync().finally(() => staged.close());
+      if (!this.flushedStaged.has(stagingKey)) {
+        const staged = await open(this.path(stagingKey), 'r');
+        await staged.sync().finally(() => staged.close());
+      }
       await link(this.path(stagingKey), target);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -287,6 +298,7 @@ export class FsBlobStore implements BlobStore {
   /** Deletes staged files, then their `staging/<uploadId>/` directories once empty. */
   async deleteStaged(stagingKeys: readonly string[]): Promise<void> {
     await Promise.all(stagingKeys.map((k) => rm(this.path(k), { force: true })));
+    for (const k of stagingKeys) this.flushedStaged.delete(k);
     const dirs = new Set(stagingKeys.map((k) => dirname(this.path(k))));
     // ENOTEMPTY: another file of the session is still staged; its own deletion removes the directory.
     await Promise.all([...dirs].map((d) => rmdir(d).catch(() => undefined)));

@@ -10,9 +10,19 @@ CREATE TABLE IF NOT EXISTS sessions (
   state TEXT NOT NULL CHECK (state IN ('open','committed','aborted')),
   revision INTEGER NOT NULL,
   created_at TEXT NOT NULL, expires_at TEXT NOT NULL, created_by TEXT NOT NULL,
-  metadata TEXT NOT NULL, files TEXT NOT NULL
+  metadata TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (state, expires_at);
+-- A row per file (its description as JSON, then what the scan concluded): the scan of one file
+-- reads and writes its own row, never the whole list. \`staged\`: bytes are expected (action upload).
+CREATE TABLE IF NOT EXISTS session_files (
+  upload_id TEXT NOT NULL REFERENCES sessions (upload_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, file TEXT NOT NULL, staged INTEGER NOT NULL,
+  verdict TEXT CHECK (verdict IN ('verified','rejected')), rejection TEXT, scan_error TEXT,
+  PRIMARY KEY (upload_id, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS session_files_awaiting_scan ON session_files (upload_id)
+  WHERE staged = 1 AND verdict IS NULL;
 CREATE TABLE IF NOT EXISTS versions (
   namespace TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,
   seq INTEGER NOT NULL UNIQUE,
@@ -141,6 +151,7 @@ function migrate(db: Database.Database): void {
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
   allowDeletedVersions(db);
+  moveSessionFilesToRows(db);
   // Versions committed before the metadata index existed (idempotent: a no-op once they are in it).
   if (!db.prepare('SELECT 1 FROM version_metadata LIMIT 1').get()) {
     db.exec(`INSERT OR IGNORE INTO version_metadata
@@ -168,6 +179,23 @@ function allowDeletedVersions(db: Database.Database): void {
     db.exec('DROP TABLE versions');
     db.exec('ALTER TABLE versions_rebuilt RENAME TO versions');
     db.exec(SCHEMA);
+  }).immediate();
+}
+
+/**
+ * Sessions used to keep their file list (with each file's verdict) as one JSON column, rewritten by
+ * every file's scan. An index from then has its lists moved into \`session_files\`, in one transaction.
+ */
+function moveSessionFilesToRows(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'files')) return;
+  db.transaction(() => {
+    db.exec(`INSERT OR IGNORE INTO session_files
+      SELECT s.upload_id, f.key, json_remove(f.value, '$.verdict', '$.rejection', '$.scanError'),
+        json_extract(f.value, '$.action') = 'upload', json_extract(f.value, '$.verdict'),
+        json_extract(f.value, '$.rejection'), json_extract(f.value, '$.scanError')
+      FROM sessions AS s, json_each(s.files) AS f`);
+    db.exec('ALTER TABLE sessions DROP COLUMN files');
   }).immediate();
 }
 

@@ -13,7 +13,9 @@ import type {
   AuditEvent,
   CommitInput,
   Index,
+  RecordedScan,
   ScanOutcome,
+  SessionFileView,
   Sha256,
   StoredSession,
   UploadSession,
@@ -34,7 +36,13 @@ interface SessionRow {
   expires_at: string;
   created_by: string;
   metadata: string;
-  files: string;
+}
+
+interface SessionFileRow {
+  file: string;
+  verdict: SessionFile['verdict'] | null;
+  rejection: string | null;
+  scan_error: string | null;
 }
 
 interface VersionRow {
@@ -72,7 +80,7 @@ interface BlobRow {
   scan: string | null;
 }
 
-const toSession = (r: SessionRow): StoredSession => ({
+const toSessionHeader = (r: SessionRow): Omit<StoredSession, 'files'> => ({
   uploadId: r.upload_id,
   namespace: r.namespace,
   package: r.package,
@@ -83,8 +91,20 @@ const toSession = (r: SessionRow): StoredSession => ({
   expiresAt: r.expires_at,
   createdBy: r.created_by,
   metadata: JSON.parse(r.metadata),
-  files: JSON.parse(r.files),
 });
+
+const toSessionFile = (r: SessionFileRow): SessionFile => ({
+  ...JSON.parse(r.file),
+  ...(r.verdict === null ? {} : { verdict: r.verdict }),
+  ...(r.rejection === null ? {} : { rejection: JSON.parse(r.rejection) }),
+  ...(r.scan_error === null ? {} : { scanError: JSON.parse(r.scan_error) }),
+});
+
+/** A file's description, without what its scan concluded (kept in columns of their own). */
+function sessionFileJson(file: SessionFile): string {
+  const { verdict: _v, rejection: _r, scanError: _e, ...described } = file;
+  return JSON.stringify(described);
+}
 
 const toFile = (r: FileRow): VersionFileRecord => ({
   name: r.name,
@@ -118,10 +138,23 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
     this.search = new SqliteSearch<VersionRow>(db, (row) => this.readVersion(row));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insertSession: p(`INSERT INTO sessions VALUES (@upload_id, @namespace, @package, @version, 'open', 0,
-        @created_at, @expires_at, @created_by, @metadata, @files)`),
+      insertSession: p(`INSERT INTO sessions (upload_id, namespace, package, version, state, revision,
+        created_at, expires_at, created_by, metadata) VALUES (@upload_id, @namespace, @package, @version,
+        'open', 0, @created_at, @expires_at, @created_by, @metadata)`),
+      insertSessionFile: p(`INSERT INTO session_files (upload_id, position, file, staged, verdict, rejection,
+        scan_error) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       getSession: p('SELECT * FROM sessions WHERE upload_id = ?'),
-      setSession: p('UPDATE sessions SET state = ?, files = ?, revision = revision + 1 WHERE upload_id = ?'),
+      sessionFiles: p(`SELECT file, verdict, rejection, scan_error FROM session_files WHERE upload_id = ?
+        ORDER BY position`),
+      sessionFile: p(`SELECT file, verdict, rejection, scan_error FROM session_files
+        WHERE upload_id = ? AND position = ?`),
+      setSession: p('UPDATE sessions SET state = ?, revision = revision + 1 WHERE upload_id = ?'),
+      setFileVerdict: p(`UPDATE session_files SET verdict = ?, rejection = ?, scan_error = NULL
+        WHERE upload_id = ? AND position = ?`),
+      setFileScanError: p('UPDATE session_files SET scan_error = ? WHERE upload_id = ? AND position = ?'),
+      awaitingScan: db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM session_files WHERE upload_id = ? AND staged = 1 AND verdict IS NULL',
+      ),
       versionExists: p('SELECT 1 FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
       getVersion: p('SELECT * FROM versions WHERE namespace = ? AND package = ? AND version = ?'),
       files:
@@ -168,7 +201,12 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
   }
 
   protected readSessionRow(row: unknown): StoredSession {
-    return toSession(row as SessionRow);
+    return this.toSession(row as SessionRow);
+  }
+
+  private toSession(row: SessionRow): StoredSession {
+    const files = this.s.sessionFiles.all(row.upload_id) as SessionFileRow[];
+    return { ...toSessionHeader(row), files: files.map(toSessionFile) };
   }
 
   async createSession(session: UploadSession, audit: AuditEvent): Promise<void> {
@@ -183,8 +221,20 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
           expires_at: session.expiresAt,
           created_by: session.createdBy,
           metadata: JSON.stringify(session.metadata),
-          files: JSON.stringify(session.files),
         });
+        for (const [position, f] of session.files.entries()) {
+          const { verdict, rejection, scanError } = f;
+          const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+          this.s.insertSessionFile.run(
+            session.uploadId,
+            position,
+            sessionFileJson(f),
+            f.action === 'upload' ? 1 : 0,
+            verdict ?? null,
+            json(rejection),
+            json(scanError),
+          );
+        }
         for (const f of session.files)
           if (f.action === 'exists') this.s.holdBlob.run(session.expiresAt, f.sha256);
         this.writeAudit(audit);
@@ -194,7 +244,14 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
 
   async getSession(uploadId: string): Promise<StoredSession | null> {
     const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
-    return row ? toSession(row) : null;
+    return row ? this.toSession(row) : null;
+  }
+
+  async getSessionFile(uploadId: string, fileIndex: number): Promise<SessionFileView | null> {
+    const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
+    if (!row) return null;
+    const file = this.s.sessionFile.get(uploadId, fileIndex) as SessionFileRow | undefined;
+    return { session: toSessionHeader(row), file: file && toSessionFile(file) };
   }
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
@@ -256,7 +313,7 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
           });
           this.s.refBlob.run(f.sha256, f.size, v.createdAt);
         }
-        this.s.setSession.run('committed', row.files, input.uploadId);
+        this.s.setSession.run('committed', input.uploadId);
         this.writeAudit(audit);
       })
       .immediate();
@@ -269,10 +326,10 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
         if (!row) throw new NotFoundError(`upload ${uploadId} not found`);
         if (row.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
         if (row.state === 'open') {
-          this.s.setSession.run('aborted', row.files, uploadId);
+          this.s.setSession.run('aborted', uploadId);
           this.writeAudit(audit);
         }
-        return toSession(this.s.getSession.get(uploadId) as SessionRow);
+        return this.toSession(this.s.getSession.get(uploadId) as SessionRow);
       })
       .immediate();
   }
@@ -384,33 +441,36 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
       .immediate();
   }
 
-  async recordScan(outcome: ScanOutcome): Promise<void> {
-    this.db
-      .transaction(() => {
-        const row = this.s.getSession.get(outcome.uploadId) as SessionRow | undefined;
-        if (!row) return;
-        const session = toSession(row);
-        const file = session.files[outcome.fileIndex];
-        if (!file || file.verdict) return; // unknown file, or a redelivery
+  async recordScan(outcome: ScanOutcome): Promise<RecordedScan> {
+    return this.db
+      .transaction((): RecordedScan => {
+        const { uploadId, fileIndex } = outcome;
+        const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
+        const fileRow = row && (this.s.sessionFile.get(uploadId, fileIndex) as SessionFileRow | undefined);
+        if (!row || !fileRow || fileRow.verdict) return { recorded: false }; // unknown file, or a redelivery
+        const file = toSessionFile(fileRow);
         const at = outcome.at.toISOString();
         const scan = JSON.stringify(outcome.report);
-        const heldUntil = [at, session.expiresAt].sort().at(-1)!; // ISO times: the later one
+        const heldUntil = [at, row.expires_at].sort().at(-1)!; // ISO times: the later one
         if (outcome.verdict === 'verified')
           this.s.verifyBlob.run(outcome.sha256, outcome.size, scan, at, heldUntil);
         if (outcome.verdict === 'infected')
           this.s.quarantineBlob.run(outcome.sha256, outcome.size, scan, at, at);
         const rejected = outcome.verdict !== 'verified';
-        const { scanError: _replaced, ...scanned } = file;
-        const updated: SessionFile = rejected
-          ? { ...scanned, verdict: 'rejected', rejection: outcome.report }
-          : { ...scanned, verdict: 'verified' };
-        const files = session.files.map((f, i) => (i === outcome.fileIndex ? updated : f));
-        if (session.state === 'committed') {
-          const where = [session.namespace, session.package, session.version, file.name];
+        if (row.state === 'committed') {
+          const where = [row.namespace, row.package, row.version, file.name];
           if (rejected) this.s.rejectFile.run(scan, ...where);
           else this.s.verifyFile.run(...where);
         }
-        this.s.setSession.run(session.state, JSON.stringify(files), outcome.uploadId);
+        this.s.setFileVerdict.run(
+          rejected ? 'rejected' : 'verified',
+          rejected ? scan : null,
+          uploadId,
+          fileIndex,
+        );
+        this.s.setSession.run(row.state, uploadId);
+        const awaiting = this.s.awaitingScan.get(uploadId)!.n;
+        return { recorded: true, sessionState: row.state, awaitingScan: awaiting };
       })
       .immediate();
   }
@@ -419,16 +479,16 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
     return this.db
       .transaction(() => {
         const row = this.s.getSession.get(uploadId) as SessionRow | undefined;
-        const session = row ? toSession(row) : undefined;
-        const file = session?.files[fileIndex];
-        if (!session || !file || file.verdict) return false;
+        const fileRow = row && (this.s.sessionFile.get(uploadId, fileIndex) as SessionFileRow | undefined);
+        const file = fileRow && toSessionFile(fileRow);
+        if (!row || !file || file.verdict) return false;
         if (sameScanError(file.scanError, report)) return true;
-        const files = session.files.map((f, i) => (i === fileIndex ? { ...f, scanError: report } : f));
-        if (session.state === 'committed') {
-          const where = [session.namespace, session.package, session.version, file.name];
+        if (row.state === 'committed') {
+          const where = [row.namespace, row.package, row.version, file.name];
           this.s.fileScanError.run(JSON.stringify(report), ...where);
         }
-        this.s.setSession.run(session.state, JSON.stringify(files), uploadId);
+        this.s.setFileScanError.run(JSON.stringify(report), uploadId, fileIndex);
+        this.s.setSession.run(row.state, uploadId);
         return true;
       })
       .immediate();
