@@ -61,12 +61,12 @@ async function setup() {
 const EXPECTED_MODEL = {
   create: {
     itemsRead: 2,
-    itemsWritten: 3,
+    itemsWritten: 4,
     read: ['table:BLOB#<sha256>', 'table:PKG#web/site'],
     written: ['gsi2:SESSIONS#open#<shard>', 'table:AUDIT#web#<shard>', 'table:SESSION#<uploadId>'],
   },
   commit: {
-    itemsRead: 2,
+    itemsRead: 3,
     itemsWritten: 7,
     read: ['table:BLOB#<sha256>', 'table:SESSION#<uploadId>'],
     written: [
@@ -80,8 +80,8 @@ const EXPECTED_MODEL = {
     ],
   },
   scan: {
-    itemsRead: 7,
-    itemsWritten: 7,
+    itemsRead: 9,
+    itemsWritten: 8,
     read: ['table:BLOB#<sha256>', 'table:PKG#web/site', 'table:SESSION#<uploadId>'],
     written: [
       'gsi1:PKG#web/site',
@@ -104,7 +104,7 @@ const EXPECTED_MODEL = {
     written: [],
   },
   gcStep: {
-    itemsRead: 9,
+    itemsRead: 11,
     itemsWritten: 6,
     read: [
       'gsi2:PACKAGES',

@@ -156,7 +156,7 @@ describe('DynamoDbIndex', () => {
       throw awsError('ThrottlingException');
     });
 
-    await expect(index.getSession(session().uploadId)).rejects.toBeInstanceOf(ThrottledError);
+    await expect(index.getVersion('ns', 'pkg', '1.0.0')).rejects.toBeInstanceOf(ThrottledError);
   });
 
   it('records a scan that lands between a commit read and its write: the commit fails sessionChanged, nothing is lost', async () => {
@@ -196,5 +196,80 @@ describe('DynamoDbIndex', () => {
     const version = await index.getVersion(s.namespace, s.package, s.version);
     expect(version!.files[0]!.rejection).toMatchObject({ status: 'infected' });
     expect((await index.getSession(s.uploadId))!.files[0]!.verdict).toBe('rejected');
+  });
+});
+
+describe('session files on DynamoDB', () => {
+  it('writes a verdict into its own file item, not the whole list (defect: each verdict of a 1,000-file session rewrote ~220 KB)', async () => {
+    const { clients, index } = await setup();
+    const base = session();
+    const files = Array.from({ length: 1000 }, (_, i) => ({
+      ...fileOf(i),
+      name: `dist/assets/chunk-${String(i).padStart(4, '0')}-${'x'.repeat(120)}.js`,
+      stagingKey: `staging/${base.uploadId}/${i}`,
+    }));
+    const s = session({ uploadId: base.uploadId, files });
+    await index.createSession(s, audit());
+    const written: number[] = [];
+    intercept(clients.dynamodb, 'TransactWriteItemsCommand', async (send, _call, input) => {
+      written.push(JSON.stringify(input).length);
+      return send();
+    });
+
+    const recorded = await index.recordScan({
+      ...outcome(s, 'verified'),
+      fileIndex: 700,
+      sha256: files[700]!.sha256,
+      size: 700,
+    });
+
+    expect(recorded).toEqual({ recorded: true, sessionState: 'open', awaitingScan: 999 });
+    // The whole list is ~200 KB of JSON; the file's item and the header are a few KB.
+    expect(written).toHaveLength(1);
+    expect(written[0]).toBeLessThan(8_000);
+    const read = await index.getSession(s.uploadId);
+    expect(read?.files).toHaveLength(1000);
+    expect(read?.files[700]).toMatchObject({ name: files[700]!.name, verdict: 'verified' });
+    expect(read?.files.filter((f) => f.verdict)).toHaveLength(1);
+    expect((await index.getSessionFile(s.uploadId, 700))?.file?.verdict).toBe('verified');
+    expect((await index.getSessionFile(s.uploadId, 1000))?.file).toBeUndefined();
+  });
+
+  it('reads and scans a session written with its files inside the session item (before file items)', async () => {
+    const { clients, resources, index } = await setup();
+    const s = session({
+      files: [fileOf(0), fileOf(1)].map((f, i) => ({ ...f, stagingKey: `staging/x/${i}` })),
+    });
+    await index.createSession(s, audit());
+    // Rewrite it as the old layout: the list in the header, no file items.
+    const { sessionItem } = await import('../../functions/adapters/aws/dynamoDbItems.ts');
+    const { PutItemCommand, DeleteItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const { toAttributes } = await import('../../functions/adapters/aws/dynamoDbExpression.ts');
+    await clients.dynamodb.send(
+      new PutItemCommand({ TableName: resources.table, Item: toAttributes(sessionItem(s)) }),
+    );
+    await clients.dynamodb.send(
+      new DeleteItemCommand({
+        TableName: resources.table,
+        Key: toAttributes({ pk: `SESSION#${s.uploadId}`, sk: 'FILES#0000' }),
+      }),
+    );
+
+    expect((await index.getSession(s.uploadId))?.files).toHaveLength(2);
+    const recorded = await index.recordScan({
+      ...outcome(s, 'verified'),
+      fileIndex: 1,
+      sha256: s.files[1]!.sha256,
+      size: 1,
+    });
+    expect(recorded).toEqual({ recorded: true, sessionState: 'open', awaitingScan: 1 });
+    await commit(index, s);
+    expect(await index.recordScan(outcome(s, 'rejected'))).toEqual({
+      recorded: true,
+      sessionState: 'committed',
+      awaitingScan: 0,
+    });
+    const read = await index.getSession(s.uploadId);
+    expect(read?.files.map((f) => f.verdict)).toEqual(['rejected', 'verified']);
   });
 });

@@ -2,14 +2,8 @@ import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
 import type { AuditEvent, CommitInput, Sha256 } from '../../ports.ts';
 import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import {
-  auditItem,
-  keys,
-  namespaceRefAttribute,
-  sessionOf,
-  versionItem,
-  workLists,
-} from './dynamoDbItems.ts';
+import { auditItem, keys, namespaceRefAttribute, versionItem, workLists } from './dynamoDbItems.ts';
+import { sessionHeaderOf } from './dynamoDbSessions.ts';
 import type { CancellationReason } from './dynamoDbTable.ts';
 
 /** Positions of the commit transaction's items; blob updates follow, one per distinct blob. */
@@ -170,7 +164,7 @@ export function commitFailure(
   if (failed(SESSION)) {
     const old = reasons[SESSION]?.item;
     if (!old) return new NotFoundError(`upload ${input.uploadId} not found`);
-    const session = sessionOf(old);
+    const session = sessionHeaderOf(old);
     // Same order as the embedded index: a changed session first (the caller re-reads and decides).
     if (session.state !== 'open' || session.revision !== input.sessionRevision) {
       return new ConflictError(`upload ${input.uploadId} changed during the commit`, {

@@ -1,8 +1,9 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AuditEvent, Sha256, StoredSession } from '../../ports.ts';
 import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { atOrBefore, auditItem, BLOB_SHARDS, keys, sessionOf, workLists } from './dynamoDbItems.ts';
+import { atOrBefore, auditItem, BLOB_SHARDS, keys, workLists } from './dynamoDbItems.ts';
 import { releaseSessionReferences } from './dynamoDbReferences.ts';
+import { readSession } from './dynamoDbSessions.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /** Conditional single-blob writes in flight at once: enough to hide latency, not enough to throttle. */
@@ -95,12 +96,16 @@ export class DynamoDbGc {
     const shards = await Promise.all(
       workLists.openSessionShards.map((list) => this.table.workList(list, now.toISOString(), limit)),
     );
-    return shards
+    const expired = shards
       .flat()
       .sort((a, b) => ((a.gsi2sk as string) < (b.gsi2sk as string) ? -1 : 1))
       .slice(0, limit)
-      .map(sessionOf)
-      .filter((s) => s.state === 'open' && s.expiresAt < now.toISOString());
+      .filter((item) => item.state === 'open' && (item.expiresAt as string) < now.toISOString());
+    // The list entry is the session item; its files (staged keys to delete) are items of their own.
+    const sessions = await Promise.all(
+      expired.map((item) => readSession(this.table, item.uploadId as string)),
+    );
+    return sessions.filter((s): s is StoredSession => s?.state === 'open' && s.expiresAt < now.toISOString());
   }
 
   async expireSession(uploadId: string, now: Date, audit: AuditEvent): Promise<boolean> {

@@ -26,8 +26,6 @@ import {
   keys,
   packageKey,
   referencingNamespaces,
-  sessionItem,
-  sessionOf,
   versionOf,
   versionSortKey,
 } from './dynamoDbItems.ts';
@@ -36,6 +34,7 @@ import { MAX_TRANSACTION_ITEMS, releaseSessionReferences } from './dynamoDbRefer
 import type { RetryOptions } from './dynamoDbRetry.ts';
 import { scanErrorTransaction, scanTransaction } from './dynamoDbScan.ts';
 import { DynamoDbSearch } from './dynamoDbSearch.ts';
+import { readSession, readSessionFile, sessionItems } from './dynamoDbSessions.ts';
 import { commitInStages } from './dynamoDbStagedCommit.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
 
@@ -69,9 +68,10 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       const holds = blobs.flatMap(
         (b) => holdChange(this.table.name, blobFactsOf(b), session.expiresAt) ?? [],
       );
+      const [header, ...fileItems] = sessionItems(session);
       // More holds than one transaction takes go first, a batch at a time: a hold without its
       // session (a crash in between) only makes GC wait until that session would have expired.
-      if (holds.length > MAX_TRANSACTION_ITEMS - 2) {
+      if (holds.length > MAX_TRANSACTION_ITEMS - 2 - fileItems.length) {
         if (await this.holdInBatches(holds)) continue;
         holds.length = 0;
       }
@@ -79,11 +79,12 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
         {
           Put: {
             TableName: this.table.name,
-            Item: toAttributes(sessionItem(session)),
+            Item: toAttributes(header!),
             ...expression({ condition: 'attribute_not_exists(#pk)' }),
           },
         },
         { Put: { TableName: this.table.name, Item: toAttributes(auditItem(audit)) } },
+        ...fileItems.map((item) => ({ Put: { TableName: this.table.name, Item: toAttributes(item) } })),
         ...holds,
       ]);
       if (!failed) return;
@@ -126,19 +127,13 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   }
 
   async getSession(uploadId: string): Promise<StoredSession | null> {
-    const item = await this.table.get(keys.session(uploadId));
-    return item ? sessionOf(item) : null;
+    return readSession(this.table, uploadId);
   }
 
-  /**
-   * The session item holds the whole file list, and a read costs its whole size whatever it projects:
-   * the one file is picked here. (Moving the list into items of its own is what would make it cheap.)
-   */
+  /** Two items, whatever the number of files: the session item and the one holding this file. */
   async getSessionFile(uploadId: string, fileIndex: number): Promise<SessionFileView | null> {
-    const found = await this.getSession(uploadId);
-    if (!found) return null;
-    const { files, ...session } = found;
-    return { session, file: files[fileIndex] };
+    const read = await readSessionFile(this.table, uploadId, fileIndex);
+    return read && { session: read.session, file: read.file };
   }
 
   async commitSession(input: CommitInput, audit: AuditEvent): Promise<void> {
@@ -292,22 +287,20 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   /** Idempotent: a file that already has its verdict is left alone, whatever this outcome says. */
   async recordScan(outcome: ScanOutcome): Promise<RecordedScan> {
     for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
-      const session = await this.getSession(outcome.uploadId);
-      const file = session?.files[outcome.fileIndex];
-      if (!session || !file || file.verdict) return { recorded: false };
+      const read = await readSessionFile(this.table, outcome.uploadId, outcome.fileIndex);
+      const file = read?.file;
+      if (!read || !file || file.verdict) return { recorded: false };
+      const { session } = read;
       const [blob, version] = await Promise.all([
         outcome.verdict !== 'rejected' ? this.table.get(keys.blob(outcome.sha256)) : null,
         session.state === 'committed'
           ? this.getVersion(session.namespace, session.package, session.version)
           : null,
       ]);
-      const snapshot = { session, blob: blobFactsOf(blob), version };
+      const snapshot = { session, raw: read.raw, file, blob: blobFactsOf(blob), version };
       if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) {
         // Written on the revision read: the files waiting are those of that read, less this one.
-        const awaiting = session.files.filter(
-          (f, i) => i !== outcome.fileIndex && f.action === 'upload' && !f.verdict,
-        );
-        return { recorded: true, sessionState: session.state, awaitingScan: awaiting.length };
+        return { recorded: true, sessionState: session.state, awaitingScan: read.awaitingScan - 1 };
       }
     }
     throw new ConflictError(`upload ${outcome.uploadId} kept changing while its scan was recorded`);
@@ -315,15 +308,17 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   async recordScanError(uploadId: string, fileIndex: number, report: ScanReport): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
-      const session = await this.getSession(uploadId);
-      const file = session?.files[fileIndex];
-      if (!session || !file || file.verdict) return false;
+      const read = await readSessionFile(this.table, uploadId, fileIndex);
+      const file = read?.file;
+      if (!read || !file || file.verdict) return false;
       if (sameScanError(file.scanError, report)) return true;
+      const { session } = read;
       const version =
         session.state === 'committed'
           ? await this.getVersion(session.namespace, session.package, session.version)
           : null;
-      const items = scanErrorTransaction(this.table.name, fileIndex, report, { session, version });
+      const snapshot = { session, raw: read.raw, file, version };
+      const items = scanErrorTransaction(this.table.name, fileIndex, report, snapshot);
       if (!(await this.table.transact(items))) return true;
     }
     throw new ConflictError(`upload ${uploadId} kept changing while its scan error was recorded`);

@@ -3,6 +3,7 @@ import type { Sha256 } from '../../ports.ts';
 import { type BlobFacts, blobChange, blobFactsOf, later } from './dynamoDbBlobs.ts';
 import { expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { type Item, keys, namespaceRefAttribute } from './dynamoDbItems.ts';
+import { readSession } from './dynamoDbSessions.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /**
@@ -117,7 +118,7 @@ export async function releaseSessionReferences(
     if (!item || item.state === 'committed') return;
     const marks = marksOf(item, 'refBatches');
     if (marks.size === 0) return;
-    const batches = referenceBatches(item.files as { sha256: Sha256; size: number }[]);
+    const batches = referenceBatches((await readSession(table, uploadId))?.files ?? []);
     for (const i of marks) {
       const unmark: TransactWriteItem = {
         Update: {

@@ -3,11 +3,15 @@ import type { ScanReport, SessionFile } from '../../core/model.ts';
 import type { ScanOutcome, StoredSession, VersionRecord } from '../../ports.ts';
 import { type BlobFacts, blobChange, later } from './dynamoDbBlobs.ts';
 import { toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { keys } from './dynamoDbItems.ts';
+import { type Item, keys } from './dynamoDbItems.ts';
+import { sessionFileAt } from './dynamoDbSessions.ts';
 
 /** What recordScan read before writing; every write is conditioned on it still holding. */
 export interface ScanSnapshot {
-  readonly session: StoredSession;
+  readonly session: Omit<StoredSession, 'files'>;
+  /** The session item as read: where its files are kept, and whether it counts those awaiting a scan. */
+  readonly raw: Item;
+  readonly file: SessionFile;
   readonly blob: BlobFacts | null;
   /** The committed version, whose file takes the rejection or loses its `unverified` mark. */
   readonly version: VersionRecord | null;
@@ -24,30 +28,14 @@ export function scanTransaction(
   outcome: ScanOutcome,
   read: ScanSnapshot,
 ): TransactWriteItem[] {
-  const { session } = read;
-  const file = session.files[outcome.fileIndex]!;
+  const { session, file } = read;
   const rejected = outcome.verdict !== 'verified';
-  const { scanError: _replaced, ...scanned } = file;
-  const updated: SessionFile = rejected
-    ? { ...scanned, verdict: 'rejected', rejection: outcome.report }
-    : { ...scanned, verdict: 'verified' };
-  const items: TransactWriteItem[] = [
-    {
-      Update: {
-        TableName: table,
-        Key: toAttributes(keys.session(session.uploadId)),
-        ...updateExpression({
-          update: 'SET #files = :files, #revision = #revision + :one',
-          condition: '#revision = :rev',
-          values: {
-            ':files': session.files.map((f, i) => (i === outcome.fileIndex ? updated : f)),
-            ':one': 1,
-            ':rev': session.revision,
-          },
-        }),
-      },
-    },
-  ];
+  const items = sessionFileChange(table, read, outcome.fileIndex, {
+    set: rejected ? ['#verdict = :verdict', '#rejection = :report'] : ['#verdict = :verdict'],
+    remove: ['#scanError'],
+    values: { ':verdict': rejected ? 'rejected' : 'verified', ':report': outcome.report },
+    verdict: true,
+  });
   if (outcome.verdict !== 'rejected') items.push(blobUpdate(table, outcome, read.blob, session.expiresAt));
   const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
   const versionFile = position >= 0 ? read.version?.files[position] : undefined;
@@ -67,6 +55,64 @@ export function scanTransaction(
     });
   }
   return items;
+}
+
+/**
+ * One session file's attributes changed, and the session's revision moved past the one read (the
+ * condition every session write carries), as transaction items: one Update when the file is kept in
+ * the session item, else its file item's and the session item's. A verdict also lowers the count of
+ * files awaiting one, where the session keeps that count.
+ */
+function sessionFileChange(
+  table: string,
+  read: Pick<ScanSnapshot, 'session' | 'raw'>,
+  index: number,
+  change: {
+    readonly set: readonly string[];
+    readonly remove: readonly string[];
+    readonly values: Record<string, unknown>;
+    readonly verdict?: boolean;
+  },
+): TransactWriteItem[] {
+  const at = sessionFileAt(read.raw, index);
+  const path = (attribute: string) => attribute.replace(/^#/, `#files[${at.position}].#`);
+  const fileSet = change.set.map(path);
+  const fileRemove = change.remove.map(path);
+  const revision = ['#revision = #revision + :one'];
+  if (change.verdict && read.raw.awaitingScan !== undefined)
+    revision.push('#awaitingScan = #awaitingScan - :one');
+  const values = { ...change.values, ':one': 1, ':rev': read.session.revision };
+  const update = (set: readonly string[], remove: readonly string[]) =>
+    `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`;
+  const sessionKey = keys.session(read.session.uploadId);
+  if (at.key.sk === sessionKey.sk) {
+    const expression = updateExpression({
+      update: update([...fileSet, ...revision], fileRemove),
+      condition: '#revision = :rev',
+      values,
+    });
+    return [{ Update: { TableName: table, Key: toAttributes(sessionKey), ...expression } }];
+  }
+  return [
+    {
+      Update: {
+        TableName: table,
+        Key: toAttributes(at.key),
+        ...updateExpression({
+          update: update(fileSet, fileRemove),
+          condition: 'attribute_exists(#pk)',
+          values: change.values,
+        }),
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: toAttributes(sessionKey),
+        ...updateExpression({ update: update(revision, []), condition: '#revision = :rev', values }),
+      },
+    },
+  ];
 }
 
 /**
@@ -110,25 +156,12 @@ export function scanErrorTransaction(
   report: ScanReport,
   read: Omit<ScanSnapshot, 'blob'>,
 ): TransactWriteItem[] {
-  const { session } = read;
-  const file = session.files[fileIndex]!;
-  const items: TransactWriteItem[] = [
-    {
-      Update: {
-        TableName: table,
-        Key: toAttributes(keys.session(session.uploadId)),
-        ...updateExpression({
-          update: 'SET #files = :files, #revision = #revision + :one',
-          condition: '#revision = :rev',
-          values: {
-            ':files': session.files.map((f, i) => (i === fileIndex ? { ...f, scanError: report } : f)),
-            ':one': 1,
-            ':rev': session.revision,
-          },
-        }),
-      },
-    },
-  ];
+  const { session, file } = read;
+  const items = sessionFileChange(table, read, fileIndex, {
+    set: ['#scanError = :report'],
+    remove: [],
+    values: { ':report': report },
+  });
   const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
   const versionFile = position >= 0 ? read.version?.files[position] : undefined;
   if (versionFile && !versionFile.rejection) {

@@ -3,15 +3,9 @@ import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } 
 import type { AuditEvent, CommitInput, Sha256 } from '../../ports.ts';
 import { blobReference, commitFailure, listedPut, sessionCommitted } from './dynamoDbCommit.ts';
 import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import {
-  auditItem,
-  type Item,
-  keys,
-  namespaceRefAttribute,
-  sessionOf,
-  versionItem,
-} from './dynamoDbItems.ts';
+import { auditItem, type Item, keys, namespaceRefAttribute, versionItem } from './dynamoDbItems.ts';
 import { marksOf, referenceBatches, releaseSessionReferences } from './dynamoDbReferences.ts';
+import { sessionHeaderOf } from './dynamoDbSessions.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /**
@@ -117,7 +111,7 @@ function markTaken(table: string, input: CommitInput, i: number): TransactWriteI
 /** Why the session refused a step, as the single-transaction commit would say it. */
 function sessionFailure(input: CommitInput, item: Item | null): Error {
   if (!item) return new NotFoundError(`upload ${input.uploadId} not found`);
-  const session = sessionOf(item);
+  const session = sessionHeaderOf(item);
   if (session.expiresAt <= input.now.toISOString() && session.state === 'open')
     return new UploadExpiredError(`upload ${input.uploadId} expired at ${session.expiresAt}`);
   // Committed by another attempt, aborted, scanned since it was read, or a batch dropped meanwhile.

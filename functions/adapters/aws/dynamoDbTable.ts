@@ -10,6 +10,7 @@ import {
   type QueryCommandInput,
   ScanCommand,
   type ScanCommandInput,
+  TransactGetItemsCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -59,6 +60,24 @@ export class DynamoTable {
       () => this.db.send(new PutItemCommand({ TableName: this.name, Item: toAttributes(item) })),
       this.retry,
     );
+  }
+
+  /**
+   * Reads up to 100 items as one serializable snapshot (TransactGetItems): no transaction is seen
+   * half applied across them, as it may be by a Query or BatchGetItem. Absent items are null, in
+   * the order of `keys`.
+   */
+  async transactGet(keys: readonly Item[]): Promise<(Item | null)[]> {
+    const res = await withRetry(
+      () =>
+        this.db.send(
+          new TransactGetItemsCommand({
+            TransactItems: keys.map((key) => ({ Get: { TableName: this.name, Key: toAttributes(key) } })),
+          }),
+        ),
+      this.retry,
+    );
+    return (res.Responses ?? []).map((r) => (r.Item ? unmarshall(r.Item) : null));
   }
 
   /** Reads many items; order is not kept and absent ones are simply missing. */
