@@ -49,6 +49,8 @@ export interface ArcaContext {
   encryption?: string;
   replicationTimeControl?: string | boolean;
   replicateIndex?: string | boolean;
+  /** `true` for a store whose table was created with ALL-projected GSIs (docs/deploy.md § 8). @default false */
+  fullIndexProjection?: string | boolean;
   /** Storage class of replicas (`STANDARD`, `STANDARD_IA`, `ONEZONE_IA`, `INTELLIGENT_TIERING`, `GLACIER_IR`). @default STANDARD_IA */
   replicaStorageClass?: string;
   /** Objects at or below this many KiB never leave STANDARD (≥ 128). @default 1024 */
@@ -148,6 +150,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
         replicationTimeControl: flag('replicationTimeControl'),
         replicateIndex: flag('replicateIndex'),
       },
+      fullIndexProjection: flag('fullIndexProjection'),
       cdn: ctx('cdn') !== 'false',
       cdnKeyGeneration: int('cdnKeyGeneration'),
       signingPublicKeyPem: signingPublicKeyPem || undefined,

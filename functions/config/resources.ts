@@ -21,11 +21,55 @@ export const TABLE_SCHEMA = {
   sortKey: 'sk',
   /** TTL attribute (epoch seconds) for sessions and leases. */
   ttlAttribute: 'ttl',
+  /**
+   * Each GSI holds the table and index keys plus `projected` (INCLUDE): the small attributes its
+   * readers filter, sort or answer on. Whole items (a version's files, a session's, a token, a policy)
+   * are read from the table by key, so a write to one pays its size once, not again per index, and a
+   * write that changes no projected attribute writes no index. docs/table-design.md § Keys says which
+   * reader uses which attribute.
+   */
   globalIndexes: [
-    /** Versions of a package, newest commit first (gsi1pk = package, gsi1sk = commit order). */
-    { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-    /** Work lists: sessions by expiry, blobs by state, for GC (gsi2pk = list, gsi2sk = order). */
-    { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    /**
+     * Versions of a package, newest commit first (gsi1pk = package, gsi1sk = commit order), and a
+     * package's leases by expiry: a lease is answered from the index (every fetch reads them), a
+     * version only filtered on `state` there.
+     */
+    {
+      name: 'gsi1',
+      partitionKey: 'gsi1pk',
+      sortKey: 'gsi1sk',
+      projected: [
+        'state',
+        'version',
+        'namespace',
+        'package',
+        'leaseId',
+        'holder',
+        'createdAt',
+        'createdBy',
+        'expiresAt',
+      ],
+    },
+    /**
+     * Work lists (gsi2pk = list, gsi2sk = order): sessions by expiry, blobs by state, tombstoned
+     * versions, packages, tokens, policies. GC decides on the blob, version and package entries as
+     * listed; sessions, tokens and policies are read whole from the table.
+     */
+    {
+      name: 'gsi2',
+      partitionKey: 'gsi2pk',
+      sortKey: 'gsi2sk',
+      projected: [
+        'namespace',
+        'package',
+        'version',
+        'state',
+        'tombstonedAt',
+        'sha256',
+        'refcount',
+        'unreferencedSince',
+      ],
+    },
   ],
 } as const;
 

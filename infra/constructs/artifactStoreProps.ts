@@ -40,6 +40,11 @@ export interface ArtifactStoreProps {
   readonly bucket?: s3.IBucket;
   /** Bring your own index table, with Arca's key schema and GSIs. @default - a new on-demand table */
   readonly table?: dynamodb.ITableV2;
+  /**
+   * The index table's GSIs project every attribute, as tables created before the minimal projections
+   * do (`IndexTableProps.fullIndexProjection`): set it for a store deployed earlier. @default false
+   */
+  readonly fullIndexProjection?: boolean;
   /** Bring your own KMS key for the blob bucket. @default - a new key with `BlobEncryption.KMS` */
   readonly encryptionKey?: kms.IKey;
   /** @default BlobEncryption.S3_MANAGED */

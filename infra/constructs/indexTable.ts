@@ -25,6 +25,13 @@ export interface IndexTableProps {
   readonly deletionProtection?: boolean;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Keep GSIs that project every attribute (`ALL`), as tables created before the minimal projections
+   * have: DynamoDB cannot change an existing GSI's projection, so a store deployed earlier sets this
+   * (docs/deploy.md § 8). Arca reads either: what a GSI does not project it reads from the table.
+   * @default false - each GSI projects the attributes of `TABLE_SCHEMA` (INCLUDE)
+   */
+  readonly fullIndexProjection?: boolean;
 }
 
 /** The index: one on-demand table with the keys, GSIs and TTL of `TABLE_SCHEMA`, with PITR. */
@@ -52,6 +59,9 @@ export class IndexTable extends Construct {
         indexName: index.name,
         partitionKey: key(index.partitionKey),
         sortKey: key(index.sortKey),
+        ...(props.fullIndexProjection
+          ? { projectionType: dynamodb.ProjectionType.ALL }
+          : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projected] }),
       })),
       replicas: props.replicaRegion ? [{ region: props.replicaRegion }] : undefined,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

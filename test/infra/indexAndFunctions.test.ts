@@ -30,7 +30,7 @@ describe('index table', () => {
     });
   });
 
-  it('has every GSI of TABLE_SCHEMA', () => {
+  it('has every GSI of TABLE_SCHEMA, each projecting only its listed attributes', () => {
     arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((index) =>
         Match.objectLike({
@@ -39,8 +39,23 @@ describe('index table', () => {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projected] },
         }),
+      ),
+    });
+  });
+
+  it('never projects a whole item: no file list, metadata, token secret or policy is copied to a GSI', () => {
+    const projected = TABLE_SCHEMA.globalIndexes.flatMap((index) => index.projected as readonly string[]);
+    for (const large of ['files', 'metadata', 'secretHash', 'policy', 'leases', 'scan'])
+      expect(projected).not.toContain(large);
+  });
+
+  it('keeps ALL projections for a store created before them (fullIndexProjection)', () => {
+    const earlier = synthArca({ fullIndexProjection: 'true' });
+    earlier.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((index) =>
+        Match.objectLike({ IndexName: index.name, Projection: { ProjectionType: 'ALL' } }),
       ),
     });
   });

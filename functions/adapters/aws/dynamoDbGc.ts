@@ -89,16 +89,18 @@ export class DynamoDbGc {
 
   /**
    * The shards of gsi2 `SESSIONS#open` sort by `<expiresAt>#<uploadId>`: below `now` is "expired
-   * before now". Read in parallel and merged, earliest expiry first.
+   * before now". Read in parallel and merged, earliest expiry first; the list holds the sessions'
+   * keys, so the earliest `limit` are read from the table and re-checked there.
    */
   async listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]> {
     const shards = await Promise.all(
       workLists.openSessionShards.map((list) => this.table.workList(list, now.toISOString(), limit)),
     );
-    return shards
+    const earliest = shards
       .flat()
       .sort((a, b) => ((a.gsi2sk as string) < (b.gsi2sk as string) ? -1 : 1))
-      .slice(0, limit)
+      .slice(0, limit);
+    return (await this.table.getListed(earliest))
       .map(sessionOf)
       .filter((s) => s.state === 'open' && s.expiresAt < now.toISOString());
   }

@@ -192,7 +192,9 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   /**
    * Reads gsi1 backwards. A page may stop short of `limit` when DynamoDB's 1 MB page fills first, so
-   * this keeps querying; reading one item more than asked tells whether another page exists.
+   * this keeps querying; reading one entry more than asked tells whether another page exists. gsi1
+   * holds a version's keys and `state`, not its files: the versions are then read from the table
+   * (consistent), and one deleted since the index was written is left out, not answered from the index.
    */
   async listVersions(
     namespace: string,
@@ -203,7 +205,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   ): Promise<VersionPage> {
     const gsi1pk = packageKey(namespace, pkg);
     let start = after === undefined ? undefined : startKey(gsi1pk, after);
-    const items: Record<string, unknown>[] = [];
+    const entries: Record<string, unknown>[] = [];
     // Deleted versions are filtered after DynamoDB's Limit: a page short of them queries on.
     const hideDeleted = options.includeDeleted
       ? {}
@@ -219,17 +221,20 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
           ...(options.includeDeleted ? {} : { ':deleted': 'deleted' }),
         }),
         ScanIndexForward: false,
-        Limit: limit + 1 - items.length,
+        Limit: limit + 1 - entries.length,
         ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
       });
-      items.push(...page.items);
+      entries.push(...page.items);
       start = page.lastKey;
-    } while (start && items.length <= limit);
-    const shown = items.slice(0, limit);
+    } while (start && entries.length <= limit);
+    const shown = entries.slice(0, limit);
     const last = shown.at(-1);
+    const versions = (await this.table.getListed(shown)).filter(
+      (item) => options.includeDeleted || item.state !== 'deleted',
+    );
     return {
-      items: shown.map(versionOf),
-      ...(items.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
+      items: versions.map(versionOf),
+      ...(entries.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
     };
   }
 

@@ -87,6 +87,22 @@ export class DynamoTable {
   }
 
   /**
+   * The table's items behind GSI entries, read consistently by their `pk`/`sk`, in the entries' order.
+   * A GSI projects only small attributes, so a reader that answers whole items reads them here; an
+   * entry whose item is gone by now (the index lags the table) is dropped, not an error.
+   */
+  async getListed(entries: readonly Item[]): Promise<Item[]> {
+    const keyOf = (item: Item) => JSON.stringify([item.pk, item.sk]);
+    // BatchGetItem refuses a request that names one key twice.
+    const unique = new Map(entries.map((e) => [keyOf(e), { pk: e.pk, sk: e.sk }]));
+    const found = new Map((await this.getMany([...unique.values()])).map((item) => [keyOf(item), item]));
+    return entries.flatMap((entry): Item[] => {
+      const item = found.get(keyOf(entry));
+      return item ? [item] : [];
+    });
+  }
+
+  /**
    * Writes items with no condition, 25 to a request, retrying what DynamoDB left unprocessed: for
    * idempotent items whose key is unique to what they describe (search entries). Not atomic.
    */

@@ -136,7 +136,7 @@ async function provisionTable(dynamodb: DynamoDBClient, table: string): Promise<
               { AttributeName: g.partitionKey, KeyType: 'HASH' },
               { AttributeName: g.sortKey, KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projected] },
           })),
         }),
       );
