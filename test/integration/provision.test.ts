@@ -36,6 +36,11 @@ describe('provision', () => {
     expect(Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName).sort()).toEqual(
       TABLE_SCHEMA.globalIndexes.map((g) => g.name),
     );
+    for (const index of TABLE_SCHEMA.globalIndexes)
+      expect(Table!.GlobalSecondaryIndexes!.find((g) => g.IndexName === index.name)!.Projection).toEqual({
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: [...index.projected],
+      });
     const ttl = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: names.table }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
       AttributeName: TABLE_SCHEMA.ttlAttribute,
