@@ -102,6 +102,26 @@ describe('GSI projections', () => {
     expect((await index.listPolicies()).get('web')).toMatchObject({ retention: { keepLast: 1 } });
   });
 
+  it('keeps the gsi1 entry of a 200-file version under 1 KB (one write unit), its item being over 20 KB', async () => {
+    const { clients, table, index } = await setup();
+    const files = Array.from({ length: 200 }, (_, i) => ({
+      ...session().files[0]!,
+      name: `dist/assets/chunk-${String(i).padStart(4, '0')}-${'x'.repeat(60)}.js`,
+      sha256: sha256(`chunk-${i}`),
+      stagingKey: `staging/chunk-${i}`,
+    }));
+    await published(index, session({ namespace: 'web', package: 'site', version: '2.0.0', files }));
+
+    const [entry] = await entries(clients, table, 'gsi1', 'PKG#web/site');
+    const item = await index.getVersion('web', 'site', '2.0.0');
+    // JSON is longer than DynamoDB's own size of the same attributes: a bound from above.
+    const entryBytes = JSON.stringify(entry).length;
+    const itemBytes = JSON.stringify(item).length;
+    console.log(`gsi1 entry of a 200-file version: ${entryBytes} B; the version item: ${itemBytes} B`);
+    expect(entryBytes).toBeLessThan(1024);
+    expect(itemBytes).toBeGreaterThan(20 * 1024);
+  });
+
   it('lists versions whole from the table, leaving out one deleted or gone after the index was read', async () => {
     const { clients, other, table, index } = await setup();
     const [gone, deleted, kept] = ['1.0.0', '1.1.0', '1.2.0'].map((version) =>
