@@ -8,8 +8,9 @@ import { acknowledgeResourceWildcards } from './nag.ts';
 
 export interface IndexTableProps {
   /**
-   * Bring your own table instead of creating one. It must have Arca's key schema, GSIs and TTL
-   * attribute (`TABLE_SCHEMA` in functions/config/resources.ts); PITR and deletion protection are yours.
+   * Bring your own table instead of creating one. It must have Arca's key schema, GSIs (projecting at
+   * least the `projected` attributes, or ALL) and TTL attribute (`TABLE_SCHEMA` in
+   * functions/config/resources.ts); PITR and deletion protection are yours.
    * @default - a new on-demand table
    */
   readonly table?: dynamodb.ITableV2;

@@ -193,8 +193,8 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   /**
    * Reads gsi1 backwards. A page may stop short of `limit` when DynamoDB's 1 MB page fills first, so
    * this keeps querying; reading one entry more than asked tells whether another page exists. gsi1
-   * holds a version's keys and `state`, not its files: the versions are then read from the table
-   * (consistent), and one deleted since the index was written is left out, not answered from the index.
+   * holds a version's keys, `state` and a few small attributes, not its files: the page's versions are
+   * then read from the table (consistent), and one deleted since the index was written is left out.
    */
   async listVersions(
     namespace: string,
