@@ -188,8 +188,8 @@ function changeTouches(update: Attributes, key: Attributes, before: Map<string, 
     const variable = new RegExp(`#${gsi}pk = (:\\w+)`).exec(expression)?.[1];
     return variable ? [`${gsi}:${values[variable]}`] : [];
   });
-  const kept = (before.get(keyOf(key)) ?? []).filter((entry) => rewrites(entry.split(':')[0]!));
-  const gsiTouches = [...new Set([...kept, ...listed])].map((entry) => {
+  const rewritten = (before.get(keyOf(key)) ?? []).filter((entry) => rewrites(entry.split(':')[0]!));
+  const gsiTouches = [...new Set([...rewritten, ...listed])].map((entry) => {
     const [gsi, ...partition] = entry.split(':');
     return write(partition.join(':'), gsi as Touch['on']);
   });
