@@ -73,6 +73,33 @@ export const TABLE_SCHEMA = {
   ],
 } as const;
 
+/**
+ * The GSIs' names, by layout. `minimal`: the projections of `TABLE_SCHEMA` under names of their own.
+ * `all`: a table created before them, whose `gsi1` and `gsi2` project ALL. DynamoDB cannot change an
+ * existing GSI's projection, so such a store moves to the minimal indexes by adding them one at a time
+ * and then dropping the old ones (docs/deploy.md § 8); the functions query the layout they are told
+ * (`ARCA_INDEX_LAYOUT`), and read whole items from the table either way.
+ */
+export const INDEX_NAMES = {
+  minimal: { gsi1: 'gsi1k', gsi2: 'gsi2k' },
+  all: { gsi1: 'gsi1', gsi2: 'gsi2' },
+} as const;
+
+export type IndexLayout = keyof typeof INDEX_NAMES;
+
+/** The physical name of each GSI role of `TABLE_SCHEMA`. */
+export interface IndexNames {
+  readonly gsi1: string;
+  readonly gsi2: string;
+}
+
+/** `ARCA_INDEX_LAYOUT`: `minimal` when unset; anything but `minimal` or `all` is refused. */
+export function indexLayout(value: string | undefined): IndexLayout {
+  if (value === undefined || value === '' || value === 'minimal') return 'minimal';
+  if (value === 'all') return 'all';
+  throw new Error(`ARCA_INDEX_LAYOUT must be 'minimal' or 'all', got '${value}'`);
+}
+
 export const QUEUE_SETTINGS = {
   /** Redeliveries before a message moves to the DLQ. */
   maxReceiveCount: 5,

@@ -1,7 +1,7 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
-import { TABLE_SCHEMA } from '../../functions/config/resources.ts';
+import { INDEX_NAMES, TABLE_SCHEMA } from '../../functions/config/resources.ts';
 
 /**
  * What one request did to the table, as DynamoDB bills and partitions it: items read or written
@@ -24,6 +24,10 @@ interface Stack {
 }
 
 const GSIS = ['gsi1', 'gsi2'] as const;
+/** A GSI's role (`gsi1`, `gsi2`) by its name on the table, in either layout. */
+const ROLE = new Map<string, Touch['on']>(
+  Object.values(INDEX_NAMES).flatMap((names) => GSIS.map((role) => [names[role], role] as const)),
+);
 /**
  * The attributes whose change rewrites a GSI entry: its keys and what it projects. An update that
  * changes none of them writes nothing to that GSI (DynamoDB copies only projected attributes).
@@ -120,7 +124,7 @@ function touchesOf(
         read(plain(Get.Key).pk as string),
       );
     case 'Query': {
-      const on = (input.IndexName as Touch['on'] | undefined) ?? 'table';
+      const on = input.IndexName === undefined ? 'table' : ROLE.get(input.IndexName as string)!;
       const variable = /= (:\w+)/.exec(input.KeyConditionExpression as string)?.[1] ?? '';
       const partition = plain(input.ExpressionAttributeValues)[variable] as string;
       return [read(partition, on, (output.ScannedCount as number | undefined) ?? 0)];

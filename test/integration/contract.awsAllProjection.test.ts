@@ -1,11 +1,12 @@
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
+import { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import { provision } from '../../functions/adapters/aws/provision.ts';
-import { TABLE_SCHEMA } from '../../functions/config/resources.ts';
+import { INDEX_NAMES, TABLE_SCHEMA } from '../../functions/config/resources.ts';
 import { describeCatalogIndexContract } from '../contract/catalogIndexContract.ts';
 import { describeIndexContract } from '../contract/indexContract.ts';
 import { describeLifecycleIndexContract } from '../contract/lifecycleIndexContract.ts';
-import { indexOn, motoClients } from './awsFixtures.ts';
+import { motoClients, noWait } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
 
 useMoto();
@@ -13,8 +14,9 @@ useMoto();
 let counter = 0;
 
 /**
- * The index on a table created before the minimal projections: its GSIs project ALL, as a store
- * deployed earlier keeps them (`fullIndexProjection`). The provisioner leaves an existing table as it is.
+ * The index on a table created before the minimal projections: its `gsi1` and `gsi2` project ALL, as
+ * a store deployed earlier keeps them (`indexLayout: 'all'`), and the index is told to query those.
+ * The provisioner leaves an existing table as it is.
  */
 const dynamoDbIndexOnAllProjections = async () => {
   const clients = motoClients();
@@ -34,7 +36,7 @@ const dynamoDbIndexOnAllProjections = async () => {
         { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
       ],
       GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((g) => ({
-        IndexName: g.name,
+        IndexName: INDEX_NAMES.all[g.name],
         KeySchema: [
           { AttributeName: g.partitionKey, KeyType: 'HASH' },
           { AttributeName: g.sortKey, KeyType: 'RANGE' },
@@ -46,7 +48,13 @@ const dynamoDbIndexOnAllProjections = async () => {
   const resources = await provision(clients, { bucket: name, table: name, scanQueue: name });
   const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }));
   expect(Table!.GlobalSecondaryIndexes!.map((g) => g.Projection?.ProjectionType)).toEqual(['ALL', 'ALL']);
-  return { index: indexOn(clients, resources), close: async () => undefined };
+  const index = new DynamoDbIndex({
+    dynamodb: clients.dynamodb,
+    table: resources.table,
+    retry: noWait,
+    indexes: INDEX_NAMES.all,
+  });
+  return { index, close: async () => undefined };
 };
 
 describeIndexContract('DynamoDbIndex on moto, GSIs projecting ALL', dynamoDbIndexOnAllProjections);

@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
 import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
+import { INDEX_NAMES } from '../../functions/config/resources.ts';
 import type { UploadSession } from '../../functions/ports.ts';
 import { audit, session, sha256, versionOf } from '../support/fixtures.ts';
 import { freshResources, indexOn, intercept, motoClients } from './awsFixtures.ts';
@@ -28,12 +29,13 @@ async function published(index: DynamoDbIndex, s: UploadSession) {
 }
 
 async function entries(clients: AwsClients, table: string, index: string, list: string) {
+  const role = index === INDEX_NAMES.minimal.gsi1 ? 'gsi1' : 'gsi2';
   const res = await clients.dynamodb.send(
     new QueryCommand({
       TableName: table,
       IndexName: index,
       KeyConditionExpression: '#pk = :list',
-      ExpressionAttributeNames: { '#pk': `${index}pk` },
+      ExpressionAttributeNames: { '#pk': `${role}pk` },
       ExpressionAttributeValues: { ':list': { S: list } },
     }),
   );
@@ -82,16 +84,18 @@ describe('GSI projections', () => {
       audit(),
     );
 
-    const [version] = await entries(clients, table, 'gsi1', 'PKG#web/site');
+    const [version] = await entries(clients, table, INDEX_NAMES.minimal.gsi1, 'PKG#web/site');
     expect(version).toMatchObject({ version: s.version, state: 'live', namespace: 'web' });
     expect(version).not.toHaveProperty('files');
     expect(version).not.toHaveProperty('metadata');
     const listed = [
       ...(await Promise.all(
-        [...'0123456789abcdef'].map((shard) => entries(clients, table, 'gsi2', `SESSIONS#open#${shard}`)),
+        [...'0123456789abcdef'].map((shard) =>
+          entries(clients, table, INDEX_NAMES.minimal.gsi2, `SESSIONS#open#${shard}`),
+        ),
       )),
-      await entries(clients, table, 'gsi2', 'TOKENS'),
-      await entries(clients, table, 'gsi2', 'POLICIES'),
+      await entries(clients, table, INDEX_NAMES.minimal.gsi2, 'TOKENS'),
+      await entries(clients, table, INDEX_NAMES.minimal.gsi2, 'POLICIES'),
     ].flat();
     expect(listed).toHaveLength(3);
     for (const entry of listed)
@@ -112,7 +116,7 @@ describe('GSI projections', () => {
     }));
     await published(index, session({ namespace: 'web', package: 'site', version: '2.0.0', files }));
 
-    const [entry] = await entries(clients, table, 'gsi1', 'PKG#web/site');
+    const [entry] = await entries(clients, table, INDEX_NAMES.minimal.gsi1, 'PKG#web/site');
     const item = await index.getVersion('web', 'site', '2.0.0');
     // JSON is longer than DynamoDB's own size of the same attributes: a bound from above.
     const entryBytes = JSON.stringify(entry).length;

@@ -127,7 +127,7 @@ export class DynamoDbCatalog {
     let start: Item | undefined;
     do {
       const page = await this.table.query({
-        IndexName: 'gsi2',
+        IndexName: this.table.indexes.gsi2,
         KeyConditionExpression: from ? '#gsi2pk = :list AND #gsi2sk > :from' : '#gsi2pk = :list',
         ExpressionAttributeNames: from
           ? { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' }

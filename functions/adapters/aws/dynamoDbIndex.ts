@@ -1,4 +1,5 @@
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { IndexNames } from '../../config/resources.ts';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { ScanReport, VulnerabilityReport } from '../../core/model.ts';
@@ -41,6 +42,8 @@ export interface DynamoDbIndexOptions {
   readonly dynamodb: DynamoDBClient;
   readonly table: string;
   readonly retry?: RetryOptions;
+  /** @default INDEX_NAMES.minimal */
+  readonly indexes?: IndexNames;
 }
 
 /** Optimistic writes that lost a race re-read and try again this many times before giving up. */
@@ -56,7 +59,7 @@ const MAX_REMEMBERED_PACKAGES = 10_000;
  */
 export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   constructor(options: DynamoDbIndexOptions) {
-    super(new DynamoTable(options.dynamodb, options.table, options.retry));
+    super(new DynamoTable(options.dynamodb, options.table, options.retry, options.indexes));
   }
 
   /** Session + audit + a hold on each `exists` blob (its grace then runs from the session's expiry). */
@@ -212,7 +215,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       : { FilterExpression: '#state <> :deleted', ExpressionAttributeNames: { '#state': 'state' } };
     do {
       const page = await this.table.query({
-        IndexName: 'gsi1',
+        IndexName: this.table.indexes.gsi1,
         KeyConditionExpression: '#gsi1pk = :pk',
         ...hideDeleted,
         ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk', ...hideDeleted.ExpressionAttributeNames },

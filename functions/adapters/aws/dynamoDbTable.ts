@@ -16,6 +16,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { INDEX_NAMES, type IndexNames } from '../../config/resources.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
 import type { Item } from './dynamoDbItems.ts';
 import { backOff, type RetryOptions, withRetry } from './dynamoDbRetry.ts';
@@ -40,6 +41,8 @@ export class DynamoTable {
     private readonly db: DynamoDBClient,
     readonly name: string,
     private readonly retry: RetryOptions = {},
+    /** The GSIs' names on this table (`INDEX_NAMES`). */
+    readonly indexes: IndexNames = INDEX_NAMES.minimal,
   ) {}
 
   async get(key: Item): Promise<Item | null> {
@@ -158,7 +161,7 @@ export class DynamoTable {
     let start: Item | undefined;
     while (items.length < limit) {
       const page = await this.query({
-        IndexName: 'gsi2',
+        IndexName: this.indexes.gsi2,
         KeyConditionExpression: '#gsi2pk = :list AND #gsi2sk < :below',
         ExpressionAttributeNames: { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' },
         ExpressionAttributeValues: toAttributes({ ':list': list, ':below': below }),
