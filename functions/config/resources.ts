@@ -22,11 +22,11 @@ export const TABLE_SCHEMA = {
   /** TTL attribute (epoch seconds) for sessions and leases. */
   ttlAttribute: 'ttl',
   /**
-   * Each GSI holds the table and index keys plus `projected` (INCLUDE): the small attributes its
-   * readers filter, sort or answer on. Whole items (a version's files, a session's, a token, a policy)
-   * are read from the table by key, so a write to one pays its size once, not again per index, and a
-   * write that changes no projected attribute writes no index. docs/table-design.md § GSI projections
-   * says which reader uses which attribute.
+   * Each GSI (`name` is its role; its name on a table is in `INDEX_NAMES`) holds the table and index
+   * keys plus `projected` (INCLUDE): the small attributes its readers filter, sort or answer on. Whole
+   * items (a version's files, a session's, a token, a policy) are read from the table by key, so a
+   * write to one pays its size once, not again per index, and a write that changes no projected
+   * attribute writes no index. docs/table-design.md § GSI projections says which reader uses which.
    */
   globalIndexes: [
     /**
