@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   optional,
   parseEncryption,
+  parseIndexLayout,
   parseList,
   parseNumber,
   parsePriceClass,
@@ -49,6 +50,8 @@ export interface ArcaContext {
   encryption?: string;
   replicationTimeControl?: string | boolean;
   replicateIndex?: string | boolean;
+  /** The index table's GSIs: `minimal`, `all` (a table created before them) or a `migrate-*` step (docs/deploy.md § 8). @default minimal */
+  indexLayout?: string;
   /** Storage class of replicas (`STANDARD`, `STANDARD_IA`, `ONEZONE_IA`, `INTELLIGENT_TIERING`, `GLACIER_IR`). @default STANDARD_IA */
   replicaStorageClass?: string;
   /** Objects at or below this many KiB never leave STANDARD (≥ 128). @default 1024 */
@@ -148,6 +151,7 @@ export function createArcaApp(props: AppProps = {}): ArcaApp {
         replicationTimeControl: flag('replicationTimeControl'),
         replicateIndex: flag('replicateIndex'),
       },
+      indexLayout: parseIndexLayout(ctx('indexLayout')),
       cdn: ctx('cdn') !== 'false',
       cdnKeyGeneration: int('cdnKeyGeneration'),
       signingPublicKeyPem: signingPublicKeyPem || undefined,

@@ -1,6 +1,7 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { type IndexTableLayout, isIndexTableLayout } from './constructs/indexTable.ts';
 import { BlobEncryption } from './constructs/storage.ts';
 
 /**
@@ -69,4 +70,12 @@ export function parseEncryption(value: string | undefined): BlobEncryption {
   if (value === undefined) return BlobEncryption.S3_MANAGED;
   if (value === BlobEncryption.S3_MANAGED || value === BlobEncryption.KMS) return value;
   throw new Error(`context 'encryption' must be S3_MANAGED or KMS, got '${value}'`);
+}
+
+export function parseIndexLayout(value: string | undefined): IndexTableLayout | undefined {
+  if (value === undefined) return undefined;
+  if (isIndexTableLayout(value)) return value;
+  throw new Error(
+    `context 'indexLayout' must be minimal, all or migrate-1 … migrate-4 (docs/deploy.md § 8), got '${value}'`,
+  );
 }

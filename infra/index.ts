@@ -22,7 +22,7 @@ export {
   GC_METRICS_SERVICE,
   type GcMetricName,
 } from './constructs/garbageCollector.ts';
-export { IndexTable, type IndexTableProps } from './constructs/indexTable.ts';
+export { IndexTable, type IndexTableLayout, type IndexTableProps } from './constructs/indexTable.ts';
 export {
   type BlobLifecycleOptions,
   type BlobTier,

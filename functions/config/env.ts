@@ -19,6 +19,8 @@ export const ENV = {
   eventBus: 'ARCA_EVENT_BUS',
   bucket: 'ARCA_BUCKET',
   table: 'ARCA_TABLE',
+  /** `minimal` (default) or `all`: which GSIs of the table the functions query (config/resources.ts `INDEX_NAMES`). */
+  indexLayout: 'ARCA_INDEX_LAYOUT',
   scanQueue: 'ARCA_SCAN_QUEUE',
   /** The scan queue's URL: the API sends provenance requests there (set by the stack). */
   scanQueueUrl: 'ARCA_SCAN_QUEUE_URL',

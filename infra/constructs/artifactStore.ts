@@ -94,6 +94,7 @@ export class ArtifactStore extends Construct {
       table: props.table,
       replicaRegion: replication?.replicateIndex ? replication.region : undefined,
       removalPolicy: props.removalPolicy,
+      indexLayout: props.indexLayout,
     });
 
     this.apiFunction = new ArcaFunction(this, 'ApiFunction', {

@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { IndexTableLayout } from './indexTable.ts';
 import type { BlobLifecycleOptions } from './lifecycle.ts';
 import type { BlobEncryption } from './storage.ts';
 
@@ -40,6 +41,12 @@ export interface ArtifactStoreProps {
   readonly bucket?: s3.IBucket;
   /** Bring your own index table, with Arca's key schema and GSIs. @default - a new on-demand table */
   readonly table?: dynamodb.ITableV2;
+  /**
+   * The index table's GSIs (`IndexTableProps.indexLayout`): `all` for a store whose table was created
+   * before the minimal projections, `migrate-1` … `migrate-4` to move it over (docs/deploy.md § 8).
+   * @default 'minimal'
+   */
+  readonly indexLayout?: IndexTableLayout;
   /** Bring your own KMS key for the blob bucket. @default - a new key with `BlobEncryption.KMS` */
   readonly encryptionKey?: kms.IKey;
   /** @default BlobEncryption.S3_MANAGED */

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/config/env.ts';
-import { QUEUE_SETTINGS, TABLE_SCHEMA } from '../../functions/config/resources.ts';
+import { INDEX_NAMES, QUEUE_SETTINGS, TABLE_SCHEMA } from '../../functions/config/resources.ts';
 import { functionEnvironment, resourcesOf, type SynthesizedArca, synthArca } from './support.ts';
 
 let arca: SynthesizedArca;
@@ -30,19 +30,64 @@ describe('index table', () => {
     });
   });
 
-  it('has every GSI of TABLE_SCHEMA', () => {
+  it('has every GSI of TABLE_SCHEMA under its minimal name, each projecting only its listed attributes', () => {
     arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((index) =>
         Match.objectLike({
-          IndexName: index.name,
+          IndexName: INDEX_NAMES.minimal[index.name],
           KeySchema: [
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projected] },
         }),
       ),
     });
+  });
+
+  it('never projects a whole item: no file list, metadata, token secret or policy is copied to a GSI', () => {
+    const projected = TABLE_SCHEMA.globalIndexes.flatMap((index) => index.projected as readonly string[]);
+    for (const large of ['files', 'metadata', 'secretHash', 'policy', 'leases', 'scan'])
+      expect(projected).not.toContain(large);
+  });
+
+  it('keeps the ALL-projected gsi1 and gsi2 of a store created before them, and its functions query those', () => {
+    const earlier = synthArca({ indexLayout: 'all' });
+    earlier.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((index) =>
+        Match.objectLike({ IndexName: INDEX_NAMES.all[index.name], Projection: { ProjectionType: 'ALL' } }),
+      ),
+    });
+    for (const description of [/^Arca API/, /^Arca scan/, /^Arca GC/])
+      expect(functionEnvironment(earlier.template, description)[ENV.indexLayout]).toBe('all');
+  });
+
+  it('moves a store from ALL to the minimal GSIs one GSI per deploy, querying the new ones only once both exist', () => {
+    const steps = ['all', 'migrate-1', 'migrate-2', 'migrate-3', 'migrate-4', 'minimal'].map(
+      (indexLayout) => {
+        const { template } = synthArca({ indexLayout });
+        const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
+        const gsis = (table!.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).map(
+          (g) => g.IndexName,
+        );
+        return { gsis: new Set(gsis), reads: functionEnvironment(template, /^Arca API/)[ENV.indexLayout] };
+      },
+    );
+    for (const [i, step] of steps.entries()) {
+      const queried = Object.values(INDEX_NAMES[step.reads as 'all' | 'minimal']);
+      expect(queried.every((name) => step.gsis.has(name))).toBe(true);
+      const previous = steps[i - 1];
+      if (!previous) continue;
+      // The functions switch layout in a deploy that leaves the GSIs as they are, and vice versa.
+      const created = [...step.gsis].filter((name) => !previous.gsis.has(name));
+      const deleted = [...previous.gsis].filter((name) => !step.gsis.has(name));
+      expect(created.length + deleted.length + (step.reads === previous.reads ? 0 : 1)).toBe(1);
+    }
+    expect(steps.map((s) => s.reads)).toEqual(['all', 'all', 'all', 'minimal', 'minimal', 'minimal']);
+  });
+
+  it('refuses an indexLayout it does not know', () => {
+    expect(() => synthArca({ indexLayout: 'keys-only' })).toThrow(/indexLayout/);
   });
 
   it('is kept when the stack is deleted', () => {

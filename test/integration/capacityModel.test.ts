@@ -81,10 +81,9 @@ const EXPECTED_MODEL = {
   },
   scan: {
     itemsRead: 9,
-    itemsWritten: 8,
+    itemsWritten: 7,
     read: ['table:BLOB#<sha256>', 'table:PKG#web/site', 'table:SESSION#<uploadId>'],
     written: [
-      'gsi1:PKG#web/site',
       'table:AUDIT#web#<shard>',
       'table:BLOB#<sha256>',
       'table:PKG#web/site',
@@ -93,9 +92,9 @@ const EXPECTED_MODEL = {
   },
   promote: {
     itemsRead: 6,
-    itemsWritten: 6,
+    itemsWritten: 5,
     read: ['gsi1:LEASES#web/site', 'table:BLOB#<sha256>', 'table:PKG#web/site', 'table:POLICY#web'],
-    written: ['gsi1:PKG#web/site', 'table:AUDIT#web#<shard>', 'table:PKG#web/site'],
+    written: ['table:AUDIT#web#<shard>', 'table:PKG#web/site'],
   },
   fetch: {
     itemsRead: 5,
@@ -104,7 +103,7 @@ const EXPECTED_MODEL = {
     written: [],
   },
   gcStep: {
-    itemsRead: 11,
+    itemsRead: 12,
     itemsWritten: 6,
     read: [
       'gsi2:PACKAGES',

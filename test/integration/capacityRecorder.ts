@@ -1,6 +1,7 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AwsClients } from '../../functions/adapters/aws/clients.ts';
+import { INDEX_NAMES, TABLE_SCHEMA } from '../../functions/config/resources.ts';
 
 /**
  * What one request did to the table, as DynamoDB bills and partitions it: items read or written
@@ -23,6 +24,20 @@ interface Stack {
 }
 
 const GSIS = ['gsi1', 'gsi2'] as const;
+/** A GSI's role (`gsi1`, `gsi2`) by its name on the table, in either layout. */
+const ROLE = new Map<string, Touch['on']>(
+  Object.values(INDEX_NAMES).flatMap((names) => GSIS.map((role) => [names[role], role] as const)),
+);
+/**
+ * The attributes whose change rewrites a GSI entry: its keys and what it projects. An update that
+ * changes none of them writes nothing to that GSI (DynamoDB copies only projected attributes).
+ */
+const INDEXED = new Map<string, ReadonlySet<string>>(
+  TABLE_SCHEMA.globalIndexes.map((index) => [
+    index.name,
+    new Set<string>([index.partitionKey, index.sortKey, ...index.projected]),
+  ]),
+);
 const plain = (value: unknown): Attributes => unmarshall(value as never) as Attributes;
 
 /**
@@ -109,7 +124,7 @@ function touchesOf(
         read(plain(Get.Key).pk as string),
       );
     case 'Query': {
-      const on = (input.IndexName as Touch['on'] | undefined) ?? 'table';
+      const on = input.IndexName === undefined ? 'table' : ROLE.get(input.IndexName as string)!;
       const variable = /= (:\w+)/.exec(input.KeyConditionExpression as string)?.[1] ?? '';
       const partition = plain(input.ExpressionAttributeValues)[variable] as string;
       return [read(partition, on, (output.ScannedCount as number | undefined) ?? 0)];
@@ -159,16 +174,26 @@ function putTouches(item: Attributes): Touch[] {
 
 /**
  * An update (or delete, with no expression) writes its item, every GSI partition it lists the item
- * under (`#gsiNpk = :value`), and every GSI partition the item was listed under before.
+ * under (`#gsiNpk = :value`), and every GSI partition the item was listed under before whose entry
+ * it changes: a delete always, an update when it sets or removes a key or projected attribute of
+ * that GSI (a top-level `#name`; a nested path like `#files[0].#verdict` changes `files`).
  */
 function changeTouches(update: Attributes, key: Attributes, before: Map<string, string[]>): Touch[] {
   const expression = (update.UpdateExpression as string | undefined) ?? '';
   const values = update.ExpressionAttributeValues ? plain(update.ExpressionAttributeValues) : {};
+  const names = (update.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const changed = new Set(
+    (expression.match(/(?<![.\]\w])#\w+/g) ?? []).map((token) => names[token] ?? token),
+  );
+  const isDelete = update.UpdateExpression === undefined;
+  const rewrites = (gsi: string) =>
+    isDelete || [...(INDEXED.get(gsi) ?? [])].some((name) => changed.has(name));
   const listed = GSIS.flatMap((gsi) => {
     const variable = new RegExp(`#${gsi}pk = (:\\w+)`).exec(expression)?.[1];
     return variable ? [`${gsi}:${values[variable]}`] : [];
   });
-  const gsiTouches = [...new Set([...(before.get(keyOf(key)) ?? []), ...listed])].map((entry) => {
+  const rewritten = (before.get(keyOf(key)) ?? []).filter((entry) => rewrites(entry.split(':')[0]!));
+  const gsiTouches = [...new Set([...rewritten, ...listed])].map((entry) => {
     const [gsi, ...partition] = entry.split(':');
     return write(partition.join(':'), gsi as Touch['on']);
   });

@@ -3,7 +3,12 @@ import { GetBucketNotificationConfigurationCommand, GetBucketVersioningCommand }
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { provision, resourceNames } from '../../functions/adapters/aws/provision.ts';
-import { DEFAULT_NAMES, QUEUE_SETTINGS, TABLE_SCHEMA } from '../../functions/config/resources.ts';
+import {
+  DEFAULT_NAMES,
+  INDEX_NAMES,
+  QUEUE_SETTINGS,
+  TABLE_SCHEMA,
+} from '../../functions/config/resources.ts';
 import { motoClients } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
 
@@ -34,8 +39,16 @@ describe('provision', () => {
     const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: names.table }));
     expect(Table!.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName).sort()).toEqual(
-      TABLE_SCHEMA.globalIndexes.map((g) => g.name),
+      TABLE_SCHEMA.globalIndexes.map((g) => INDEX_NAMES.minimal[g.name]),
     );
+    for (const index of TABLE_SCHEMA.globalIndexes)
+      expect(
+        Table!.GlobalSecondaryIndexes!.find((g) => g.IndexName === INDEX_NAMES.minimal[index.name])!
+          .Projection,
+      ).toEqual({
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: [...index.projected],
+      });
     const ttl = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: names.table }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
       AttributeName: TABLE_SCHEMA.ttlAttribute,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { coreConfigFromEnv } from '../../config/coreConfig.ts';
 import { ENV, intEnv, requireEnv } from '../../config/env.ts';
+import { INDEX_NAMES, indexLayout } from '../../config/resources.ts';
 import { CursorCodec } from '../../core/cursor.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import type { AdvisorySource } from '../../core/vulns/osv.ts';
@@ -43,7 +44,11 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env, options: AwsDepsOp
     },
   );
   return {
-    index: new DynamoDbIndex({ dynamodb: clients.dynamodb, table: names.table }),
+    index: new DynamoDbIndex({
+      dynamodb: clients.dynamodb,
+      table: names.table,
+      indexes: INDEX_NAMES[indexLayout(env[ENV.indexLayout])],
+    }),
     blobs: new S3BlobStore({
       s3: clients.s3,
       bucket: names.bucket,

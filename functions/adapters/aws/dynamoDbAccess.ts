@@ -55,8 +55,10 @@ export class DynamoDbAccess {
     return item ? tokenOf(item) : null;
   }
 
+  /** gsi2 holds only the tokens' keys (a token changes on every use): each is read from the table. */
   async listTokens(): Promise<TokenRecord[]> {
-    return (await this.table.workList(workLists.tokens, '~', MAX_LISTED_TOKENS)).map(tokenOf);
+    const listed = await this.table.workList(workLists.tokens, '~', MAX_LISTED_TOKENS);
+    return (await this.table.getListed(listed)).map(tokenOf);
   }
 
   async revokeToken(id: string, at: string, audit: AuditEvent): Promise<boolean> {

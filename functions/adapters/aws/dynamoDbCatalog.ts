@@ -25,9 +25,13 @@ export class DynamoDbCatalog {
     return item ? (item.policy as NamespacePolicy) : null;
   }
 
-  /** gsi2 `POLICIES`: every policy written since the list existed (a policy put before is listed once put again). */
+  /**
+   * gsi2 `POLICIES`: every policy written since the list existed (a policy put before is listed once
+   * put again). The list holds their keys; the policies themselves are read from the table.
+   */
   async listPolicies(): Promise<Map<string, NamespacePolicy>> {
-    const items = await this.table.workList(workLists.policies, '~', 100_000);
+    const listed = await this.table.workList(workLists.policies, '~', 100_000);
+    const items = await this.table.getListed(listed);
     return new Map(items.map((i) => [i.namespace as string, i.policy as NamespacePolicy]));
   }
 
@@ -123,7 +127,7 @@ export class DynamoDbCatalog {
     let start: Item | undefined;
     do {
       const page = await this.table.query({
-        IndexName: 'gsi2',
+        IndexName: this.table.indexes.gsi2,
         KeyConditionExpression: from ? '#gsi2pk = :list AND #gsi2sk > :from' : '#gsi2pk = :list',
         ExpressionAttributeNames: from
           ? { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' }

@@ -23,7 +23,7 @@ export class DynamoDbDiscovery {
     for (;;) {
       // A key condition may not compare with an empty string: the first query has none.
       const page = await this.table.query({
-        IndexName: 'gsi2',
+        IndexName: this.table.indexes.gsi2,
         KeyConditionExpression: from ? '#gsi2pk = :list AND #gsi2sk > :from' : '#gsi2pk = :list',
         ExpressionAttributeNames: from
           ? { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' }
@@ -49,7 +49,7 @@ export class DynamoDbDiscovery {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.table.query({
-        IndexName: 'gsi2',
+        IndexName: this.table.indexes.gsi2,
         KeyConditionExpression: '#gsi2pk = :list AND #gsi2sk BETWEEN :low AND :high',
         ExpressionAttributeNames: { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' },
         ExpressionAttributeValues: toAttributes({

@@ -90,20 +90,22 @@ export class DynamoDbGc {
 
   /**
    * The shards of gsi2 `SESSIONS#open` sort by `<expiresAt>#<uploadId>`: below `now` is "expired
-   * before now". Read in parallel and merged, earliest expiry first.
+   * before now". Read in parallel and merged, earliest expiry first; the list holds the sessions'
+   * keys, so the earliest `limit` are read from the table and re-checked there.
    */
   async listExpiredSessions(now: Date, limit: number): Promise<StoredSession[]> {
     const shards = await Promise.all(
       workLists.openSessionShards.map((list) => this.table.workList(list, now.toISOString(), limit)),
     );
-    const expired = shards
+    const earliest = shards
       .flat()
       .sort((a, b) => ((a.gsi2sk as string) < (b.gsi2sk as string) ? -1 : 1))
-      .slice(0, limit)
-      .filter((item) => item.state === 'open' && (item.expiresAt as string) < now.toISOString());
-    // The list entry is the session item; its files (staged keys to delete) are items of their own.
+      .slice(0, limit);
+    // An entry carries keys and GC fields only: the session and its files (the staged keys to
+    // delete, items of their own) are read from the table, one snapshot each.
+    const prefix = keys.session('').pk;
     const sessions = await Promise.all(
-      expired.map((item) => readSession(this.table, item.uploadId as string)),
+      earliest.map((item) => readSession(this.table, (item.pk as string).slice(prefix.length))),
     );
     return sessions.filter((s): s is StoredSession => s?.state === 'open' && s.expiresAt < now.toISOString());
   }

@@ -1,4 +1,5 @@
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { IndexNames } from '../../config/resources.ts';
 import { isString, parsePosition } from '../../core/cursor.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { ScanReport, VulnerabilityReport } from '../../core/model.ts';
@@ -42,6 +43,8 @@ export interface DynamoDbIndexOptions {
   readonly dynamodb: DynamoDBClient;
   readonly table: string;
   readonly retry?: RetryOptions;
+  /** @default INDEX_NAMES.minimal */
+  readonly indexes?: IndexNames;
 }
 
 /** Optimistic writes that lost a race re-read and try again this many times before giving up. */
@@ -57,7 +60,7 @@ const MAX_REMEMBERED_PACKAGES = 10_000;
  */
 export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   constructor(options: DynamoDbIndexOptions) {
-    super(new DynamoTable(options.dynamodb, options.table, options.retry));
+    super(new DynamoTable(options.dynamodb, options.table, options.retry, options.indexes));
   }
 
   /** Session + audit + a hold on each `exists` blob (its grace then runs from the session's expiry). */
@@ -200,7 +203,9 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
 
   /**
    * Reads gsi1 backwards. A page may stop short of `limit` when DynamoDB's 1 MB page fills first, so
-   * this keeps querying; reading one item more than asked tells whether another page exists.
+   * this keeps querying; reading one entry more than asked tells whether another page exists. gsi1
+   * holds a version's keys, `state` and a few small attributes, not its files: the page's versions are
+   * then read from the table (consistent), and one deleted since the index was written is left out.
    */
   async listVersions(
     namespace: string,
@@ -211,14 +216,14 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
   ): Promise<VersionPage> {
     const gsi1pk = packageKey(namespace, pkg);
     let start = after === undefined ? undefined : startKey(gsi1pk, after);
-    const items: Record<string, unknown>[] = [];
+    const entries: Record<string, unknown>[] = [];
     // Deleted versions are filtered after DynamoDB's Limit: a page short of them queries on.
     const hideDeleted = options.includeDeleted
       ? {}
       : { FilterExpression: '#state <> :deleted', ExpressionAttributeNames: { '#state': 'state' } };
     do {
       const page = await this.table.query({
-        IndexName: 'gsi1',
+        IndexName: this.table.indexes.gsi1,
         KeyConditionExpression: '#gsi1pk = :pk',
         ...hideDeleted,
         ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk', ...hideDeleted.ExpressionAttributeNames },
@@ -227,17 +232,20 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
           ...(options.includeDeleted ? {} : { ':deleted': 'deleted' }),
         }),
         ScanIndexForward: false,
-        Limit: limit + 1 - items.length,
+        Limit: limit + 1 - entries.length,
         ...(start ? { ExclusiveStartKey: toAttributes(start) } : {}),
       });
-      items.push(...page.items);
+      entries.push(...page.items);
       start = page.lastKey;
-    } while (start && items.length <= limit);
-    const shown = items.slice(0, limit);
+    } while (start && entries.length <= limit);
+    const shown = entries.slice(0, limit);
     const last = shown.at(-1);
+    const versions = (await this.table.getListed(shown)).filter(
+      (item) => options.includeDeleted || item.state !== 'deleted',
+    );
     return {
-      items: shown.map(versionOf),
-      ...(items.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
+      items: versions.map(versionOf),
+      ...(entries.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
     };
   }
 

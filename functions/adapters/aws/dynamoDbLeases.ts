@@ -149,7 +149,7 @@ export class DynamoDbLeases {
   /** Reads gsi1 from `now` on: leases sort there by expiry. */
   async activeLeases(namespace: string, pkg: string, now: Date): Promise<Lease[]> {
     const items = await this.table.queryAll({
-      IndexName: 'gsi1',
+      IndexName: this.table.indexes.gsi1,
       KeyConditionExpression: '#gsi1pk = :list AND #gsi1sk >= :now',
       ExpressionAttributeNames: { '#gsi1pk': 'gsi1pk', '#gsi1sk': 'gsi1sk' },
       ExpressionAttributeValues: toAttributes({

@@ -17,6 +17,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { INDEX_NAMES, type IndexNames } from '../../config/resources.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
 import type { Item } from './dynamoDbItems.ts';
 import { backOff, type RetryOptions, withRetry } from './dynamoDbRetry.ts';
@@ -41,6 +42,8 @@ export class DynamoTable {
     private readonly db: DynamoDBClient,
     readonly name: string,
     private readonly retry: RetryOptions = {},
+    /** The GSIs' names on this table (`INDEX_NAMES`). */
+    readonly indexes: IndexNames = INDEX_NAMES.minimal,
   ) {}
 
   async get(key: Item): Promise<Item | null> {
@@ -106,6 +109,22 @@ export class DynamoTable {
   }
 
   /**
+   * The table's items behind GSI entries, read consistently by their `pk`/`sk`, in the entries' order.
+   * A GSI projects only small attributes, so a reader that answers whole items reads them here; an
+   * entry whose item is gone by now (the index lags the table) is dropped, not an error.
+   */
+  async getListed(entries: readonly Item[]): Promise<Item[]> {
+    const keyOf = (item: Item) => JSON.stringify([item.pk, item.sk]);
+    // BatchGetItem refuses a request that names one key twice.
+    const unique = new Map(entries.map((e) => [keyOf(e), { pk: e.pk, sk: e.sk }]));
+    const found = new Map((await this.getMany([...unique.values()])).map((item) => [keyOf(item), item]));
+    return entries.flatMap((entry): Item[] => {
+      const item = found.get(keyOf(entry));
+      return item ? [item] : [];
+    });
+  }
+
+  /**
    * Writes items with no condition, 25 to a request, retrying what DynamoDB left unprocessed: for
    * idempotent items whose key is unique to what they describe (search entries). Not atomic.
    */
@@ -161,7 +180,7 @@ export class DynamoTable {
     let start: Item | undefined;
     while (items.length < limit) {
       const page = await this.query({
-        IndexName: 'gsi2',
+        IndexName: this.indexes.gsi2,
         KeyConditionExpression: '#gsi2pk = :list AND #gsi2sk < :below',
         ExpressionAttributeNames: { '#gsi2pk': 'gsi2pk', '#gsi2sk': 'gsi2sk' },
         ExpressionAttributeValues: toAttributes({ ':list': list, ':below': below }),

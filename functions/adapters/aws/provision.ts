@@ -15,7 +15,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../config/env.ts';
-import { BUCKET_LAYOUT, DEFAULT_NAMES, QUEUE_SETTINGS, TABLE_SCHEMA } from '../../config/resources.ts';
+import {
+  BUCKET_LAYOUT,
+  DEFAULT_NAMES,
+  INDEX_NAMES,
+  QUEUE_SETTINGS,
+  TABLE_SCHEMA,
+} from '../../config/resources.ts';
 import type { AwsClients } from './clients.ts';
 
 export interface ResourceNames {
@@ -131,12 +137,12 @@ async function provisionTable(dynamodb: DynamoDBClient, table: string): Promise<
             { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
           ],
           GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((g) => ({
-            IndexName: g.name,
+            IndexName: INDEX_NAMES.minimal[g.name],
             KeySchema: [
               { AttributeName: g.partitionKey, KeyType: 'HASH' },
               { AttributeName: g.sortKey, KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projected] },
           })),
         }),
       );
