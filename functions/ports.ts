@@ -411,6 +411,18 @@ export interface LifecycleIndex {
   /** All versions of one package, newest commit first. */
   listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]>;
   /**
+   * Retention's candidates in one package: its `live` versions committed before `createdBefore` that
+   * are not among its newest `keepLast` live versions, with their blobs, newest first. Reads what is
+   * old, not the whole package. May leave out a version committed moments ago (an index that lags),
+   * never one that is not a candidate.
+   */
+  listRetentionCandidates(
+    namespace: string,
+    pkg: string,
+    keepLast: number,
+    createdBefore: Date,
+  ): Promise<VersionSummary[]>;
+  /**
    * live → deleting, conditioned on: still live, no lease unexpired at `now`, not named by a stage
    * pointer. Answers false when a condition failed (the version is kept).
    */

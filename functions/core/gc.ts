@@ -180,9 +180,9 @@ class Phases {
   private async retentionOf(namespace: string, pkg: string): Promise<Step[]> {
     const { index } = this.deps;
     const { retention } = await this.policy(namespace);
-    const live = (await index.listVersionSummaries(namespace, pkg)).filter((v) => v.state === 'live');
-    const ageLimit = this.now.getTime() - retention.maxAgeDays * DAY;
-    const old = live.slice(retention.keepLast).filter((v) => Date.parse(v.createdAt) < ageLimit);
+    const ageLimit = new Date(this.now.getTime() - retention.maxAgeDays * DAY);
+    // Only what is old is read: not the package's every version (issue 17).
+    const old = await index.listRetentionCandidates(namespace, pkg, retention.keepLast, ageLimit);
     if (old.length === 0) return [];
     const [protection, blobs] = await Promise.all([
       loadProtection(this.deps, namespace, pkg),

@@ -46,6 +46,51 @@ export function describeLifecycleIndexContract(name: string, factory: () => Prom
         audit('promote'),
       );
 
+    it('lists retention candidates: live, older than the cutoff, past the newest keepLast', async () => {
+      const day = 24 * HOUR;
+      const now = Date.now();
+      const at = async (version: string, daysAgo: number, pkg = 'pkg') => {
+        const s = session({ version, package: pkg });
+        await index.createSession(s, audit());
+        const stored = await index.getSession(s.uploadId);
+        const when = new Date(now - daysAgo * day);
+        const v = versionOf(s, when);
+        await index.commitSession(
+          {
+            uploadId: s.uploadId,
+            sessionRevision: stored!.revision,
+            now: when,
+            version: v,
+            availableBlobs: [],
+          },
+          audit(),
+        );
+        return v;
+      };
+      // Oldest first: 1 (40 days), 2 (30), 3 (20), 4 (10), 5 (1); another package alongside.
+      const v1 = await at('1', 40);
+      await at('2', 30);
+      const v3 = await at('3', 20);
+      await at('4', 10);
+      await at('5', 1);
+      await at('1', 50, 'other');
+      await index.tombstoneVersion(ref(v3), 'test', new Date(), audit('gc.tombstoneVersion'));
+      const cutoff = (days: number) => new Date(now - days * day);
+      const names = async (keepLast: number, days: number) =>
+        (await index.listRetentionCandidates('ns', 'pkg', keepLast, cutoff(days))).map((v) => v.version);
+
+      // 3 is tombstoned (not live, and not counted among the newest).
+      expect(await names(2, 15)).toEqual(['2', '1']);
+      expect(await names(2, 35)).toEqual(['1']);
+      expect(await names(3, 0)).toEqual(['1']);
+      expect(await names(4, 0)).toEqual([]);
+      expect(await names(0, 25)).toEqual(['2', '1']);
+      expect(await names(10, 0)).toEqual([]);
+      const [first] = await index.listRetentionCandidates('ns', 'pkg', 3, cutoff(0));
+      expect(first).toMatchObject({ version: '1', state: 'live', createdAt: v1.createdAt });
+      expect(first!.sha256s).toEqual(v1.files.map((f) => f.sha256));
+    });
+
     it('moves a stage pointer and keeps its history newest first', async () => {
       const a = await committed({ version: '1' });
       const b = await committed({ version: '2' });

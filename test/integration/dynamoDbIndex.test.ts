@@ -273,3 +273,36 @@ describe('session files on DynamoDB', () => {
     expect(read?.files.map((f) => f.verdict)).toEqual(['rejected', 'verified']);
   });
 });
+
+describe('retention candidates on DynamoDB', () => {
+  it('reads the newest keepLast and the old entries only, never the versions in between (issue 17: retention read every version)', async () => {
+    const { clients, index } = await setup();
+    const day = 24 * 3_600_000;
+    const now = Date.now();
+    // 30 versions, one a day: 29 days old down to today.
+    for (let i = 0; i < 30; i++) {
+      const s = session({ version: `1.0.${i}` });
+      await index.createSession(s, audit());
+      await commit(index, s, new Date(now - (29 - i) * day));
+    }
+    let entriesRead = 0;
+    let versionsRead = 0;
+    intercept(clients.dynamodb, 'QueryCommand', async (send) => {
+      const result = await send();
+      entriesRead += ((result.output as { Items?: unknown[] }).Items ?? []).length;
+      return result;
+    });
+    intercept(clients.dynamodb, 'BatchGetItemCommand', async (send, _call, input) => {
+      const request = (input as { RequestItems: Record<string, { Keys: unknown[] }> }).RequestItems;
+      versionsRead += Object.values(request).reduce((n, r) => n + r.Keys.length, 0);
+      return send();
+    });
+
+    // Keep the newest 5 and anything younger than 20 days: 1.0.0 … 1.0.9 (29 … 20 days old) go.
+    const candidates = await index.listRetentionCandidates('ns', 'pkg', 5, new Date(now - 19.5 * day));
+
+    expect(candidates.map((v) => v.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1.0.${9 - i}`));
+    expect(entriesRead).toBe(15); // the newest 5, then the 10 old ones
+    expect(versionsRead).toBe(10); // only the candidates are read whole
+  });
+});

@@ -21,6 +21,7 @@ import { DynamoDbGc } from './dynamoDbGc.ts';
 import { DynamoDbLeases } from './dynamoDbLeases.ts';
 import { DynamoDbRetention } from './dynamoDbRetention.ts';
 import { DynamoDbStages } from './dynamoDbStages.ts';
+import { retentionCandidates } from './dynamoDbCandidates.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /**
@@ -98,6 +99,9 @@ export abstract class DynamoDbLifecycleIndex implements LifecycleIndex, AccessIn
   }
   listVersionSummaries(namespace: string, pkg: string) {
     return this.catalog.listVersionSummaries(namespace, pkg);
+  }
+  listRetentionCandidates(namespace: string, pkg: string, keepLast: number, createdBefore: Date) {
+    return retentionCandidates(this.table, namespace, pkg, keepLast, createdBefore);
   }
 
   tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent) {

@@ -113,6 +113,13 @@ const prepare = (db: Database.Database) => {
     packagesFirst: p('SELECT DISTINCT namespace, package FROM versions ORDER BY namespace, package LIMIT ?'),
     packagesAfter: p(`SELECT DISTINCT namespace, package FROM versions WHERE (namespace, package) > (?, ?)
       ORDER BY namespace, package LIMIT ?`),
+    // The live versions past the newest `keepLast` (OFFSET), committed before the cutoff.
+    candidates: p(`SELECT v.namespace, v.package, v.version, v.state, v.created_at, v.tombstoned_at,
+        group_concat(f.sha256) AS shas
+      FROM (SELECT * FROM versions WHERE namespace = ? AND package = ? AND state = 'live'
+        ORDER BY created_at DESC, seq DESC LIMIT -1 OFFSET ?) v
+      LEFT JOIN files f USING (namespace, package, version)
+      WHERE v.created_at < ? GROUP BY v.seq ORDER BY v.created_at DESC, v.seq DESC`),
     summaries: p(`SELECT v.namespace, v.package, v.version, v.state, v.created_at, v.tombstoned_at,
         group_concat(f.sha256) AS shas
       FROM versions v LEFT JOIN files f USING (namespace, package, version)
@@ -399,24 +406,16 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
   }
 
   async listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]> {
-    type Row = {
-      namespace: string;
-      package: string;
-      version: string;
-      state: 'live' | 'deleting';
-      created_at: string;
-      tombstoned_at: string | null;
-      shas: string | null;
-    };
-    return (this.l.summaries.all(namespace, pkg) as Row[]).map((r) => ({
-      namespace: r.namespace,
-      package: r.package,
-      version: r.version,
-      state: r.state,
-      createdAt: r.created_at,
-      ...(r.tombstoned_at ? { tombstonedAt: r.tombstoned_at } : {}),
-      sha256s: r.shas ? r.shas.split(',') : [],
-    }));
+    return this.l.summaries.all(namespace, pkg).map(toSummary);
+  }
+
+  async listRetentionCandidates(
+    namespace: string,
+    pkg: string,
+    keepLast: number,
+    createdBefore: Date,
+  ): Promise<VersionSummary[]> {
+    return this.l.candidates.all(namespace, pkg, keepLast, createdBefore.toISOString()).map(toSummary);
   }
 
   async tombstoneVersion(ref: VersionRef, reason: string, now: Date, audit: AuditEvent): Promise<boolean> {
@@ -564,3 +563,26 @@ export abstract class SqliteLifecycleIndex implements LifecycleIndex {
       .immediate();
   }
 }
+
+interface SummaryRow {
+  namespace: string;
+  package: string;
+  version: string;
+  state: 'live' | 'deleting';
+  created_at: string;
+  tombstoned_at: string | null;
+  shas: string | null;
+}
+
+const toSummary = (row: unknown): VersionSummary => {
+  const r = row as SummaryRow;
+  return {
+    namespace: r.namespace,
+    package: r.package,
+    version: r.version,
+    state: r.state,
+    createdAt: r.created_at,
+    ...(r.tombstoned_at ? { tombstonedAt: r.tombstoned_at } : {}),
+    sha256s: r.shas ? r.shas.split(',') : [],
+  };
+};
