@@ -1,8 +1,8 @@
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'vitest';
 import { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
-import { provision } from '../../functions/adapters/aws/provision.ts';
-import { INDEX_NAMES, TABLE_SCHEMA } from '../../functions/config/resources.ts';
+import { provision, tableDefinition } from '../../functions/adapters/aws/provision.ts';
+import { INDEX_NAMES } from '../../functions/config/resources.ts';
 import { describeCatalogIndexContract } from '../contract/catalogIndexContract.ts';
 import { describeIndexContract } from '../contract/indexContract.ts';
 import { describeLifecycleIndexContract } from '../contract/lifecycleIndexContract.ts';
@@ -21,30 +21,7 @@ let counter = 0;
 const dynamoDbIndexOnAllProjections = async () => {
   const clients = motoClients();
   const name = `arca-all-${process.pid}-${++counter}`;
-  const keys = [
-    TABLE_SCHEMA.partitionKey,
-    TABLE_SCHEMA.sortKey,
-    ...TABLE_SCHEMA.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey]),
-  ];
-  await clients.dynamodb.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: keys.map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
-      KeySchema: [
-        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((g) => ({
-        IndexName: INDEX_NAMES.all[g.name],
-        KeySchema: [
-          { AttributeName: g.partitionKey, KeyType: 'HASH' },
-          { AttributeName: g.sortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      })),
-    }),
-  );
+  await clients.dynamodb.send(tableDefinition(name, 'all'));
   const resources = await provision(clients, { bucket: name, table: name, scanQueue: name });
   const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }));
   expect(Table!.GlobalSecondaryIndexes!.map((g) => g.Projection?.ProjectionType)).toEqual(['ALL', 'ALL']);

@@ -15,13 +15,13 @@ import type {
   VersionRef,
 } from '../../ports.ts';
 import { DynamoDbAccess } from './dynamoDbAccess.ts';
+import { retentionCandidates } from './dynamoDbCandidates.ts';
 import { DynamoDbCatalog } from './dynamoDbCatalog.ts';
 import { DynamoDbDiscovery } from './dynamoDbDiscovery.ts';
 import { DynamoDbGc } from './dynamoDbGc.ts';
 import { DynamoDbLeases } from './dynamoDbLeases.ts';
 import { DynamoDbRetention } from './dynamoDbRetention.ts';
 import { DynamoDbStages } from './dynamoDbStages.ts';
-import { retentionCandidates } from './dynamoDbCandidates.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /**

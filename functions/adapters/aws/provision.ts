@@ -115,37 +115,46 @@ async function provisionBucket(s3: S3Client, bucket: string, queueArn: string): 
   );
 }
 
+/**
+ * The table as CreateTable takes it: keys, and the GSIs of `layout` (the minimal projections, or
+ * `all` as a store created before them keeps its gsi1/gsi2).
+ */
+export function tableDefinition(table: string, layout: keyof typeof INDEX_NAMES = 'minimal') {
+  const keys = [
+    TABLE_SCHEMA.partitionKey,
+    TABLE_SCHEMA.sortKey,
+    ...TABLE_SCHEMA.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey]),
+  ];
+  const attributes: AttributeDefinition[] = keys.map((AttributeName) => ({
+    AttributeName,
+    AttributeType: 'S',
+  }));
+  return new CreateTableCommand({
+    TableName: table,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: attributes,
+    KeySchema: [
+      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((g) => ({
+      IndexName: INDEX_NAMES[layout][g.name],
+      KeySchema: [
+        { AttributeName: g.partitionKey, KeyType: 'HASH' },
+        { AttributeName: g.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection:
+        layout === 'all'
+          ? { ProjectionType: 'ALL' }
+          : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projected] },
+    })),
+  });
+}
+
 async function provisionTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
   if (!(await tableExists(dynamodb, table))) {
-    const keys = [
-      TABLE_SCHEMA.partitionKey,
-      TABLE_SCHEMA.sortKey,
-      ...TABLE_SCHEMA.globalIndexes.flatMap((g) => [g.partitionKey, g.sortKey]),
-    ];
-    const attributes: AttributeDefinition[] = keys.map((AttributeName) => ({
-      AttributeName,
-      AttributeType: 'S',
-    }));
     try {
-      await dynamodb.send(
-        new CreateTableCommand({
-          TableName: table,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: attributes,
-          KeySchema: [
-            { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-            { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-          ],
-          GlobalSecondaryIndexes: TABLE_SCHEMA.globalIndexes.map((g) => ({
-            IndexName: INDEX_NAMES.minimal[g.name],
-            KeySchema: [
-              { AttributeName: g.partitionKey, KeyType: 'HASH' },
-              { AttributeName: g.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projected] },
-          })),
-        }),
-      );
+      await dynamodb.send(tableDefinition(table));
     } catch (error) {
       // Another process provisioning at the same moment created it first.
       if (!(error instanceof Error) || error.name !== 'ResourceInUseException') throw error;
