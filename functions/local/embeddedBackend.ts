@@ -117,13 +117,16 @@ export async function createEmbeddedBackend(options: EmbeddedOptions): Promise<E
   };
 }
 
-/** Complete staged objects on disk (`staging/<uploadId>/<n>`), skipping in-progress multipart dirs. */
+/**
+ * Complete staged objects on disk (`staging/<uploadId>/<n>` and `…/pack`), skipping in-progress
+ * multipart dirs.
+ */
 async function listStagedKeys(dataDir: string): Promise<string[]> {
   const root = join(dataDir, 'staging');
   const keys: string[] = [];
   for (const uploadId of await readdir(root).catch(() => [] as string[])) {
     for (const entry of await readdir(join(root, uploadId)).catch(() => [] as string[])) {
-      if (/^\d+$/.test(entry)) keys.push(`staging/${uploadId}/${entry}`);
+      if (/^(?:\d+|pack)$/.test(entry)) keys.push(`staging/${uploadId}/${entry}`);
     }
   }
   return keys;
