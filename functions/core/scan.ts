@@ -1,6 +1,6 @@
 import type { BlobStore, Clock, EventPort, Index, MetricsPort, ScanOutcome, StoreKeys } from '../ports.ts';
 import { ensureProvenance } from './provenance.ts';
-import { scanFile } from './scanFile.ts';
+import { type FileScan, scanFile } from './scanFile.ts';
 import type { Scanner } from './scanners.ts';
 import { packKeyOf, parsePackKey, parseStagingKey } from './stagingKeys.ts';
 import type { AdvisorySource } from './vulns/osv.ts';
@@ -75,28 +75,31 @@ async function scanPack(deps: ScanDeps, uploadId: string): Promise<ScanResult> {
   const stream = await deps.blobs.readStaged(packKey);
   if (!stream) return 'skipped';
   const pack = new PackReader(stream);
-  const results: ScanResult[] = [];
-  let sign = false;
-  for (const { file, fileIndex } of packed) {
-    const bytes = await pack.take(file.size);
-    const scanned = await scanFile(deps, {
-      session,
-      fileIndex,
-      file,
-      read: async () => [bytes],
-      // Like copyToBlob, nothing is stored for a session whose staged bytes were dropped meanwhile.
-      store: async (sha256) => {
-        if (!(await deps.blobs.statStaged(packKey))) return false;
-        await deps.blobs.putBlob(sha256, bytes);
-        return true;
-      },
-    });
-    if (scanned.result === 'gone') return 'skipped';
-    results.push(scanned.result);
-    sign ||= scanned.sign;
+  const scans: FileScan[] = [];
+  try {
+    for (const { file, fileIndex } of packed) {
+      const bytes = await pack.take(file.size);
+      const scanned = await scanFile(deps, {
+        session,
+        fileIndex,
+        file,
+        read: async () => [bytes],
+        // Like copyToBlob, nothing is stored for a session whose staged bytes were dropped meanwhile.
+        store: async (sha256) => {
+          if (!(await deps.blobs.statStaged(packKey))) return false;
+          await deps.blobs.putBlob(sha256, bytes);
+          return true;
+        },
+      });
+      if (scanned.result === 'gone') return 'skipped';
+      scans.push(scanned);
+    }
+  } finally {
+    await pack.close();
   }
   await deps.blobs.deleteStaged([packKey]);
-  if (sign) await ensureProvenance(deps, session);
+  if (scans.some((scanned) => scanned.sign)) await ensureProvenance(deps, session);
+  const results = scans.map((scanned) => scanned.result);
   return (['rejected', 'infected', 'verified'] as const).find((r) => results.includes(r)) ?? 'skipped';
 }
 
@@ -124,5 +127,10 @@ class PackReader {
       have += part.length;
     }
     return Buffer.concat(parts, have);
+  }
+
+  /** Releases the stream (and the file or connection behind it) when not read to its end. */
+  async close(): Promise<void> {
+    await this.chunks.return?.();
   }
 }
