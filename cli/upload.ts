@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { CommittedParts, SignedRequest, UploadInstruction } from './client.ts';
 import { IntegrityError } from './errors.ts';
@@ -69,17 +69,47 @@ export function planPackUpload(
   if (total !== pack.size) {
     throw new IntegrityError(`the server asked for a pack of ${pack.size} bytes; its files hold ${total}`);
   }
-  const body = () =>
-    Readable.from(
-      (async function* () {
-        for (const file of files) {
-          if (file.size > 0)
-            yield* createReadStream(file.path, { end: file.size - 1, highWaterMark: READ_CHUNK });
-        }
-      })(),
-    );
+  const body = () => Readable.from(packBytes(files));
   const label = `pack of ${files.length} files`;
   return () => putBody(pack, pack.size, body, progress, context, label).then(() => {});
+}
+
+/**
+ * The packed files' bytes in order, in writes of up to `READ_CHUNK`: small files are read whole into
+ * the write being gathered (never more than one write in memory), a larger one is streamed. Small
+ * files are read synchronously: a pack is many tiny files, bound by opens rather than bytes, and each
+ * asynchronous open-read-close costs several thread-pool round trips (~4× slower for 1,000 1 KiB
+ * files); the event loop waits at most one gathered write's reads.
+ */
+async function* packBytes(files: readonly LocalFile[]): AsyncGenerator<Buffer> {
+  let batch: Buffer[] = [];
+  let batched = 0;
+  for (const file of files) {
+    if (file.size > READ_CHUNK) {
+      if (batched > 0) yield Buffer.concat(batch, batched);
+      [batch, batched] = [[], 0];
+      yield* createReadStream(file.path, { end: file.size - 1, highWaterMark: READ_CHUNK });
+      continue;
+    }
+    if (batched + file.size > READ_CHUNK) {
+      yield Buffer.concat(batch, batched);
+      [batch, batched] = [[], 0];
+    }
+    batch.push(readWhole(file));
+    batched += file.size;
+  }
+  if (batched > 0) yield Buffer.concat(batch, batched);
+}
+
+/** The whole of a small file, refused if it no longer has the size it was hashed with. */
+function readWhole(file: LocalFile): Buffer {
+  const bytes = readFileSync(file.path);
+  if (bytes.length !== file.size) {
+    throw new IntegrityError(
+      `${file.name} changed since it was hashed (${bytes.length} bytes, was ${file.size})`,
+    );
+  }
+  return bytes;
 }
 
 /** PUTs `length` bytes of the file from `start` to a signed URL, with retries; returns the ETag. */
