@@ -1,4 +1,5 @@
 import type { BlobStore, Clock, EventPort, Index, MetricsPort, ScanOutcome, StoreKeys } from '../ports.ts';
+import { runPool } from './pool.ts';
 import { ensureProvenance } from './provenance.ts';
 import { type FileScan, scanFile } from './scanFile.ts';
 import type { Scanner } from './scanners.ts';
@@ -15,6 +16,13 @@ export interface ScanDeps {
   readonly keys: StoreKeys;
   readonly metrics?: MetricsPort;
   readonly events?: EventPort;
+  /**
+   * Files of one pack scanned at once (default 1), so at most this many slices, each at most the
+   * pack's per-file limit, in memory. More helps where verdicts of one session are recorded without
+   * conflict (SQLite rows of their own); the DynamoDB index keeps a session's files in one item, so
+   * concurrent verdicts there retry on each other and one at a time is faster.
+   */
+  readonly packScanConcurrency?: number;
 }
 
 export type ScanResult = ScanOutcome['verdict'] | 'skipped';
@@ -57,8 +65,9 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
 }
 
 /**
- * A session's pack: split by the declared sizes, in file order, one file in memory at a time (each
- * at most the pack's per-file limit), and each file scanned exactly as if it had been staged alone.
+ * A session's pack: split by the declared sizes, in file order, `packScanConcurrency` files in
+ * memory at most (each at most the pack's per-file limit), and each file scanned exactly as if it had
+ * been staged alone.
  * Files with a verdict already (a redelivery, or a scan killed half-way) are skipped, the rest
  * scanned; the pack is deleted once every file in it has its verdict.
  */
@@ -75,28 +84,40 @@ async function scanPack(deps: ScanDeps, uploadId: string): Promise<ScanResult> {
   const stream = await deps.blobs.readStaged(packKey);
   if (!stream) return 'skipped';
   const pack = new PackReader(stream);
+  // Slices are taken in file order, each task asking for its own before its first await; the
+  // files are then scanned a few at a time (each scan waits mostly on storage and the index).
+  let reading: Promise<unknown> = Promise.resolve();
+  const slice = (size: number): Promise<Buffer> => {
+    const taken = reading.then(() => pack.take(size));
+    reading = taken.catch(() => undefined);
+    return taken;
+  };
   const scans: FileScan[] = [];
+  let gone = false;
+  const tasks = packed.map(({ file, fileIndex }) => async () => {
+    const bytes = await slice(file.size);
+    if (gone) return;
+    const scanned = await scanFile(deps, {
+      session,
+      fileIndex,
+      file,
+      read: async () => [bytes],
+      // Like copyToBlob, nothing is stored for a session whose staged bytes were dropped meanwhile.
+      store: async (sha256) => {
+        if (!(await deps.blobs.statStaged(packKey))) return false;
+        await deps.blobs.putBlob(sha256, bytes);
+        return true;
+      },
+    });
+    if (scanned.result === 'gone') gone = true;
+    else scans.push(scanned);
+  });
   try {
-    for (const { file, fileIndex } of packed) {
-      const bytes = await pack.take(file.size);
-      const scanned = await scanFile(deps, {
-        session,
-        fileIndex,
-        file,
-        read: async () => [bytes],
-        // Like copyToBlob, nothing is stored for a session whose staged bytes were dropped meanwhile.
-        store: async (sha256) => {
-          if (!(await deps.blobs.statStaged(packKey))) return false;
-          await deps.blobs.putBlob(sha256, bytes);
-          return true;
-        },
-      });
-      if (scanned.result === 'gone') return 'skipped';
-      scans.push(scanned);
-    }
+    await runPool(tasks, deps.packScanConcurrency ?? 1);
   } finally {
     await pack.close();
   }
+  if (gone) return 'skipped';
   await deps.blobs.deleteStaged([packKey]);
   if (scans.some((scanned) => scanned.sign)) await ensureProvenance(deps, session);
   const results = scans.map((scanned) => scanned.result);

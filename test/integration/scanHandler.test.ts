@@ -297,7 +297,8 @@ describe('scan handler on SQS', () => {
     await drain();
 
     expect(batches.filter((b) => b.response.batchItemFailures.length > 0)).toHaveLength(1);
-    expect(recorded).toEqual([0, 1, 2, 3, 4, 5]);
+    // Each file recorded once: the redelivery skipped those with a verdict.
+    expect([...recorded].sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const version = await getVersion(deps, caller, ref);
     expect(version.state).toBe('quarantined');
     expect(version.files.map((f) => f.scan.findings[0]?.rule ?? f.scan.status)).toEqual([
