@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UploadIncompleteError } from '../../functions/core/errors.ts';
+import { runGarbageCollection } from '../../functions/core/gc.ts';
 import { scanStagedObject } from '../../functions/core/scan.ts';
 import { packKeyOf } from '../../functions/core/stagingKeys.ts';
 import { abortUpload, commitUpload, createUpload } from '../../functions/core/uploads.ts';
@@ -173,5 +174,17 @@ describe('packed uploads', () => {
     expect(h.blobs.staged.has(packKeyOf(created.uploadId))).toBe(false);
     expect(await scanStagedObject(h.deps, packKeyOf(created.uploadId))).toBe('skipped');
     expect(h.blobs.blobs.size).toBe(0);
+  });
+
+  it('deletes the staged pack when GC expires the session', async () => {
+    const data = [content('expire-a', 10), content('expire-b', 20)];
+    const created = await open(data);
+    await send(created, data);
+    h.clock.advance(2 * 3600);
+
+    const report = await runGarbageCollection(h.deps, admin, { maxActions: 100 });
+
+    expect(report.deleted.sessions).toBe(1);
+    expect(h.blobs.staged.has(packKeyOf(created.uploadId))).toBe(false);
   });
 });
