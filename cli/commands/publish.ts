@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { CommittedParts, CreatedUpload } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { HttpError, UsageError } from '../errors.ts';
 import { hashFile, type LocalFile } from '../files.ts';
 import { assertNotQuarantined, describeVersion, waitUntilScanned } from '../format.ts';
 import { runPool } from '../pool.ts';
@@ -48,12 +48,16 @@ Examples:
     const client = ctx.client();
 
     const files = await hashAll(ctx, paths);
-    const upload = await client.createUpload({
+    const declared = {
       ...ref,
       files: files.map(({ name, size, sha256, mediaType }) => ({ name, size, sha256, mediaType })),
       metadata,
-      // Small files go in one PUT: per-file requests, not bytes, bound a tree of small files.
-      pack: true,
+    };
+    // Small files go in one PUT: per-file requests, not bytes, bound a tree of small files. A store
+    // from before packs refuses the field: it gets the request it knows.
+    const upload = await client.createUpload({ ...declared, pack: true }).catch((error: unknown) => {
+      if (!refusesPacks(error)) throw error;
+      return client.createUpload(declared);
     });
     if (upload.existing) {
       // A re-run: the version is committed already with exactly these files and metadata.
@@ -85,6 +89,13 @@ Examples:
     return 0;
   },
 };
+
+/** The 400 a store from before packs answers `pack: true` with: the field is unknown to it. */
+export function refusesPacks(error: unknown): boolean {
+  if (!(error instanceof HttpError) || error.status !== 400 || error.code !== 'InvalidRequest') return false;
+  const issues = (error.details as { issues?: { path?: string; message?: string }[] } | undefined)?.issues;
+  return (issues ?? []).some((i) => i.path === '' && /Unrecognized key.*'pack'/.test(i.message ?? ''));
+}
 
 /** Files this large show their hashing as progress: reading a few GiB takes seconds to minutes. */
 const HASH_PROGRESS_FROM = 16 * 1024 * 1024;

@@ -5,9 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../cli/errors.ts';
+import type { z } from 'zod';
+import { refusesPacks } from '../../cli/commands/publish.ts';
+import { httpErrorOf, IntegrityError } from '../../cli/errors.ts';
 import type { LocalFile } from '../../cli/files.ts';
 import { planPackUpload } from '../../cli/upload.ts';
+import { toErrorResponse } from '../../functions/http/errors.ts';
+import { createUploadSchema } from '../../functions/http/schemas.ts';
 import { content } from '../support/fixtures.ts';
 
 const retry = { retries: 3, baseDelayMs: 1, maxDelayMs: 1 };
@@ -82,5 +86,23 @@ describe('planPackUpload', () => {
 
   it('refuses a pack whose declared size is not the sum of its files before sending anything', () => {
     expect(() => planPackUpload([], signed(1), progress, { retry })).toThrow(IntegrityError);
+  });
+});
+
+describe('refusesPacks', () => {
+  /** What a store answers a request its strict schema does not know a field of, as the CLI reads it. */
+  const answerTo = (schema: z.ZodTypeAny, body: unknown) => {
+    const parsed = schema.safeParse(body);
+    const { response } = toErrorResponse(parsed.error);
+    return httpErrorOf(response.status, JSON.stringify(response.body));
+  };
+
+  it('recognises the 400 of a store from before packs, and no other refusal', () => {
+    const before = createUploadSchema.innerType().omit({ pack: true }).strict();
+    const declared = { namespace: 'demo', package: 'app', version: '1.0.0', files: [] };
+
+    expect(refusesPacks(answerTo(before, { ...declared, pack: true }))).toBe(true);
+    expect(refusesPacks(answerTo(before, { ...declared, other: true }))).toBe(false);
+    expect(refusesPacks(answerTo(createUploadSchema, { ...declared, pack: 'yes' }))).toBe(false);
   });
 });
