@@ -65,11 +65,10 @@ export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Prom
 }
 
 /**
- * A session's pack: split by the declared sizes, in file order, `packScanConcurrency` files in
+ * A session's pack: split by the declared sizes, in file order, with `packScanConcurrency` files in
  * memory at most (each at most the pack's per-file limit), and each file scanned exactly as if it had
- * been staged alone.
- * Files with a verdict already (a redelivery, or a scan killed half-way) are skipped, the rest
- * scanned; the pack is deleted once every file in it has its verdict.
+ * been staged alone. Files with a verdict already (a redelivery, or a scan killed half-way) are
+ * skipped, the rest scanned; the pack is deleted once every file in it has its verdict.
  */
 async function scanPack(deps: ScanDeps, uploadId: string): Promise<ScanResult> {
   const packKey = packKeyOf(uploadId);
