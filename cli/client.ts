@@ -81,7 +81,9 @@ export class ArcaClient {
     );
   }
 
-  createUpload(input: VersionRef & { files: DeclaredFile[]; metadata: Record<string, string> }) {
+  createUpload(
+    input: VersionRef & { files: DeclaredFile[]; metadata: Record<string, string>; pack?: boolean },
+  ) {
     return this.call<CreatedUpload>('POST', '/v1/uploads', input);
   }
 

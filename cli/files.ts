@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { readFileSync, type Stats, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isFileName } from '../functions/core/names.ts';
 import { CliError, EXIT, UsageError } from './errors.ts';
@@ -34,40 +35,65 @@ export function fileNameOf(path: string): string {
   return name;
 }
 
-/** Streams the file once for its sha256 and size; refuses a file that changes while it is read. */
+/**
+ * Files this small are read whole, synchronously: a tree of small files is bound by opens, and each
+ * asynchronous open-read-close costs several thread-pool round trips (1,000 1 KiB files: ~120 ms
+ * against ~15 ms).
+ */
+const READ_WHOLE_UP_TO = 64 * 1024;
+
+/** Reads the file once for its sha256 and size; refuses a file that changes while it is read. */
 export async function hashFile(
   path: string,
   onBytes: (n: number) => void,
   name = fileNameOf(path),
 ): Promise<LocalFile> {
-  const before = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-  });
+  let before: Stats;
+  try {
+    before = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
   if (!before.isFile()) throw new UsageError(`${path}: not a regular file`);
   const hash = createHash('sha256');
-  // Two reused buffers: the next read fills one while the hash consumes the other, and no garbage
-  // per chunk keeps memory flat whatever the file size.
-  const buffers: readonly Buffer[] = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
+  let size = 0;
+  if (before.size <= READ_WHOLE_UP_TO) {
+    const bytes = readFileSync(path);
+    size = bytes.length;
+    hash.update(bytes);
+    onBytes(size);
+  } else {
+    size = await streamInto(hash, path, before.size, onBytes);
+  }
+  const after = statSync(path);
+  if (size !== before.size || after.size !== size || after.mtimeMs !== before.mtimeMs) {
+    throw new CliError(EXIT.integrity, `${path} changed while it was being hashed`, 'FileChanged');
+  }
+  return { path, name, size, sha256: hash.digest('hex'), mediaType: mediaTypeOf(name) };
+}
+
+/** Streams the file into `hash` (two reused buffers, so memory stays flat); returns its size. */
+async function streamInto(hash: Hash, path: string, expected: number, onBytes: (n: number) => void) {
+  // The next read fills one buffer while the hash consumes the other.
+  const chunk = Math.min(READ_CHUNK, expected + 1);
+  const buffers: readonly Buffer[] = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   const handle = await open(path, 'r');
   let size = 0;
   try {
     let turn = 0;
-    let reading = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
+    let reading = handle.read(buffers[0]!, 0, chunk, 0);
     for (;;) {
       const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) break;
       size += bytesRead;
       turn ^= 1;
-      reading = handle.read(buffers[turn]!, 0, READ_CHUNK, size);
+      reading = handle.read(buffers[turn]!, 0, chunk, size);
       hash.update(buffer.subarray(0, bytesRead));
       onBytes(bytesRead);
     }
   } finally {
     await handle.close();
   }
-  const after = await stat(path);
-  if (size !== before.size || after.size !== size || after.mtimeMs !== before.mtimeMs) {
-    throw new CliError(EXIT.integrity, `${path} changed while it was being hashed`, 'FileChanged');
-  }
-  return { path, name, size, sha256: hash.digest('hex'), mediaType: mediaTypeOf(name) };
+  return size;
 }

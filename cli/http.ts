@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { httpErrorOf, TransientError } from './errors.ts';
+import { CliError, httpErrorOf, TransientError } from './errors.ts';
 
 /**
  * The CLI's one HTTP transport: node:http with keep-alive agents, so parallel parts reuse their
@@ -31,6 +31,9 @@ export function send(request: RawRequest): Promise<IncomingMessage> {
   if (!agent) return Promise.reject(new TransientError(`unsupported URL scheme ${url.protocol}`));
   return new Promise((resolve, reject) => {
     let answered = false;
+    // The body refused to go on (a file that changed since it was hashed): that refusal, not a
+    // network error, is the answer, and it is not retried.
+    let refusal: CliError | undefined;
     const req = transport.request(url, { method: request.method, headers: request.headers, agent });
     req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error('ETIMEDOUT')));
     req.on('response', (res) => {
@@ -40,6 +43,7 @@ export function send(request: RawRequest): Promise<IncomingMessage> {
     req.on('error', (error: NodeJS.ErrnoException) => {
       // A server that refuses a body answers and closes while we still write: keep its answer.
       if (answered) return;
+      if (refusal) return reject(refusal);
       reject(
         new TransientError(`${request.method} ${url.host}: ${error.code ?? error.message}`, 'NetworkError', {
           cause: error,
@@ -50,7 +54,10 @@ export function send(request: RawRequest): Promise<IncomingMessage> {
     if (body === undefined) req.end();
     else if (typeof body === 'function') {
       const stream = body();
-      stream.on('error', (error) => req.destroy(error));
+      stream.on('error', (error) => {
+        if (error instanceof CliError) refusal = error;
+        req.destroy(error);
+      });
       stream.pipe(req);
     } else req.end(body);
   });

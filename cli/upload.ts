@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { CommittedParts, SignedRequest, UploadInstruction } from './client.ts';
 import { IntegrityError } from './errors.ts';
 import { type LocalFile, READ_CHUNK } from './files.ts';
@@ -53,8 +54,66 @@ export function planUpload(
   };
 }
 
+/**
+ * The pack's one PUT: the packed files' bytes, one file after another in the order the server listed
+ * them, streamed from disk (one read buffer at a time, never a whole file or the whole pack in memory)
+ * and retried whole.
+ */
+export function planPackUpload(
+  files: readonly LocalFile[],
+  pack: SignedRequest & { readonly size: number },
+  progress: FileProgress,
+  context: UploadContext,
+): () => Promise<void> {
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  if (total !== pack.size) {
+    throw new IntegrityError(`the server asked for a pack of ${pack.size} bytes; its files hold ${total}`);
+  }
+  const body = () => Readable.from(packBytes(files));
+  const label = `pack of ${files.length} files`;
+  return () => putBody(pack, pack.size, body, progress, context, label).then(() => {});
+}
+
+/**
+ * The packed files' bytes in order, in writes of up to `READ_CHUNK`: small files are read whole into
+ * the write being gathered (never more than one write in memory), a larger one is streamed. Small
+ * files are read synchronously: a pack is many tiny files, bound by opens rather than bytes, and each
+ * asynchronous open-read-close costs several thread-pool round trips (~4× slower for 1,000 1 KiB
+ * files); the event loop waits at most one gathered write's reads.
+ */
+async function* packBytes(files: readonly LocalFile[]): AsyncGenerator<Buffer> {
+  let batch: Buffer[] = [];
+  let batched = 0;
+  for (const file of files) {
+    if (file.size > READ_CHUNK) {
+      if (batched > 0) yield Buffer.concat(batch, batched);
+      [batch, batched] = [[], 0];
+      yield* createReadStream(file.path, { end: file.size - 1, highWaterMark: READ_CHUNK });
+      continue;
+    }
+    if (batched + file.size > READ_CHUNK) {
+      yield Buffer.concat(batch, batched);
+      [batch, batched] = [[], 0];
+    }
+    batch.push(readWhole(file));
+    batched += file.size;
+  }
+  if (batched > 0) yield Buffer.concat(batch, batched);
+}
+
+/** The whole of a small file, refused if it no longer has the size it was hashed with. */
+function readWhole(file: LocalFile): Buffer {
+  const bytes = readFileSync(file.path);
+  if (bytes.length !== file.size) {
+    throw new IntegrityError(
+      `${file.name} changed since it was hashed (${bytes.length} bytes, was ${file.size})`,
+    );
+  }
+  return bytes;
+}
+
 /** PUTs `length` bytes of the file from `start` to a signed URL, with retries; returns the ETag. */
-async function putRange(
+function putRange(
   file: LocalFile,
   start: number,
   length: number,
@@ -66,18 +125,28 @@ async function putRange(
   if (start + length > file.size) {
     throw new IntegrityError(`${file.name}: the server asked for bytes past the end of the file`);
   }
+  const body = () =>
+    createReadStream(file.path, { start, end: start + length - 1, highWaterMark: READ_CHUNK });
+  return putBody(signed, length, body, progress, context, label);
+}
+
+/** PUTs a body of `length` bytes to a signed URL, with retries, counting progress; returns the ETag. */
+async function putBody(
+  signed: SignedRequest,
+  length: number,
+  open: () => Readable,
+  progress: FileProgress,
+  context: UploadContext,
+  label: string,
+): Promise<string> {
   const headers = { ...signed.headers, 'content-length': String(length) };
   return withRetry(
     context.retry,
     async () => {
       let sent = 0;
       const body = () => {
-        const stream = createReadStream(file.path, {
-          start,
-          end: start + length - 1,
-          highWaterMark: READ_CHUNK,
-        });
-        stream.on('data', (chunk) => {
+        const stream = open();
+        stream.on('data', (chunk: Buffer) => {
           sent += chunk.length;
           progress.add(chunk.length);
         });

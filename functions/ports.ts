@@ -69,6 +69,11 @@ export interface BlobStore {
   readonly multipartThreshold: number;
   /** A PUT the client sends the whole file with; storage rejects other lengths and digests. */
   signUpload(stagingKey: string, size: number, sha256: Sha256, expiresAt: Date): Promise<SignedRequest>;
+  /**
+   * A PUT of a pack (many small files concatenated): its length is signed, storage rejects others.
+   * Its digest is not known upfront; the scan checks each file's sha256 when it splits the pack.
+   */
+  signPackUpload(stagingKey: string, size: number, expiresAt: Date): Promise<SignedRequest>;
   startMultipart(stagingKey: string, size: number, sha256: Sha256, expiresAt: Date): Promise<MultipartUpload>;
   /** Assembles the parts into the staged object. Idempotent once complete. */
   completeMultipart(stagingKey: string, multipartId: string, parts: readonly CompletedPart[]): Promise<void>;
@@ -85,6 +90,12 @@ export interface BlobStore {
    * write to any more. False when the staged object is gone and the blob is not stored.
    */
   copyToBlob(stagingKey: string, sha256: Sha256): Promise<boolean>;
+  /**
+   * Stores bytes the scan just verified (a file it split out of a pack) in content-addressed storage
+   * under their sha256, a no-op when the blob is there. Durable before it returns, and never visible
+   * under the blob key partly written: the index may say `available` as soon as this resolves.
+   */
+  putBlob(sha256: Sha256, bytes: Uint8Array): Promise<void>;
   /** Deletes staged objects; absent keys are fine. */
   deleteStaged(stagingKeys: readonly string[]): Promise<void>;
   deleteBlobs(sha256s: readonly Sha256[]): Promise<void>;

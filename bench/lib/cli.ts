@@ -16,12 +16,18 @@ export interface CliRun {
 }
 
 /**
- * Runs `arca <args…>` as a child process against `target` and samples its peak RSS (VmHWM) every
+ * Runs `arca <args…>` as a child process against `target` (through `entry`: by default `bin/arca.js`,
+ * or the standalone bundle `npm run build` writes) and samples its peak RSS (VmHWM) every
  * 20 ms. The wall time includes Node's start-up and the CLI's own sha256 pass over its input.
  */
-export async function runCli(repoRoot: string, target: ArcaTarget, args: readonly string[]): Promise<CliRun> {
+export async function runCli(
+  repoRoot: string,
+  target: ArcaTarget,
+  args: readonly string[],
+  entry = join(repoRoot, 'bin/arca.js'),
+): Promise<CliRun> {
   const started = performance.now();
-  const child = startChild('node', [join(repoRoot, 'bin/arca.js'), ...args, '--quiet'], {
+  const child = startChild('node', [entry, ...args, '--quiet'], {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ARCA_URL: target.url, ARCA_TOKEN: target.token },

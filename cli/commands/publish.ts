@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
-import type { CommittedParts, UploadInstruction } from '../client.ts';
+import type { CommittedParts, CreatedUpload } from '../client.ts';
 import { COMMON_HELP, type Command, type Context, describe, positiveInt, stringOption } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { HttpError, UsageError } from '../errors.ts';
 import { hashFile, type LocalFile } from '../files.ts';
 import { assertNotQuarantined, describeVersion, waitUntilScanned } from '../format.ts';
 import { runPool } from '../pool.ts';
 import { formatBytes } from '../progress.ts';
 import { formatRef, parseDuration, parseMetadata, parseVersionRef } from '../refs.ts';
 import { expandPaths } from '../tree.ts';
-import { planUpload } from '../upload.ts';
+import { planPackUpload, planUpload } from '../upload.ts';
 
 export const publish: Command = {
   help: `Usage: arca publish <ns>/<pkg>@<version> <files or directories…> [--meta k=v …] [--wait] [--json]
@@ -17,7 +17,8 @@ Publishes files as a new version. A directory publishes every file under it, nam
 directory's name and the path below it (dist/ → dist/index.html, dist/js/app.js; up to 1,000
 files; symlinks are refused, not followed). Each file is read once for its sha256 and size; files the store
 already has are not sent again; the rest go straight to storage over signed URLs, in parallel parts
-for large files, each part retried on its own. Then the version is committed.
+for large files, each part retried on its own, and small files (64 KiB or less by default) together
+in one PUT. Then the version is committed.
 
 Options:
   --meta k=v          metadata (repeatable): commit, build id, pipeline…
@@ -47,10 +48,16 @@ Examples:
     const client = ctx.client();
 
     const files = await hashAll(ctx, paths);
-    const upload = await client.createUpload({
+    const declared = {
       ...ref,
       files: files.map(({ name, size, sha256, mediaType }) => ({ name, size, sha256, mediaType })),
       metadata,
+    };
+    // Small files go in one PUT: per-file requests, not bytes, bound a tree of small files. A store
+    // from before packs refuses the field: it gets the request it knows.
+    const upload = await client.createUpload({ ...declared, pack: true }).catch((error: unknown) => {
+      if (!refusesPacks(error)) throw error;
+      return client.createUpload(declared);
     });
     if (upload.existing) {
       // A re-run: the version is committed already with exactly these files and metadata.
@@ -66,7 +73,7 @@ Examples:
     }
     let committedParts: CommittedParts[];
     try {
-      committedParts = await uploadAll(ctx, files, upload.files, concurrency);
+      committedParts = await uploadAll(ctx, files, upload, concurrency);
     } catch (error) {
       await client.abortUpload(upload.uploadId).catch(() => {});
       throw error;
@@ -82,6 +89,13 @@ Examples:
     return 0;
   },
 };
+
+/** The 400 a store from before packs answers `pack: true` with: the field is unknown to it. */
+export function refusesPacks(error: unknown): boolean {
+  if (!(error instanceof HttpError) || error.status !== 400 || error.code !== 'InvalidRequest') return false;
+  const issues = (error.details as { issues?: { path?: string; message?: string }[] } | undefined)?.issues;
+  return (issues ?? []).some((i) => i.path === '' && /Unrecognized key.*'pack'/.test(i.message ?? ''));
+}
 
 /** Files this large show their hashing as progress: reading a few GiB takes seconds to minutes. */
 const HASH_PROGRESS_FROM = 16 * 1024 * 1024;
@@ -113,11 +127,14 @@ const HASH_CONCURRENCY = 8;
 /** Above this many files, one summary line replaces a line per file. */
 const QUIET_ABOVE = 50;
 
-/** Uploads every `upload` file with bounded concurrency across all their PUTs; returns the parts to commit. */
+/**
+ * Uploads every `upload` file and the pack of `packed` ones, with bounded concurrency across all
+ * their PUTs; returns the parts to commit.
+ */
 async function uploadAll(
   ctx: Context,
   files: readonly LocalFile[],
-  instructions: readonly UploadInstruction[],
+  upload: CreatedUpload,
   concurrency: number,
 ): Promise<CommittedParts[]> {
   const progress = ctx.progress();
@@ -129,9 +146,25 @@ async function uploadAll(
       progress.note(`retrying ${what} (attempt ${attempt + 1}) in ${delayMs} ms: ${describe(error)}`),
   };
   try {
-    for (const instruction of instructions) {
-      const file = files.find((f) => f.name === instruction.name);
-      if (!file) throw new Error(`the server answered for a file we did not declare: ${instruction.name}`);
+    // The answer lists the files in the order they were declared: the pack names them by position.
+    if (upload.files.length !== files.length || upload.files.some((f, i) => f.name !== files[i]!.name))
+      throw new Error('the server answered for other files than we declared');
+    if (upload.pack) {
+      const packed = upload.pack.files.map((i) => {
+        if (upload.files[i]?.action !== 'packed')
+          throw new Error(`the server packed file ${i}, not answered packed`);
+        return files[i]!;
+      });
+      const bar = progress.file(`${packed.length} small files, packed`, upload.pack.size);
+      const put = planPackUpload(packed, upload.pack, bar, context);
+      tasks.push(async () => {
+        await put();
+        bar.finish('uploaded');
+      });
+    }
+    for (const [i, instruction] of upload.files.entries()) {
+      const file = files[i]!;
+      if (instruction.action === 'packed') continue;
       if (instruction.action === 'exists') {
         progress.note(
           `${file.name}: the store already has it (sha256:${file.sha256.slice(0, 12)}…), not sent`,

@@ -5,6 +5,7 @@ import { ENV, intEnv } from './env.ts';
 export function coreConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoreConfig {
   return {
     maxFileSize: intEnv(ENV.maxFileSize, DEFAULT_CORE_CONFIG.maxFileSize, env),
+    packMaxFileSize: intEnv(ENV.packMaxFileSize, DEFAULT_CORE_CONFIG.packMaxFileSize, env),
     sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, DEFAULT_CORE_CONFIG.sessionTtlSeconds, env),
     downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, DEFAULT_CORE_CONFIG.downloadTtlSeconds, env),
     blobGraceHours: intEnv(ENV.blobGraceHours, DEFAULT_CORE_CONFIG.blobGraceHours, env),

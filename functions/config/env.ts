@@ -32,6 +32,8 @@ export const ENV = {
   /** Provision missing AWS resources at start-up (implied by AWS_ENDPOINT_URL). */
   provision: 'ARCA_PROVISION',
   maxFileSize: 'ARCA_MAX_FILE_SIZE',
+  /** Largest file uploaded inside a pack when the client asks for one (default 65536 bytes). */
+  packMaxFileSize: 'ARCA_PACK_MAX_FILE_SIZE',
   sessionTtlSeconds: 'ARCA_SESSION_TTL_SECONDS',
   downloadTtlSeconds: 'ARCA_DOWNLOAD_TTL_SECONDS',
   /** Hours an unreferenced blob is kept before GC deletes its bytes (default 24). */

@@ -16,6 +16,11 @@ import type { AdvisorySource } from './vulns/osv.ts';
 export interface CoreConfig {
   /** Largest accepted file, bytes (default 5 TiB). */
   readonly maxFileSize: number;
+  /**
+   * Largest file a client that asks for a pack uploads inside it rather than with a PUT of its own,
+   * bytes (default 64 KiB).
+   */
+  readonly packMaxFileSize: number;
   /** How long an upload session stays open (default 1 h). */
   readonly sessionTtlSeconds: number;
   /** Lifetime of a signed download URL (default 5 min). */
@@ -26,6 +31,7 @@ export interface CoreConfig {
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
   maxFileSize: 5 * 1024 ** 4,
+  packMaxFileSize: 64 * 1024,
   sessionTtlSeconds: 3600,
   downloadTtlSeconds: 300,
   blobGraceHours: 24,

@@ -8,6 +8,7 @@ import { newId } from './ids.ts';
 import type { AuditEvent, NamespacePolicy, Version } from './model.ts';
 import { policyFor } from './policies.ts';
 import { protectionOf } from './protection.ts';
+import { stagedKeysOfSession } from './stagingKeys.ts';
 import { getVersion, loadProtection, type VersionRef } from './versions.ts';
 
 export type GcActionKind = 'expireSession' | 'tombstoneVersion' | 'deleteVersion' | 'deleteBlob';
@@ -145,13 +146,9 @@ class Phases {
             ))
           )
             return false;
-          const staged = s.files.filter((f) => f.stagingKey !== undefined);
-          await Promise.all(
-            staged
-              .filter((f) => f.multipartId)
-              .map((f) => blobs.abortMultipart(f.stagingKey!, f.multipartId!)),
-          );
-          await blobs.deleteStaged(staged.map((f) => f.stagingKey!));
+          const multipart = s.files.filter((f) => f.stagingKey !== undefined && f.multipartId);
+          await Promise.all(multipart.map((f) => blobs.abortMultipart(f.stagingKey!, f.multipartId!)));
+          await blobs.deleteStaged(stagedKeysOfSession(s));
           return true;
         },
       };

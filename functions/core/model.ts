@@ -137,6 +137,11 @@ export interface SessionFile {
   /** Storage's own multipart id, for files uploaded in parts. */
   readonly multipartId?: string;
   readonly partSize?: number;
+  /**
+   * Uploaded inside the session's pack (`staging/<uploadId>/pack`, the packed files' bytes in file
+   * order) rather than under its own `stagingKey`, which then names the file to the scan and GC only.
+   */
+  readonly packed?: true;
   /** Set by the scan worker once it has read the staged bytes. */
   readonly verdict?: StagedVerdict;
   /** Findings for a rejected upload (digest or size mismatch, malware). */

@@ -1,15 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { BlobStore, Clock, EventPort, Index, MetricsPort, ScanOutcome, StoreKeys } from '../ports.ts';
-import { BUILTIN } from './builtinEngines.ts';
-import { ConflictError } from './errors.ts';
-import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
-import { finishInterruptedDeletions } from './gc.ts';
-import type { ContentSummary, EngineRun, Finding, ScanReport } from './model.ts';
+import { runPool } from './pool.ts';
 import { ensureProvenance } from './provenance.ts';
-import { ScanEngineError } from './scanErrors.ts';
-import type { FoundSbom, Scanner } from './scanners.ts';
-import { parseStagingKey } from './uploads.ts';
-import { type AdvisorySource, matchComponents } from './vulns/osv.ts';
+import { type FileScan, scanFile } from './scanFile.ts';
+import type { Scanner } from './scanners.ts';
+import { packKeyOf, parsePackKey, parseStagingKey } from './stagingKeys.ts';
+import type { AdvisorySource } from './vulns/osv.ts';
 
 export interface ScanDeps {
   readonly index: Index;
@@ -21,237 +16,141 @@ export interface ScanDeps {
   readonly keys: StoreKeys;
   readonly metrics?: MetricsPort;
   readonly events?: EventPort;
+  /**
+   * Files of one pack scanned at once (default 1), so at most this many slices, each at most the
+   * pack's per-file limit, in memory. More helps where verdicts of one session are recorded without
+   * conflict (SQLite rows of their own); the DynamoDB index keeps a session's files in one item, so
+   * concurrent verdicts there retry on each other and one at a time is faster.
+   */
+  readonly packScanConcurrency?: number;
 }
 
 export type ScanResult = ScanOutcome['verdict'] | 'skipped';
 
 /**
- * The scan step, run once per staged object (S3 event or in-process queue) and safe to run again.
- * Streams the bytes once: recomputes sha256 and size (the only check that holds for multipart and for
- * storage that does not verify checksums) and feeds every scanner. Verified bytes move into
+ * The scan step, run once per staged object (S3 event or in-process queue) and safe to run again: a
+ * file's own staged object, or a session's pack, whose files are each scanned as if staged alone.
+ * Streams the bytes once: recomputes sha256 and size (the only check that holds for multipart, packs
+ * and storage that does not verify checksums) and feeds every scanner. Verified bytes move into
  * content-addressed storage BEFORE the index says `available`, so a crash in between leaves bytes
  * the next delivery finds, never an index entry without bytes; the blob is pinned BEFORE the copy,
- * so GC can never delete bytes that are landing; and the staged object is deleted only AFTER the
- * verdict is recorded, so a commit that finds neither staged bytes nor a verdict knows nothing was
- * uploaded (it never takes content stored by someone else for this upload's bytes).
+ * so GC can never delete bytes that are landing; and the staged object is deleted only AFTER every
+ * verdict in it is recorded, so a commit that finds neither staged bytes nor a verdict knows nothing
+ * was uploaded (it never takes content stored by someone else for this upload's bytes).
  */
 export async function scanStagedObject(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
-  try {
-    return await scanOnce(deps, stagingKey);
-  } catch (error) {
-    if (error instanceof ScanEngineError) await recordEngineError(deps, stagingKey, error);
-    throw error;
-  }
-}
-
-/**
- * An engine could not scan: the file shows scan `error` naming it, and stays `pending` with its staged
- * bytes; the step still fails, so it is retried (SQS redelivery, the embedded queue's backoff) and
- * the retry's verdict replaces the error. Failing to record it changes nothing: the retry records it.
- */
-async function recordEngineError(deps: ScanDeps, stagingKey: string, error: ScanEngineError): Promise<void> {
-  const ref = parseStagingKey(stagingKey);
-  if (!ref) return;
-  const report: ScanReport = {
-    status: 'error',
-    findings: [],
-    scannedAt: deps.clock.now().toISOString(),
-    error: { engine: error.engine, message: error.message },
-  };
-  await deps.index.recordScanError(ref.uploadId, ref.fileIndex, report).catch(() => false);
-}
-
-async function scanOnce(deps: ScanDeps, stagingKey: string): Promise<ScanResult> {
+  const pack = parsePackKey(stagingKey);
+  if (pack) return scanPack(deps, pack.uploadId);
   const ref = parseStagingKey(stagingKey);
   if (!ref) return 'skipped';
   // The session's header and this one file: reading the whole list for every file made a
   // 1,000-file directory a million file reads.
   const view = await deps.index.getSessionFile(ref.uploadId, ref.fileIndex);
-  const session = view && { ...view.session, fileName: view.file?.name ?? null };
   const file = view?.file;
-  if (!session || session.state === 'aborted' || !file || file.stagingKey !== stagingKey) {
+  if (!view || view.session.state === 'aborted' || !file || file.stagingKey !== stagingKey) {
     await deps.blobs.deleteStaged([stagingKey]);
     return 'skipped';
   }
-  if (file.verdict) {
-    if (file.verdict === 'verified') {
-      await deps.blobs.deleteStaged([stagingKey]); // a redelivery after the outcome was recorded
-      // …perhaps because signing failed after it: the redelivery signs.
-      await ensureProvenance(deps, session);
-    } else {
-      // …or because the process died before the event went out: it goes now (same id, once).
-      const findings = file.rejection?.findings ?? [];
-      const verdict = findings.some((f) => f.scanner === 'digest') ? 'rejected' : 'infected';
-      await quarantined(deps, session, ref.fileIndex, verdict, findings, false);
-      await deps.blobs.deleteStaged([stagingKey]);
-    }
-    return 'skipped';
-  }
-  const outcome = (verdict: ScanOutcome['verdict'], report: ScanReport): ScanOutcome => ({
-    uploadId: ref.uploadId,
+  const scanned = await scanFile(deps, {
+    session: view.session,
     fileIndex: ref.fileIndex,
-    sha256: file.sha256,
-    size: file.size,
-    verdict,
-    report,
-    at: deps.clock.now(),
+    file,
+    read: () => deps.blobs.readStaged(stagingKey),
+    store: (sha256) => deps.blobs.copyToBlob(stagingKey, sha256),
   });
-
-  // Absent: aborted or expired since the event, or deleted after an earlier delivery recorded its
-  // verdict. Staged bytes are deleted only after the verdict, so there is nothing to scan.
-  const stream = await deps.blobs.readStaged(stagingKey);
-  if (!stream) return 'skipped';
-
-  let engines: readonly EngineRun[] | undefined;
-  let known: Awaited<ReturnType<typeof knownVulnerabilities>> | undefined;
-  const hash = createHash('sha256');
-  const passes = deps.scanners.map((s) => s.start());
-  let size = 0;
-  for await (const chunk of stream) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    size += buf.length;
-    hash.update(buf);
-    for (const p of passes) {
-      const pending = p.update(buf);
-      if (pending) await pending;
-    }
-  }
-  const sha256 = hash.digest('hex');
-
-  if (sha256 !== file.sha256 || size !== file.size) {
-    const finding: Finding = {
-      scanner: 'digest',
-      rule: size !== file.size ? 'size-mismatch' : 'digest-mismatch',
-      message: `uploaded ${size} bytes hashing to ${sha256}; declared ${file.size} bytes, ${file.sha256}`,
-    };
-    await deps.index.recordScan(outcome('rejected', report('infected', [finding])));
-    await quarantined(deps, session, ref.fileIndex, 'rejected', [finding]);
-    await deps.blobs.deleteStaged([stagingKey]);
-    return 'rejected';
-  }
-  const findings = withoutEchoes((await Promise.all(passes.map((p) => p.finish()))).flat());
-  const contents = Object.assign({}, ...passes.map((p) => p.contents?.() ?? {})) as ContentSummary;
-  engines = await engineRuns(deps.scanners);
-  const sboms = passes.flatMap((p) => p.sboms?.() ?? []);
-  known = await knownVulnerabilities(deps, sboms);
-  if (known.engine) engines = [...engines, known.engine];
-  if (findings.length > 0) {
-    await deps.index.recordScan(outcome('infected', report('infected', findings, contents)));
-    await quarantined(deps, session, ref.fileIndex, 'infected', findings);
-    await deps.blobs.deleteStaged([stagingKey]);
-    return 'infected';
-  }
-  await pinBlob(deps, sha256, size, new Date(session.expiresAt));
-  // The session was aborted or expired while it was read: its bytes are gone, nothing to record.
-  if (!(await deps.blobs.copyToBlob(stagingKey, sha256))) return 'skipped';
-  const recorded = await deps.index.recordScan(outcome('verified', report('clean', [], contents)));
-  deps.metrics?.count('scans', { verdict: 'verified' });
+  if (scanned.result === 'gone') return 'skipped';
   await deps.blobs.deleteStaged([stagingKey]);
-  // The last file verified turns a committed version `available`: sign it now. A session still open
-  // is signed through its commit (conditioned on the revision this verdict moved, the commit sees
-  // it), and one with files still waiting by the scan of the last of them. A verdict another delivery
-  // recorded first leaves no count: look at the version, as before.
-  const last = !recorded.recorded || (recorded.sessionState !== 'open' && recorded.awaitingScan === 0);
-  if (last) await ensureProvenance(deps, session);
-  return 'verified';
-
-  function report(status: ScanReport['status'], list: Finding[], contents: ContentSummary = {}): ScanReport {
-    const listed = Object.keys(contents).length > 0 ? { contents } : {};
-    const ran = engines ? { engines } : {};
-    const at = deps.clock.now().toISOString();
-    return { status, findings: list, scannedAt: at, ...listed, ...ran, ...known?.report };
-  }
+  if (scanned.sign) await ensureProvenance(deps, view.session);
+  return scanned.result;
 }
 
 /**
- * What ran, for the report: each scanner's engines (asked after the passes, so a database reloaded
- * during the scan is the one named), once each by name. The digest check always runs.
+ * A session's pack: split by the declared sizes, in file order, with `packScanConcurrency` files in
+ * memory at most (each at most the pack's per-file limit), and each file scanned exactly as if it had
+ * been staged alone. Files with a verdict already (a redelivery, or a scan killed half-way) are
+ * skipped, the rest scanned; the pack is deleted once every file in it has its verdict.
  */
-async function engineRuns(scanners: readonly Scanner[]): Promise<EngineRun[]> {
-  const runs: EngineRun[] = [{ name: 'digest', version: 'sha256' }];
-  for (const scanner of scanners) {
-    for (const run of (await scanner.engines?.()) ?? [{ name: scanner.name, version: BUILTIN }]) {
-      if (!runs.some((r) => r.name === run.name)) runs.push(run);
-    }
-  }
-  return runs;
-}
-
-/**
- * The components of the SBOMs the passes read, kept in the report (so a new database can be matched
- * again without the bytes), and their known vulnerabilities when an advisory database is configured.
- */
-async function knownVulnerabilities(
-  deps: ScanDeps,
-  sboms: readonly FoundSbom[],
-): Promise<{ report: Pick<ScanReport, 'components' | 'vulnerabilities'>; engine?: EngineRun }> {
-  const purls = [...new Set(sboms.flatMap((s) => s.components.map((c) => c.purl)))];
-  if (purls.length === 0) return { report: {} };
-  const components = { components: purls.slice(0, MAX_COMPONENTS_KEPT) };
-  if (!deps.advisories) return { report: components };
-  const index = await deps.advisories.current().catch((error: unknown) => {
-    throw new ScanEngineError('osv', `the advisory database cannot be read: ${(error as Error).message}`, {
-      cause: error,
-    });
-  });
-  const vulnerabilities = matchComponents(index, purls, deps.clock.now());
-  return { report: { ...components, vulnerabilities }, engine: index.engine() };
-}
-
-/** Purls kept per file: enough for real SBOMs, small enough for one index item. */
-const MAX_COMPONENTS_KEPT = 2000;
-
-/**
- * A signature found in the raw bytes of an archive is usually the one the archive pass also found
- * inside it, named by its entry: the path-less echo is dropped, so the report says where it is once.
- */
-function withoutEchoes(findings: Finding[]): Finding[] {
-  const located = new Set(findings.filter((f) => f.path !== undefined).map((f) => `${f.scanner}\0${f.rule}`));
-  return findings.filter((f) => f.path !== undefined || !located.has(`${f.scanner}\0${f.rule}`));
-}
-
-/**
- * Counts the verdict and emits `version.quarantined` for the session's version. A redelivery finds
- * the verdict recorded and returns before this, and the event id (upload, file) dedupes the rest.
- */
-async function quarantined(
-  deps: ScanDeps,
-  session: { uploadId: string; namespace: string; package: string; version: string; fileName: string | null },
-  fileIndex: number,
-  verdict: 'rejected' | 'infected',
-  findings: readonly Finding[],
-  counted = true,
-): Promise<void> {
-  if (counted) deps.metrics?.count('scans', { verdict });
-  await emitEvent(
-    deps,
-    storeEvent({
-      type: EVENT_TYPES.quarantined,
-      change: [session.uploadId, String(fileIndex)],
-      namespace: session.namespace,
-      subject: versionSubject(session),
-      time: deps.clock.now(),
-      data: {
-        ...versionData(session),
-        uploadId: session.uploadId,
-        file: session.fileName,
-        verdict,
-        findings: findings.map((f) => ({ scanner: f.scanner, rule: f.rule })),
-      },
-    }),
+async function scanPack(deps: ScanDeps, uploadId: string): Promise<ScanResult> {
+  const packKey = packKeyOf(uploadId);
+  const session = await deps.index.getSession(uploadId);
+  const packed = (session?.files ?? []).flatMap((file, fileIndex) =>
+    file.packed ? [{ file, fileIndex }] : [],
   );
+  if (!session || session.state === 'aborted' || packed.length === 0) {
+    await deps.blobs.deleteStaged([packKey]);
+    return 'skipped';
+  }
+  const stream = await deps.blobs.readStaged(packKey);
+  if (!stream) return 'skipped';
+  const pack = new PackReader(stream);
+  // Slices are taken in file order, each task asking for its own before its first await; the
+  // files are then scanned a few at a time (each scan waits mostly on storage and the index).
+  let reading: Promise<unknown> = Promise.resolve();
+  const slice = (size: number): Promise<Buffer> => {
+    const taken = reading.then(() => pack.take(size));
+    reading = taken.catch(() => undefined);
+    return taken;
+  };
+  const scans: FileScan[] = [];
+  let gone = false;
+  const tasks = packed.map(({ file, fileIndex }) => async () => {
+    const bytes = await slice(file.size);
+    if (gone) return;
+    const scanned = await scanFile(deps, {
+      session,
+      fileIndex,
+      file,
+      read: async () => [bytes],
+      // Like copyToBlob, nothing is stored for a session whose staged bytes were dropped meanwhile.
+      store: async (sha256) => {
+        if (!(await deps.blobs.statStaged(packKey))) return false;
+        await deps.blobs.putBlob(sha256, bytes);
+        return true;
+      },
+    });
+    if (scanned.result === 'gone') gone = true;
+    else scans.push(scanned);
+  });
+  try {
+    await runPool(tasks, deps.packScanConcurrency ?? 1);
+  } finally {
+    await pack.close();
+  }
+  if (gone) return 'skipped';
+  await deps.blobs.deleteStaged([packKey]);
+  if (scans.some((scanned) => scanned.sign)) await ensureProvenance(deps, session);
+  const results = scans.map((scanned) => scanned.result);
+  return (['rejected', 'infected', 'verified'] as const).find((r) => results.includes(r)) ?? 'skipped';
 }
 
-/**
- * Pins the blob; when a killed GC run left it `deleting`, finishes that deletion first (unless a live
- * run holds the GC lock: then the scan fails and is retried once that run has finished it).
- */
-async function pinBlob(deps: ScanDeps, sha256: string, size: number, until: Date): Promise<void> {
-  try {
-    await deps.index.pinBlob(sha256, size, until);
-  } catch (error) {
-    if (!(error instanceof ConflictError) || error.details?.reason !== 'blobDeleting') throw error;
-    if (!(await finishInterruptedDeletions(deps, [sha256], 'scan'))) throw error;
-    await deps.index.pinBlob(sha256, size, until);
+/** Reads a stream in slices of given lengths; a slice is shorter only where the stream ended. */
+class PackReader {
+  private readonly chunks: AsyncIterator<Uint8Array>;
+  private rest: Buffer = Buffer.alloc(0);
+
+  constructor(stream: AsyncIterable<Uint8Array>) {
+    this.chunks = stream[Symbol.asyncIterator]();
+  }
+
+  async take(length: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < length) {
+      if (this.rest.length === 0) {
+        const next = await this.chunks.next();
+        if (next.done) break;
+        this.rest = Buffer.from(next.value);
+      }
+      const part = this.rest.subarray(0, length - have);
+      this.rest = this.rest.subarray(part.length);
+      parts.push(part);
+      have += part.length;
+    }
+    return Buffer.concat(parts, have);
+  }
+
+  /** Releases the stream (and the file or connection behind it) when not read to its end. */
+  async close(): Promise<void> {
+    await this.chunks.return?.();
   }
 }

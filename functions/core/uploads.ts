@@ -1,4 +1,4 @@
-import type { CompletedPart, SignedPart, SignedRequest, StoredSession } from '../ports.ts';
+import type { CompletedPart, SignedPart, SignedRequest, StagedObject, StoredSession } from '../ports.ts';
 import { authorize, readableNamespaces } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import {
@@ -26,6 +26,7 @@ import type {
   VersionFileRecord,
   VersionRecord,
 } from './model.ts';
+import { packKeyOf, stagedKeysOfSession, stagingKeyOf } from './stagingKeys.ts';
 import { describeVersions } from './versions.ts';
 
 export interface DeclaredFile {
@@ -41,12 +42,15 @@ export interface CreateUploadInput {
   readonly version: string;
   readonly files: readonly DeclaredFile[];
   readonly metadata: Readonly<Record<string, string>>;
+  /** The client can send small files in one pack (`CreatedUpload.pack`); old clients leave it out. */
+  readonly pack?: boolean;
 }
 
 export interface UploadInstruction {
   readonly name: string;
   readonly sha256: string;
-  readonly action: 'upload' | 'exists';
+  /** `packed`: the file's bytes go in the pack, at its place in `CreatedUpload.pack.files`. */
+  readonly action: 'upload' | 'exists' | 'packed';
   readonly upload?: SignedRequest;
   readonly multipart?: { readonly partSize: number; readonly parts: readonly SignedPart[] };
 }
@@ -57,16 +61,12 @@ export interface CreatedUpload {
   readonly files: readonly UploadInstruction[];
   /** The version is committed already with exactly these files and metadata: nothing to send. */
   readonly existing?: true;
+  /** One PUT of the `packed` files' bytes, concatenated in the order of `files` (file indices). */
+  readonly pack?: SignedRequest & { readonly size: number; readonly files: readonly number[] };
 }
 
-export const stagingKeyOf = (uploadId: string, fileIndex: number): string =>
-  `staging/${uploadId}/${fileIndex}`;
-
-/** Parses `staging/<uploadId>/<n>`; undefined for any other key. */
-export function parseStagingKey(key: string): { uploadId: string; fileIndex: number } | undefined {
-  const m = /^staging\/([0-9A-Z]{26})\/(\d{1,3})$/.exec(key);
-  return m ? { uploadId: m[1]!, fileIndex: Number(m[2]) } : undefined;
-}
+/** Packed bytes per session at most: one PUT a client retries whole, one object the scan reads once. */
+export const MAX_PACK_SIZE = 64 * 1024 * 1024;
 
 function auditOf(caller: Caller, action: string, session: UploadSession, now: Date): AuditEvent {
   return {
@@ -132,6 +132,8 @@ export async function createUpload(
   const expiresAt = new Date(now.getTime() + deps.config.sessionTtlSeconds * 1000);
   const instructions: UploadInstruction[] = [];
   const files: SessionFile[] = [];
+  const packed: number[] = [];
+  let packSize = 0;
   for (const [n, f] of input.files.entries()) {
     const blob = blobs.get(f.sha256);
     if (blob?.state === 'available' && readable.has(f.sha256)) {
@@ -141,7 +143,12 @@ export async function createUpload(
       continue;
     }
     const stagingKey = stagingKeyOf(uploadId, n);
-    if (f.size > deps.blobs.multipartThreshold) {
+    if (input.pack && fitsPack(deps, f.size, packSize)) {
+      packed.push(n);
+      packSize += f.size;
+      files.push({ ...f, action: 'upload', stagingKey, packed: true });
+      instructions.push({ name: f.name, sha256: f.sha256, action: 'packed' });
+    } else if (f.size > deps.blobs.multipartThreshold) {
       const mp = await deps.blobs.startMultipart(stagingKey, f.size, f.sha256, expiresAt);
       files.push({ ...f, action: 'upload', stagingKey, multipartId: mp.multipartId, partSize: mp.partSize });
       instructions.push({
@@ -168,8 +175,25 @@ export async function createUpload(
     metadata: input.metadata,
     files,
   };
+  const pack =
+    packed.length > 0
+      ? {
+          ...(await deps.blobs.signPackUpload(packKeyOf(uploadId), packSize, expiresAt)),
+          size: packSize,
+          files: packed,
+        }
+      : undefined;
   await deps.index.createSession(session, auditOf(caller, 'upload.create', session, now));
-  return { uploadId, expiresAt: session.expiresAt, files: instructions };
+  return { uploadId, expiresAt: session.expiresAt, files: instructions, ...(pack ? { pack } : {}) };
+}
+
+/** A file small enough for the pack (and for a single PUT), while the pack stays within its bound. */
+function fitsPack(deps: CoreDeps, size: number, packSize: number): boolean {
+  const small =
+    deps.config.packMaxFileSize > 0 &&
+    size <= deps.config.packMaxFileSize &&
+    size <= deps.blobs.multipartThreshold;
+  return small && packSize + size <= MAX_PACK_SIZE;
 }
 
 /** How a re-publish differs from the committed version; empty when identical. */
@@ -378,6 +402,12 @@ async function checkStagedFiles(
 ): Promise<{ files: VersionFileRecord[]; availableBlobs: string[]; blobs: ReadonlyMap<string, BlobRecord> }> {
   const blobs = await deps.index.getBlobs(session.files.map((f) => f.sha256));
   const availableBlobs = new Set<string>();
+  const packSize = session.files.reduce((sum, f) => sum + (f.packed ? f.size : 0), 0);
+  let pack: Promise<StagedObject | null> | undefined;
+  const packStaged = () => {
+    pack ??= deps.blobs.statStaged(packKeyOf(session.uploadId));
+    return pack;
+  };
   const files = await Promise.all(
     session.files.map(async (f): Promise<VersionFileRecord> => {
       const record = { name: f.name, sha256: f.sha256, size: f.size, mediaType: f.mediaType };
@@ -400,43 +430,63 @@ async function checkStagedFiles(
       // the same digest, and the file stays pending until their scan (`unverified`).
       const { stagingKey } = f;
       if (stagingKey === undefined) throw new Error(`upload file ${f.name} has no staging key`);
-      if (f.multipartId) {
-        try {
-          await completeParts(deps, f, parts?.get(f.name));
-        } catch (error) {
-          // An earlier attempt assembled the parts and the scan has since verified and moved them
-          // (recording its verdict first): retry on the session that carries the verdict.
-          if (error instanceof UploadIncompleteError) await refuseIfSessionChanged(deps, session);
-          throw error;
+      if (f.packed) {
+        // The pack PUT's length is signed: the pack staged whole holds this file; the scan checks it.
+        await requireStaged(deps, session, f, await packStaged(), packSize);
+      } else {
+        if (f.multipartId) {
+          try {
+            await completeParts(deps, f, parts?.get(f.name));
+          } catch (error) {
+            // An earlier attempt assembled the parts and the scan has since verified and moved them
+            // (recording its verdict first): retry on the session that carries the verdict.
+            if (error instanceof UploadIncompleteError) await refuseIfSessionChanged(deps, session);
+            throw error;
+          }
         }
-      }
-      const staged = await deps.blobs.statStaged(stagingKey);
-      if (!staged) {
-        // The scan deletes staged bytes only after recording its verdict: if the session changed
-        // since this commit read it, retry on the session that carries the verdict.
-        await refuseIfSessionChanged(deps, session);
-        throw new UploadIncompleteError(`no bytes were uploaded for ${f.name}`, {
-          details: { file: f.name },
-        });
-      }
-      if (staged.size !== f.size) {
-        throw new SizeMismatchError(`${f.name}: uploaded ${staged.size} bytes, declared ${f.size}`, {
-          details: { file: f.name, declared: f.size, uploaded: staged.size },
-        });
-      }
-      if (staged.sha256 !== undefined && staged.sha256 !== f.sha256) {
-        throw new DigestMismatchError(
-          `${f.name}: uploaded bytes hash to ${staged.sha256}, declared ${f.sha256}`,
-          {
-            details: { file: f.name },
-          },
-        );
+        const staged = await deps.blobs.statStaged(stagingKey);
+        await requireStaged(deps, session, f, staged, f.size);
+        if (staged?.sha256 !== undefined && staged.sha256 !== f.sha256) {
+          throw new DigestMismatchError(
+            `${f.name}: uploaded bytes hash to ${staged.sha256}, declared ${f.sha256}`,
+            {
+              details: { file: f.name },
+            },
+          );
+        }
       }
       // A scan that has failed so far (an engine unreachable) shows on the version until it succeeds.
       return { ...record, stagingKey, unverified: true, ...(f.scanError ? { scanError: f.scanError } : {}) };
     }),
   );
   return { files, availableBlobs: [...availableBlobs], blobs };
+}
+
+/**
+ * UploadIncompleteError when the bytes of `f` (its own staged object, or its session's pack) are not
+ * staged, SizeMismatchError when they are not `size` bytes. The scan deletes staged bytes only after
+ * recording its verdict: if the session changed since this commit read it, the commit retries on the
+ * session that carries the verdict instead.
+ */
+async function requireStaged(
+  deps: CoreDeps,
+  session: StoredSession,
+  f: SessionFile,
+  staged: StagedObject | null,
+  size: number,
+): Promise<void> {
+  const what = f.packed ? `the pack holding ${f.name}` : f.name;
+  if (!staged) {
+    await refuseIfSessionChanged(deps, session);
+    throw new UploadIncompleteError(`no bytes were uploaded for ${what}`, {
+      details: { file: f.name, ...(f.packed ? { pack: true } : {}) },
+    });
+  }
+  if (staged.size !== size) {
+    throw new SizeMismatchError(`${what}: uploaded ${staged.size} bytes, declared ${size}`, {
+      details: { file: f.name, declared: size, uploaded: staged.size },
+    });
+  }
 }
 
 async function refuseIfSessionChanged(deps: CoreDeps, session: StoredSession): Promise<void> {
@@ -465,9 +515,7 @@ export async function abortUpload(deps: CoreDeps, caller: Caller, uploadId: stri
   if (session.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
   const now = deps.clock.now();
   await deps.index.abortSession(uploadId, auditOf(caller, 'upload.abort', session, now));
-  const staged = session.files.filter((f) => f.stagingKey !== undefined);
-  await Promise.all(
-    staged.filter((f) => f.multipartId).map((f) => deps.blobs.abortMultipart(f.stagingKey!, f.multipartId!)),
-  );
-  await deps.blobs.deleteStaged(staged.map((f) => f.stagingKey!));
+  const multipart = session.files.filter((f) => f.stagingKey !== undefined && f.multipartId);
+  await Promise.all(multipart.map((f) => deps.blobs.abortMultipart(f.stagingKey!, f.multipartId!)));
+  await deps.blobs.deleteStaged(stagedKeysOfSession(session));
 }

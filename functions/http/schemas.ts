@@ -95,6 +95,11 @@ export const createUploadSchema = z
     version: versionSchema,
     files: z.array(declaredFileSchema).min(1).max(LIMITS.filesPerVersion),
     metadata: metadataSchema.default({}),
+    /**
+     * Send small files in one pack: they are answered `packed`, and `pack` is one PUT of their bytes
+     * concatenated in the order it lists.
+     */
+    pack: z.boolean().default(false),
   })
   .strict()
   .superRefine((body, ctx) => {

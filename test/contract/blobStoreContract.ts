@@ -75,6 +75,31 @@ export function describeBlobStoreContract(name: string, factory: () => Promise<B
       expect(Buffer.from(await got.arrayBuffer())).toEqual(data);
     });
 
+    it('accepts a pack PUT of exactly its signed length, with no digest, and stages it whole', async () => {
+      const data = content('pack', 5000);
+      const key = `staging/${newId()}/pack`;
+      const req = await store.signPackUpload(key, data.length, soon());
+      expect(req.method).toBe('PUT');
+      expect(req.headers).toEqual({ 'content-length': String(data.length) });
+
+      expect((await send(req, data)).status).toBe(200);
+
+      expect((await store.statStaged(key))!.size).toBe(data.length);
+      expect(await collect(await store.readStaged(key))).toEqual(data);
+    });
+
+    it('stores given bytes under their sha256, once, and serves them by signed GET', async () => {
+      const data = content('put-blob', 3000);
+      expect(await store.hasBlob(sha256(data))).toBe(false);
+
+      await store.putBlob(sha256(data), data);
+      await store.putBlob(sha256(data), data);
+
+      expect(await store.hasBlob(sha256(data))).toBe(true);
+      const url = await store.signDownload(sha256(data), 'put.bin', 'application/octet-stream', soon());
+      expect(Buffer.from(await (await fetch(url)).arrayBuffer())).toEqual(data);
+    });
+
     it('leaves a stored blob as it is when the same content is copied again', async () => {
       const data = content('twice');
       expect(await store.copyToBlob(await stage(data), sha256(data))).toBe(true);

@@ -256,4 +256,62 @@ describe('scan handler on SQS', () => {
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'garbled' }]);
   });
+
+  it('splits a pack: each file verified on its own, only the tampered one rejected; a scan killed mid-pack resumes without recording a verdict twice', async () => {
+    const { clients, deps, drain, batches } = await setup();
+    const data = Array.from({ length: 6 }, (_, i) => content(`packed-${i}`, 500 + i * 300));
+    const sent = data.map((d, i) => (i === 4 ? Buffer.from(d).fill(0x2a) : d));
+    const ref = { namespace: 'team', package: 'packed', version: '1.0.0' };
+    const created = await createUpload(deps, caller, {
+      ...ref,
+      metadata: {},
+      pack: true,
+      files: data.map((d, i) => ({
+        name: `f${i}.bin`,
+        size: d.length,
+        sha256: sha256(d),
+        mediaType: 'application/octet-stream',
+      })),
+    });
+    expect(created.files.every((f) => f.action === 'packed')).toBe(true);
+    const pack = created.pack!;
+    const put = await fetch(pack.url, {
+      method: 'PUT',
+      headers: pack.headers,
+      body: Buffer.concat(pack.files.map((i) => sent[i]!)),
+    });
+    expect(put.status).toBe(200);
+    expect((await commitUpload(deps, caller, { uploadId: created.uploadId })).state).toBe('pending');
+    const recorded: number[] = [];
+    const recordScan = deps.index.recordScan.bind(deps.index);
+    deps.index.recordScan = (outcome) => {
+      recorded.push(outcome.fileIndex);
+      return recordScan(outcome);
+    };
+    // The function dies storing the third file it verified: the message comes back.
+    intercept(clients.s3, 'PutObjectCommand', async (send, call) => {
+      if (call === 3) throw new Error('injected: the function timed out mid-pack');
+      return send();
+    });
+
+    await drain();
+
+    expect(batches.filter((b) => b.response.batchItemFailures.length > 0)).toHaveLength(1);
+    // Each file recorded once: the redelivery skipped those with a verdict.
+    expect([...recorded].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const version = await getVersion(deps, caller, ref);
+    expect(version.state).toBe('quarantined');
+    expect(version.files.map((f) => f.scan.findings[0]?.rule ?? f.scan.status)).toEqual([
+      'clean',
+      'clean',
+      'clean',
+      'clean',
+      'digest-mismatch',
+      'clean',
+    ]);
+    // A quarantined version serves nothing: the verified files' blobs are stored, the tampered bytes not.
+    for (const i of [0, 1, 2, 3, 5]) expect(await deps.blobs.hasBlob(sha256(data[i]!))).toBe(true);
+    expect(await deps.blobs.hasBlob(sha256(data[4]!))).toBe(false);
+    expect(await deps.blobs.statStaged(`staging/${created.uploadId}/pack`)).toBeNull();
+  });
 });

@@ -19,6 +19,7 @@ let servers = 0;
 /** The variables `coreConfigFromEnv` reads, so a test's config reaches the AWS backend as on Lambda. */
 const CONFIG_ENV: Record<keyof CoreConfig, string> = {
   maxFileSize: ENV.maxFileSize,
+  packMaxFileSize: ENV.packMaxFileSize,
   sessionTtlSeconds: ENV.sessionTtlSeconds,
   downloadTtlSeconds: ENV.downloadTtlSeconds,
   blobGraceHours: ENV.blobGraceHours,

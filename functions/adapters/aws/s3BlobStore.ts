@@ -6,6 +6,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { BUCKET_LAYOUT } from '../../config/resources.ts';
@@ -27,6 +28,7 @@ import {
   presignGet,
   presignPart,
   presignPut,
+  presignSizedPut,
   responseOverrides,
 } from './s3Presign.ts';
 
@@ -79,6 +81,10 @@ export class S3BlobStore implements BlobStore {
 
   signUpload(stagingKey: string, size: number, sha256: Sha256, expiresAt: Date): Promise<SignedRequest> {
     return presignPut(this.s3, this.bucket, stagingKey, size, sha256, this.expiresIn(expiresAt));
+  }
+
+  signPackUpload(stagingKey: string, size: number, expiresAt: Date): Promise<SignedRequest> {
+    return presignSizedPut(this.s3, this.bucket, stagingKey, size, this.expiresIn(expiresAt));
   }
 
   /**
@@ -190,6 +196,21 @@ export class S3BlobStore implements BlobStore {
       );
     }
     return true;
+  }
+
+  /** One PutObject, its sha256 checked by S3 itself: the key shows the whole object or nothing. */
+  async putBlob(sha256: Sha256, bytes: Uint8Array): Promise<void> {
+    const target = blobKeyOf(sha256);
+    if (await this.head(target, false)) return;
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: target,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+      }),
+    );
   }
 
   deleteStaged(stagingKeys: readonly string[]): Promise<void> {

@@ -41,6 +41,20 @@ export async function presignPut(
   return { method: 'PUT', url, headers };
 }
 
+/** A PUT of exactly `size` bytes whose digest is not known upfront (a pack), its length signed. */
+export async function presignSizedPut(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  size: number,
+  expiresIn: number,
+): Promise<SignedRequest> {
+  const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentLength: size });
+  const headers = { 'content-length': String(size) };
+  const url = await getSignedUrl(s3, command, { expiresIn, signableHeaders: new Set(Object.keys(headers)) });
+  return { method: 'PUT', url, headers };
+}
+
 /** One part's PUT, its length signed. */
 export async function presignPart(
   s3: S3Client,

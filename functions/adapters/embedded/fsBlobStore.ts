@@ -112,6 +112,11 @@ export class FsBlobStore implements BlobStore {
     };
   }
 
+  async signPackUpload(stagingKey: string, size: number, expiresAt: Date): Promise<SignedRequest> {
+    const url = this.url('upload', { op: 'put', key: stagingKey, size, exp: expiresAt.getTime() });
+    return { method: 'PUT', url, headers: { 'content-length': String(size) } };
+  }
+
   async startMultipart(
     stagingKey: string,
     size: number,
@@ -156,14 +161,16 @@ export class FsBlobStore implements BlobStore {
     body: Readable,
   ) {
     checkSignedHeaders(grant.size, headers, grant.sha256);
+    let etag = '';
     await this.receiveInto(body, grant.size, async (tmp, sha256) => {
-      if (sha256 !== grant.sha256)
+      etag = sha256;
+      if (grant.sha256 !== undefined && sha256 !== grant.sha256)
         throw new StorageRejectionError(400, 'BadDigest', 'the body does not hash to the signed sha256');
       await renameInto(tmp, this.path(grant.key));
     });
     this.flushedStaged.add(grant.key);
     this.options.onStaged?.(grant.key);
-    return { etag: `"${grant.sha256.slice(0, 32)}"` };
+    return { etag: `"${(grant.sha256 ?? etag).slice(0, 32)}"` };
   }
 
   /**
@@ -293,6 +300,32 @@ export class FsBlobStore implements BlobStore {
       throw error;
     }
     return true;
+  }
+
+  /**
+   * Writes the bytes to a private temp file, fsyncs it, then links it under the blob's name: the blob
+   * key never shows a partial file, and holds durable bytes before the index can say `available`.
+   */
+  async putBlob(sha256: Sha256, bytes: Uint8Array): Promise<void> {
+    if (await this.hasBlob(sha256)) return;
+    const target = this.blobPath(sha256);
+    await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+    const tmp = this.path(`tmp/${randomBytes(12).toString('hex')}`);
+    try {
+      const handle = await open(tmp, 'wx', FILE_MODE);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // link, not rename: an existing blob (a concurrent scan of the same content) is never replaced.
+      await link(tmp, target).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   /** Deletes staged files, then their `staging/<uploadId>/` directories once empty. */

@@ -8,7 +8,8 @@ export type StorageGrant =
       readonly op: 'put';
       readonly key: string;
       readonly size: number;
-      readonly sha256: string;
+      /** Absent for a pack, whose files the scan checks one by one. */
+      readonly sha256?: string;
       readonly exp: number;
     }
   | {
