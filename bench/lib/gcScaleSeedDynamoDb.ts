@@ -103,7 +103,8 @@ export interface DynamoDbSeedOptions {
   /** Packages whose oldest version is promoted to prod, and as many after them leased. */
   readonly protectedPackages: number;
   readonly concurrency?: number;
-  readonly progress?: (written: number) => void;
+  /** Called after each batch with how many versions have been handed to the writers so far. */
+  readonly progress?: (versions: number) => void;
 }
 
 /**
@@ -135,7 +136,7 @@ async function writeVersions(options: DynamoDbSeedOptions, from: number, to: num
       pending = pending.slice(BATCH);
       await putBatch(dynamodb, table, batch);
       written += batch.length;
-      options.progress?.(next - from);
+      options.progress?.(next);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? DEFAULT_CONCURRENCY }, worker));
