@@ -85,7 +85,10 @@ function addRows(ctx: BenchContext, count: number, { reports, gcMs, longest }: C
     value: longest / 1000,
     unit: 's',
     better: 'lower',
-    target: { op: '≤', value: 6, text: '≤ budget + one batch' },
+    // One batch is up to 1,000 blob deletions: about a second embedded. On moto a transaction costs
+    // time in proportion to the table, so there a batch takes tens of seconds and 6 s means nothing;
+    // the moto test checks instead that no step starts past the budget.
+    ...(on ? {} : { target: { op: '≤', value: 6, text: '≤ budget + one batch' } as const }),
   });
 }
 

@@ -5,7 +5,7 @@ import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.t
 import { provision } from '../../functions/adapters/aws/provision.ts';
 import type { CoreDeps } from '../../functions/core/deps.ts';
 import type { Clock } from '../../functions/ports.ts';
-import { PROTECTED_PACKAGES } from './gcScaleSeed.ts';
+import { PROTECTED_PACKAGES, VERSIONS_PER_PACKAGE } from './gcScaleSeed.ts';
 import { putSeededBlobs, seedScaleVersionsDynamoDb } from './gcScaleSeedDynamoDb.ts';
 import { type Moto, motoCommand, startMoto } from './moto.ts';
 
@@ -69,7 +69,9 @@ export async function seededMotoStore(
       count,
       committedAt: new Date(clock.now().getTime() - 60 * DAY_MS),
       leaseUntil: new Date(clock.now().getTime() + 365 * DAY_MS),
-      protectedPackages: PROTECTED_PACKAGES,
+      // As many as the embedded seed at a million (100 of 90,909 packages each promoted and leased),
+      // and a tenth of the packages each at smaller counts, so some packages' oldest version is due.
+      protectedPackages: Math.min(PROTECTED_PACKAGES, Math.floor(count / VERSIONS_PER_PACKAGE / 10)),
       progress,
     });
     await putSeededBlobs(clients.s3, resources.bucket, count);
