@@ -24,7 +24,8 @@ useMoto();
 /**
  * moto copies the whole table for every item of every transaction and walks every item for every
  * query, so a GC step costs time in proportion to the table: 770 versions (70 packages, 2,400
- * items) take about two minutes here, 1,100 took four and a half. `ARCA_GC_SCALE_MOTO_VERSIONS` runs it larger by hand.
+ * items) took two minutes here on a quiet machine and three and a half under a load of 8; 1,100
+ * took four and a half. `ARCA_GC_SCALE_MOTO_VERSIONS` runs it larger by hand.
  */
 const VERSIONS = Number(process.env.ARCA_GC_SCALE_MOTO_VERSIONS ?? 770);
 /** Packages whose oldest version is promoted, and as many after them leased. */
