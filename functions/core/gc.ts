@@ -32,6 +32,8 @@ interface Step extends GcAction {
 }
 
 const MINUTE = 60_000;
+/** Packages whose retention reads run at once, ahead of the one whose steps are applied. */
+const RETENTION_READ_AHEAD = 8;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const BLOB_BATCH = 1000;
@@ -158,20 +160,43 @@ class Phases {
   /**
    * Phase 2: retention. Unprotected, settled versions beyond keepLast and older than maxAgeDays, one
    * package at a time in name order from after `afterPackage`: each yield is a package (`position`,
-   * JSON `[ns, pkg]`) and its steps, also when it has none, so a run can stop between any two.
+   * JSON `[ns, pkg]`) and its steps, also when it has none, so a run can stop between any two. The
+   * reads of the next RETENTION_READ_AHEAD packages run while earlier ones are yielded: on DynamoDB
+   * a package's reads are up to four round trips one after another (versions, policy, stage
+   * pointers, stage history), which one package at a time is 360,000 for a pass over a million
+   * versions. Steps stay conditional writes, so reading ahead only widens the window in which a
+   * promotion or lease makes one fail (counted as skipped), as any race does. Once `readAhead` says
+   * no (the run's time is up), packages are read one at a time, as they are asked for: what a run
+   * read and did not apply is read again by the next, and on an index that answers one request at
+   * a time (an emulator) those reads are the run's time.
    */
   async *retention(
     afterPackage?: string,
+    readAhead: () => boolean = () => true,
   ): AsyncGenerator<{ readonly position: string; readonly steps: Step[] }> {
     const { index } = this.deps;
+    // Packages whose reads are under way, in walk order; each settles to its steps.
+    const ahead: Promise<{ readonly position: string; readonly steps: Step[] }>[] = [];
     let after = afterPackage;
-    do {
-      const page = await index.listPackages(200, after);
-      for (const { namespace, package: pkg } of page.items) {
-        yield { position: JSON.stringify([namespace, pkg]), steps: await this.retentionOf(namespace, pkg) };
-      }
-      after = page.next;
-    } while (after !== undefined);
+    try {
+      do {
+        const page = await index.listPackages(200, after);
+        for (const { namespace, package: pkg } of page.items) {
+          while (ahead.length >= (readAhead() ? RETENTION_READ_AHEAD : 1)) yield await ahead.shift()!;
+          const read = this.retentionOf(namespace, pkg).then((steps) => ({
+            position: JSON.stringify([namespace, pkg]),
+            steps,
+          }));
+          read.catch(() => undefined); // observed when its turn comes; until then not "unhandled"
+          ahead.push(read);
+        }
+        after = page.next;
+      } while (after !== undefined);
+      while (ahead.length > 0) yield await ahead.shift()!;
+    } finally {
+      // A walk cut short (the run's budget) leaves no read of it running once the run returns.
+      await Promise.allSettled(ahead);
+    }
   }
 
   private async retentionOf(namespace: string, pkg: string): Promise<Step[]> {
@@ -559,7 +584,7 @@ async function runLocked(
   const retentionDue = overdue(PHASE_SHARE.retention);
   // A run whose budget went on listing work it could not start still moves the walk on by one
   // package (one batch past the budget), so every run makes progress however short its budget.
-  for await (const pkg of phases.retention(resumeAfter)) {
+  for await (const pkg of phases.retention(resumeAfter, () => !retentionDue())) {
     await breathe();
     const due = progressed ? retentionDue : () => false;
     const total = pkg.steps.length;

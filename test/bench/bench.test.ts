@@ -7,7 +7,8 @@ import { type BenchResults, caseNumbers, renderResults, runBench } from '../../b
 /**
  * A smoke run of `npm run bench` at tiny sizes (a few 1 KiB publishes, MiB-sized "large" files,
  * 200 GC blobs). It checks that the bench completes and writes well-formed results — never a timing:
- * timings belong to `npm run bench` on a quiet machine, not to `npm test`.
+ * timings belong to `npm run bench` on a quiet machine, not to `npm test`. The hook's limit only
+ * catches a hang: on this shared 2-core machine the run has taken over 90 s under load.
  */
 describe('npm run bench at tiny scale', () => {
   let dir: string;
@@ -19,7 +20,7 @@ describe('npm run bench at tiny scale', () => {
     const outFile = join(dir, 'results.json');
     results = await runBench({ env: { ...process.env, BENCH_SCALE: 'tiny' }, outFile, progress: () => {} });
     written = JSON.parse(await readFile(outFile, 'utf8')) as BenchResults;
-  }, 90_000);
+  }, 300_000);
 
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
