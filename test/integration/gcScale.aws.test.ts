@@ -12,9 +12,7 @@ import { awsDeps } from '../../functions/adapters/aws/deps.ts';
 import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import type { Item } from '../../functions/adapters/aws/dynamoDbItems.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
-import { type GcReport, runGarbageCollection } from '../../functions/core/gc.ts';
-import type { Index } from '../../functions/ports.ts';
-import { admin } from '../support/coreHarness.ts';
+import { type GcRun, gcRun, gcRunsSummary } from '../support/gcRuns.ts';
 import { TestClock } from '../support/testClock.ts';
 import { freshResources, indexOn, motoClients } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
@@ -39,18 +37,6 @@ const BUDGET_MS = 5000;
  */
 const START_SLACK_MS = 3000;
 const DAY_S = 86_400;
-const STEP_STARTS = ['expireSession', 'tombstoneVersion', 'deleteVersion', 'markBlobsDeleting'] as const;
-const WRITES = [...STEP_STARTS, 'forgetBlobs', 'saveGcPosition'] as const;
-
-class Killed extends Error {}
-
-interface Run {
-  readonly report?: GcReport;
-  readonly killed: boolean;
-  readonly ms: number;
-  readonly stepStarts: number[];
-}
-
 /** A client whose writes are not queued behind the index's: the seed's puts are independent. */
 const rawClient = () =>
   new DynamoDBClient({ region: 'us-east-1', endpoint: process.env.AWS_ENDPOINT_URL as string });
@@ -60,42 +46,6 @@ async function tableItems(table: string): Promise<Item[]> {
   for await (const page of paginateScan({ client: rawClient() }, { TableName: table, ConsistentRead: true }))
     items.push(...(page.Items ?? []).map((i) => unmarshall(i)));
   return items;
-}
-
-/**
- * The index as one run sees it (as gcScale.test.ts): each step's start is noted; with `killAfter`,
- * the process "dies" right after that many writes took effect (the write stands, nothing after it
- * runs, and the dead run never releases its lock). A run that ends before its kill is a normal run.
- */
-function watched(
-  index: Index,
-  clock: TestClock,
-  started: number,
-  stepStarts: number[],
-  killAfter?: number,
-): Index {
-  let writes = 0;
-  let dead = false;
-  return new Proxy(index, {
-    get(target, name, receiver) {
-      const real = Reflect.get(target, name, receiver);
-      if (typeof real !== 'function') return real;
-      if (name === 'releaseGcLock')
-        return async (holder: string | null) => (dead ? undefined : real.call(target, holder));
-      if (!(WRITES as readonly (string | symbol)[]).includes(name)) return real.bind(target);
-      return async (...args: unknown[]) => {
-        if ((STEP_STARTS as readonly (string | symbol)[]).includes(name)) {
-          stepStarts.push(clock.now().getTime() - started);
-        }
-        const result = await real.apply(target, args);
-        if (killAfter !== undefined && ++writes >= killAfter) {
-          dead = true;
-          throw new Killed(`killed after ${String(name)}`);
-        }
-        return result;
-      };
-    },
-  });
 }
 
 describe('the DynamoDB scale seed', () => {
@@ -198,7 +148,7 @@ describe(`GC at scale on DynamoDB (moto): ${VERSIONS} versions, ${BUDGET_MS / 10
     await putSeededBlobs(clients.s3, resources.bucket, VERSIONS);
     console.log(`seeded ${VERSIONS} versions on moto in ${Math.round(performance.now() - seeding)} ms`);
 
-    const runs: Run[] = [];
+    const runs: GcRun[] = [];
     const started = performance.now();
     // Rounds: retention tombstones; past the grace the versions go; past the blob grace, their blobs.
     // A run on moto makes only a few writes, so each round kills one run where its work is: the
@@ -214,21 +164,9 @@ describe(`GC at scale on DynamoDB (moto): ${VERSIONS} versions, ${BUDGET_MS / 10
       for (;;) {
         const positionBefore = await index.getGcPosition();
         const killAfter = kills.shift();
-        const stepStarts: number[] = [];
-        const runStart = clock.now().getTime();
-        const t0 = performance.now();
-        let report: GcReport | undefined;
-        try {
-          report = await runGarbageCollection(
-            { ...deps, index: watched(index, clock, runStart, stepStarts, killAfter) },
-            admin,
-            { maxActions: 1_000_000, budgetMs: BUDGET_MS },
-          );
-        } catch (error) {
-          if (!(error instanceof Killed)) throw error;
-          clock.advance(6 * 60); // the dead run's lock expires (5 min)
-        }
-        runs.push({ report, killed: report === undefined, ms: performance.now() - t0, stepStarts });
+        const result = await gcRun({ ...deps, index }, clock, BUDGET_MS, killAfter);
+        runs.push(result);
+        const { report, stepStarts } = result;
         if (!report) continue;
         // A run that ended before its kill point hands the kill on to the next run of the round.
         if (killAfter !== undefined) kills.unshift(killAfter);
@@ -241,9 +179,7 @@ describe(`GC at scale on DynamoDB (moto): ${VERSIONS} versions, ${BUDGET_MS / 10
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(
-      `GC at scale on moto: ${runs.length} runs (${runs.filter((r) => r.killed).length} killed) to completion over ${VERSIONS} versions in ${seconds.toFixed(1)} s = ${Math.round(VERSIONS / seconds)} versions/s; longest run ${Math.round(Math.max(...runs.map((r) => r.ms)))} ms`,
-    );
+    console.log(gcRunsSummary('GC at scale on moto', runs, VERSIONS, seconds));
     expect(runs.filter((r) => r.killed).length).toBe(rounds.length);
 
     // Nothing lost: the newest 10 of every package, and the protected oldest ones, are live.

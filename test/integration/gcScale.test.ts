@@ -13,10 +13,8 @@ import { openDatabase } from '../../functions/adapters/embedded/sqliteDatabase.t
 import { SqliteIndex } from '../../functions/adapters/embedded/sqliteIndex.ts';
 import { CursorCodec } from '../../functions/core/cursor.ts';
 import { type CoreDeps, DEFAULT_CORE_CONFIG } from '../../functions/core/deps.ts';
-import { type GcReport, runGarbageCollection } from '../../functions/core/gc.ts';
 import { defaultScanners } from '../../functions/core/scanners.ts';
-import type { Index } from '../../functions/ports.ts';
-import { admin } from '../support/coreHarness.ts';
+import { type GcRun, gcRun, gcRunsSummary } from '../support/gcRuns.ts';
 import { MemoryBlobStore } from '../support/memoryBlobStore.ts';
 import { inlineProvenanceQueue, MemoryStoreKeys } from '../support/memoryStoreKeys.ts';
 import { TestClock } from '../support/testClock.ts';
@@ -27,20 +25,6 @@ const BUDGET_MS = 5000;
 /** What a step may start late: the deadline check and the step's start are a lock renewal apart. */
 const START_SLACK_MS = 1000;
 const DAY_S = 86_400;
-/** Index writes that each begin one GC step or batch. */
-const STEP_STARTS = ['expireSession', 'tombstoneVersion', 'deleteVersion', 'markBlobsDeleting'] as const;
-const WRITES = [...STEP_STARTS, 'forgetBlobs', 'saveGcPosition'] as const;
-
-class Killed extends Error {}
-
-interface Run {
-  readonly report?: GcReport;
-  readonly killed: boolean;
-  readonly ms: number;
-  /** Clock time at which each step or batch of the run started its write, from the run's start. */
-  readonly stepStarts: number[];
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'arca-gc-scale-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -69,60 +53,10 @@ async function seededStore() {
   return { db, deps, index, blobs, clock };
 }
 
-/**
- * The index as one run sees it: each step's start is noted; with `killAfter`, the process "dies"
- * right after that many writes took effect (the write stands, nothing after it runs, and the dead
- * run never releases its lock).
- */
-function watched(
-  index: Index,
-  clock: TestClock,
-  started: number,
-  stepStarts: number[],
-  killAfter?: number,
-): Index {
-  let writes = 0;
-  return new Proxy(index, {
-    get(target, name, receiver) {
-      const real = Reflect.get(target, name, receiver);
-      if (typeof real !== 'function') return real;
-      if (name === 'releaseGcLock' && killAfter !== undefined) return async () => undefined;
-      if (!(WRITES as readonly (string | symbol)[]).includes(name)) return real.bind(target);
-      return async (...args: unknown[]) => {
-        if ((STEP_STARTS as readonly (string | symbol)[]).includes(name)) {
-          stepStarts.push(clock.now().getTime() - started);
-        }
-        const result = await real.apply(target, args);
-        if (killAfter !== undefined && ++writes >= killAfter)
-          throw new Killed(`killed after ${String(name)}`);
-        return result;
-      };
-    },
-  });
-}
-
-async function run(deps: CoreDeps, clock: TestClock, killAfter?: number): Promise<Run> {
-  const stepStarts: number[] = [];
-  const started = clock.now().getTime();
-  const index = watched(deps.index, clock, started, stepStarts, killAfter);
-  const t0 = performance.now();
-  try {
-    const report = await runGarbageCollection({ ...deps, index }, admin, {
-      maxActions: 1_000_000,
-      budgetMs: BUDGET_MS,
-    });
-    return { report, killed: false, ms: performance.now() - t0, stepStarts };
-  } catch (error) {
-    if (!(error instanceof Killed)) throw error;
-    clock.advance(6 * 60); // the dead run's lock expires (5 min)
-    return { killed: true, ms: performance.now() - t0, stepStarts };
-  }
-}
-
 describe(`GC at scale: ${VERSIONS} versions, ${BUDGET_MS / 1000} s runs`, () => {
   it('finishes in repeated bounded runs that each make progress, surviving kills, deleting each thing once', async () => {
     const { db, deps, index, blobs, clock } = await seededStore();
-    const runs: Run[] = [];
+    const runs: GcRun[] = [];
     const kills = [40, 400, 4000, 7, 900];
     const started = performance.now();
     // Rounds: retention tombstones; past the grace the versions go; past the blob grace, their blobs.
@@ -131,7 +65,7 @@ describe(`GC at scale: ${VERSIONS} versions, ${BUDGET_MS / 1000} s runs`, () => 
       for (;;) {
         const positionBefore = await index.getGcPosition();
         const killAfter = runs.length % 2 === 1 ? kills.shift() : undefined;
-        const result = await run(deps, clock, killAfter);
+        const result = await gcRun(deps, clock, BUDGET_MS, killAfter);
         runs.push(result);
         if (result.killed) continue;
         const report = result.report!;
@@ -144,9 +78,7 @@ describe(`GC at scale: ${VERSIONS} versions, ${BUDGET_MS / 1000} s runs`, () => 
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(
-      `GC at scale: ${runs.length} runs (${runs.filter((r) => r.killed).length} killed) to completion over ${VERSIONS} versions in ${seconds.toFixed(1)} s = ${Math.round(VERSIONS / seconds)} versions/s; longest run ${Math.round(Math.max(...runs.map((r) => r.ms)))} ms`,
-    );
+    console.log(gcRunsSummary('GC at scale', runs, VERSIONS, seconds));
 
     // Nothing lost: the newest 10 of every package, and the protected oldest ones, are live.
     const live = db.prepare("SELECT count(*) AS n FROM versions WHERE state = 'live'").get() as { n: number };
