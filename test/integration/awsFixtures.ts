@@ -4,6 +4,7 @@ import { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import { type ProvisionedResources, provision } from '../../functions/adapters/aws/provision.ts';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../functions/adapters/aws/s3BlobStore.ts';
 import type { CoreDeps } from '../../functions/core/deps.ts';
+import type { Clock } from '../../functions/ports.ts';
 
 let counter = 0;
 
@@ -53,8 +54,8 @@ export function storeOn(
   });
 }
 
-/** The whole AWS backend as the Lambda handlers wire it, on this test's own resources. */
-export function coreOn(clients: AwsClients, resources: ProvisionedResources): CoreDeps {
+/** The whole AWS backend as the Lambda handlers wire it, on this test's own resources (and clock). */
+export function coreOn(clients: AwsClients, resources: ProvisionedResources, clock?: Clock): CoreDeps {
   return awsDeps(
     {
       ...process.env,
@@ -63,7 +64,7 @@ export function coreOn(clients: AwsClients, resources: ProvisionedResources): Co
       ARCA_SCAN_QUEUE: resources.scanQueue,
       ARCA_CURSOR_SECRET: 'integration-test-cursor-secret',
     },
-    { clients },
+    clock ? { clients, clock } : { clients },
   );
 }
 

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { awsDeps } from '../../functions/adapters/aws/deps.ts';
-import { type GcReport, runGarbageCollection } from '../../functions/core/gc.ts';
+import type { GcReport } from '../../functions/core/gc.ts';
 import { newId } from '../../functions/core/ids.ts';
 import type { AuditEvent } from '../../functions/core/model.ts';
 import type { Index } from '../../functions/ports.ts';
-import { admin } from '../support/coreHarness.ts';
+import { gcRun } from '../support/gcRuns.ts';
 import { TestClock } from '../support/testClock.ts';
-import { freshResources, motoClients } from './awsFixtures.ts';
+import { coreOn, freshResources, motoClients } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
 
 useMoto();
@@ -15,8 +14,6 @@ const PACKAGES = 5;
 const VERSIONS_PER_PACKAGE = 11;
 const BUDGET_MS = 400;
 const DAY_S = 86_400;
-
-class Killed extends Error {}
 
 const audit = (at: Date): AuditEvent => ({
   at: at.toISOString(),
@@ -75,51 +72,12 @@ async function seed(index: Index, then: Date): Promise<void> {
   }
 }
 
-/** The index as a run sees it; with `killAfter`, the run dies right after that many writes took effect. */
-function killable(index: Index, killAfter: number): Index {
-  let writes = 0;
-  let dead = false;
-  const mutating = [
-    'tombstoneVersion',
-    'deleteVersion',
-    'markBlobsDeleting',
-    'forgetBlobs',
-    'saveGcPosition',
-  ];
-  return new Proxy(index, {
-    get(target, name, receiver) {
-      const real = Reflect.get(target, name, receiver);
-      if (typeof real !== 'function') return real;
-      if (name === 'releaseGcLock')
-        return async (holder: string | null) => (dead ? undefined : real.call(target, holder));
-      if (!mutating.includes(String(name))) return real.bind(target);
-      return async (...args: unknown[]) => {
-        const result = await real.apply(target, args);
-        if (++writes >= killAfter) {
-          dead = true;
-          throw new Killed(String(name));
-        }
-        return result;
-      };
-    },
-  });
-}
-
 describe('GC in bounded runs on DynamoDB (moto)', () => {
   it('finishes over repeated short runs that resume from the saved position, surviving a killed run', async () => {
     const clients = motoClients();
     const resources = await freshResources(clients);
     const clock = new TestClock();
-    const deps = awsDeps(
-      {
-        ...process.env,
-        ARCA_BUCKET: resources.bucket,
-        ARCA_TABLE: resources.table,
-        ARCA_SCAN_QUEUE: resources.scanQueue,
-        ARCA_CURSOR_SECRET: 'gc-runs-test-secret',
-      },
-      { clients, clock },
-    );
+    const deps = coreOn(clients, resources, clock);
     await seed(deps.index, new Date(clock.now().getTime() - 60 * DAY_S * 1000));
 
     const reports: GcReport[] = [];
@@ -128,19 +86,13 @@ describe('GC in bounded runs on DynamoDB (moto)', () => {
       clock.advance(advanceDays * DAY_S);
       for (;;) {
         const kill = reports.length >= 1 && killed === 0;
-        try {
-          const index = kill ? killable(deps.index, 2) : deps.index;
-          const report = await runGarbageCollection({ ...deps, index }, admin, {
-            maxActions: 10_000,
-            budgetMs: BUDGET_MS,
-          });
-          reports.push(report);
-          if (report.stoppedBy === 'done') break;
-        } catch (error) {
-          if (!(error instanceof Killed)) throw error;
+        const run = await gcRun(deps, clock, BUDGET_MS, kill ? 2 : undefined);
+        if (run.killed) {
           killed++;
-          clock.advance(6 * 60); // the dead run's lock expires
+          continue;
         }
+        reports.push(run.report!);
+        if (run.report!.stoppedBy === 'done') break;
       }
     }
 

@@ -8,13 +8,12 @@ import {
   seededVersionRecord,
   seedScaleVersionsDynamoDb,
 } from '../../bench/lib/gcScaleSeedDynamoDb.ts';
-import { awsDeps } from '../../functions/adapters/aws/deps.ts';
 import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import type { Item } from '../../functions/adapters/aws/dynamoDbItems.ts';
 import { BUCKET_LAYOUT } from '../../functions/config/resources.ts';
 import { type GcRun, gcRun, gcRunsSummary } from '../support/gcRuns.ts';
 import { TestClock } from '../support/testClock.ts';
-import { freshResources, indexOn, motoClients } from './awsFixtures.ts';
+import { coreOn, freshResources, indexOn, motoClients } from './awsFixtures.ts';
 import { useMoto } from './moto.ts';
 
 useMoto();
@@ -124,16 +123,7 @@ describe(`GC at scale on DynamoDB (moto): ${VERSIONS} versions, ${BUDGET_MS / 10
     const clients = motoClients();
     const resources = await freshResources(clients);
     const clock = new TestClock();
-    const deps = awsDeps(
-      {
-        ...process.env,
-        ARCA_BUCKET: resources.bucket,
-        ARCA_TABLE: resources.table,
-        ARCA_SCAN_QUEUE: resources.scanQueue,
-        ARCA_CURSOR_SECRET: 'gc-scale-test-secret',
-      },
-      { clients, clock },
-    );
+    const deps = coreOn(clients, resources, clock);
     const index = deps.index as DynamoDbIndex;
     const seeding = performance.now();
     await seedScaleVersionsDynamoDb({
