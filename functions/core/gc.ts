@@ -8,7 +8,7 @@ import { newId } from './ids.ts';
 import type { AuditEvent, NamespacePolicy, Version } from './model.ts';
 import { policyFor } from './policies.ts';
 import { protectionOf } from './protection.ts';
-import { stagedKeysOfSession } from './stagingKeys.ts';
+import { discardStaged } from './stagingKeys.ts';
 import { getVersion, loadProtection, type VersionRef } from './versions.ts';
 
 export type GcActionKind = 'expireSession' | 'tombstoneVersion' | 'deleteVersion' | 'deleteBlob';
@@ -148,9 +148,7 @@ class Phases {
             ))
           )
             return false;
-          const multipart = s.files.filter((f) => f.stagingKey !== undefined && f.multipartId);
-          await Promise.all(multipart.map((f) => blobs.abortMultipart(f.stagingKey!, f.multipartId!)));
-          await blobs.deleteStaged(stagedKeysOfSession(s));
+          await discardStaged(blobs, s);
           return true;
         },
       };
@@ -162,9 +160,9 @@ class Phases {
    * package at a time in name order from after `afterPackage`: each yield is a package (`position`,
    * JSON `[ns, pkg]`) and its steps, also when it has none, so a run can stop between any two. The
    * reads of the next RETENTION_READ_AHEAD packages run while earlier ones are yielded: on DynamoDB
-   * a package's reads are up to four round trips one after another (versions, policy, stage
-   * pointers, stage history), which one package at a time is 360,000 for a pass over a million
-   * versions. Steps stay conditional writes, so reading ahead only widens the window in which a
+   * a package's reads are several round trips one after another (policy, retention candidates, stage
+   * pointers, stage history), which one package at a time is hundreds of thousands for a pass over a
+   * million versions. Steps stay conditional writes, so reading ahead only widens the window in which a
    * promotion or lease makes one fail (counted as skipped), as any race does. Once `readAhead` says
    * no (the run's time is up), packages are read one at a time, as they are asked for: what a run
    * read and did not apply is read again by the next, and on an index that answers one request at

@@ -19,8 +19,9 @@ export interface ScanDeps {
   /**
    * Files of one pack scanned at once (default 1), so at most this many slices, each at most the
    * pack's per-file limit, in memory. More helps where verdicts of one session are recorded without
-   * conflict (SQLite rows of their own); the DynamoDB index keeps a session's files in one item, so
-   * concurrent verdicts there retry on each other and one at a time is faster.
+   * conflict (SQLite, one writer); on DynamoDB every verdict is conditioned on the session's revision
+   * and moves it, so concurrent verdicts of one session retry on each other and one at a time is
+   * faster.
    */
   readonly packScanConcurrency?: number;
 }

@@ -1,3 +1,4 @@
+import type { BlobStore } from '../ports.ts';
 import type { UploadSession } from './model.ts';
 
 /**
@@ -17,10 +18,17 @@ export function parsePackKey(key: string): { uploadId: string } | undefined {
   return m ? { uploadId: m[1]! } : undefined;
 }
 
-/** Every staged key a session may have written: its files' keys and, if it has one, its pack. */
-export function stagedKeysOfSession(session: UploadSession): string[] {
+/**
+ * Drops whatever an aborted or expired session staged: its unfinished multipart uploads, its files'
+ * staged objects and, if it has one, its pack.
+ */
+export async function discardStaged(blobs: BlobStore, session: UploadSession): Promise<void> {
+  const multipart = session.files.filter((f) => f.stagingKey !== undefined && f.multipartId);
+  await Promise.all(multipart.map((f) => blobs.abortMultipart(f.stagingKey!, f.multipartId!)));
   const keys = session.files.flatMap((f) => (f.stagingKey === undefined ? [] : [f.stagingKey]));
-  return session.files.some((f) => f.packed) ? [...keys, packKeyOf(session.uploadId)] : keys;
+  await blobs.deleteStaged(
+    session.files.some((f) => f.packed) ? [...keys, packKeyOf(session.uploadId)] : keys,
+  );
 }
 
 /** Parses `staging/<uploadId>/<n>`; undefined for any other key. */

@@ -26,7 +26,7 @@ import type {
   VersionFileRecord,
   VersionRecord,
 } from './model.ts';
-import { packKeyOf, stagedKeysOfSession, stagingKeyOf } from './stagingKeys.ts';
+import { discardStaged, packKeyOf, stagingKeyOf } from './stagingKeys.ts';
 import { describeVersions } from './versions.ts';
 
 export interface DeclaredFile {
@@ -515,7 +515,5 @@ export async function abortUpload(deps: CoreDeps, caller: Caller, uploadId: stri
   if (session.state === 'committed') throw new ConflictError(`upload ${uploadId} is already committed`);
   const now = deps.clock.now();
   await deps.index.abortSession(uploadId, auditOf(caller, 'upload.abort', session, now));
-  const multipart = session.files.filter((f) => f.stagingKey !== undefined && f.multipartId);
-  await Promise.all(multipart.map((f) => deps.blobs.abortMultipart(f.stagingKey!, f.multipartId!)));
-  await deps.blobs.deleteStaged(stagedKeysOfSession(session));
+  await discardStaged(deps.blobs, session);
 }

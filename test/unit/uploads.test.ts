@@ -3,6 +3,7 @@ import { resolveDownload } from '../../functions/core/downloads.ts';
 import { scanStagedObject } from '../../functions/core/scan.ts';
 import {
   abortUpload,
+  type CreatedUpload,
   type CreateUploadInput,
   commitUpload,
   createUpload,
@@ -30,6 +31,20 @@ describe('upload use cases', () => {
     h = coreHarness();
   });
   afterEach(() => h.close());
+
+  /** Stages `bytes` as the parts of the created upload's first file; answers the parts to commit. */
+  const stageParts = async (created: CreatedUpload, bytes: Buffer) => {
+    const file = (await h.deps.index.getSession(created.uploadId))!.files[0]!;
+    const { partSize, parts } = created.files[0]!.multipart!;
+    return parts.map((p) => ({
+      partNumber: p.partNumber,
+      etag: h.blobs.stagePart(
+        file.multipartId!,
+        p.partNumber,
+        bytes.subarray((p.partNumber - 1) * partSize, p.partNumber * partSize),
+      ),
+    }));
+  };
 
   /** create → stage bytes → commit → scan each staged key. */
   const publish = async (version: string, files: Record<string, Buffer>) => {
@@ -66,17 +81,8 @@ describe('upload use cases', () => {
       });
       expect(created.files[0]).toMatchObject({ action: 'upload', multipart: { partSize: 512 } });
       // Parts carry no checksum: other bytes of the declared size are accepted by storage.
-      const session = (await h.deps.index.getSession(created.uploadId))!;
-      const file = session.files[0]!;
-      const garbage = Buffer.alloc(stored.length, 0x5a);
-      const parts = created.files[0]!.multipart!.parts.map((p) => ({
-        partNumber: p.partNumber,
-        etag: h.blobs.stagePart(
-          file.multipartId!,
-          p.partNumber,
-          garbage.subarray((p.partNumber - 1) * 512, p.partNumber * 512),
-        ),
-      }));
+      const file = (await h.deps.index.getSession(created.uploadId))!.files[0]!;
+      const parts = await stageParts(created, Buffer.alloc(stored.length, 0x5a));
       const committed = await commitUpload(h.deps, beta, {
         uploadId: created.uploadId,
         parts: new Map([['a', parts]]),
@@ -175,16 +181,8 @@ describe('upload use cases', () => {
     it('assembles multipart files from the listed parts', async () => {
       const data = content('parts', 1500);
       const created = await createUpload(h.deps, admin, input('1.0.0', { big: data }));
-      const mp = created.files[0]!.multipart!;
       const session = (await h.deps.index.getSession(created.uploadId))!;
-      const parts = mp.parts.map((p) => ({
-        partNumber: p.partNumber,
-        etag: h.blobs.stagePart(
-          session.files[0]!.multipartId!,
-          p.partNumber,
-          data.subarray((p.partNumber - 1) * 512, p.partNumber * 512),
-        ),
-      }));
+      const parts = await stageParts(created, data);
       await expect(commitUpload(h.deps, admin, { uploadId: created.uploadId })).rejects.toMatchObject({
         code: 'UploadIncomplete',
       });
@@ -199,16 +197,7 @@ describe('upload use cases', () => {
       // retry, on the session it had read before the verdict, found nothing left to assemble.
       const data = content('raced parts', 1500);
       const created = await createUpload(h.deps, admin, input('1.0.0', { big: data }));
-      const session = (await h.deps.index.getSession(created.uploadId))!;
-      const file = session.files[0]!;
-      const parts = created.files[0]!.multipart!.parts.map((p) => ({
-        partNumber: p.partNumber,
-        etag: h.blobs.stagePart(
-          file.multipartId!,
-          p.partNumber,
-          data.subarray((p.partNumber - 1) * 512, p.partNumber * 512),
-        ),
-      }));
+      const parts = await stageParts(created, data);
       const complete = h.blobs.completeMultipart.bind(h.blobs);
       let calls = 0;
       h.blobs.completeMultipart = async (key, id, list) => {

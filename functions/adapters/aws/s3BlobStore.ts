@@ -28,7 +28,6 @@ import {
   presignGet,
   presignPart,
   presignPut,
-  presignSizedPut,
   responseOverrides,
 } from './s3Presign.ts';
 
@@ -84,7 +83,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   signPackUpload(stagingKey: string, size: number, expiresAt: Date): Promise<SignedRequest> {
-    return presignSizedPut(this.s3, this.bucket, stagingKey, size, this.expiresIn(expiresAt));
+    return presignPut(this.s3, this.bucket, stagingKey, size, undefined, this.expiresIn(expiresAt));
   }
 
   /**

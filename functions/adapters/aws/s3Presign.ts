@@ -15,43 +15,33 @@ export function expiresInSeconds(expiresAt: Date, now: Date): number {
 /**
  * A PUT of exactly `size` bytes hashing to `sha256`. Both headers stay headers (the presigner would
  * hoist `x-amz-*` into the query string) and are signed: a client that sends other bytes, or drops the
- * checksum, gets S3's own 400/403 instead of a staged object.
+ * checksum, gets S3's own 400/403 instead of a staged object. Without `sha256` (a pack, whose digest is
+ * not known upfront: the scan checks each file in it) only the length is signed.
  */
 export async function presignPut(
   s3: S3Client,
   bucket: string,
   key: string,
   size: number,
-  sha256: Sha256,
+  sha256: Sha256 | undefined,
   expiresIn: number,
 ): Promise<SignedRequest> {
-  const checksum = Buffer.from(sha256, 'hex').toString('base64');
+  const checksum = sha256 === undefined ? undefined : Buffer.from(sha256, 'hex').toString('base64');
   const command = new PutObjectCommand({
     Bucket: bucket,
     Key: key,
     ContentLength: size,
-    ChecksumSHA256: checksum,
+    ...(checksum ? { ChecksumSHA256: checksum } : {}),
   });
-  const headers = { 'content-length': String(size), 'x-amz-checksum-sha256': checksum };
+  const headers = {
+    'content-length': String(size),
+    ...(checksum ? { 'x-amz-checksum-sha256': checksum } : {}),
+  };
   const url = await getSignedUrl(s3, command, {
     expiresIn,
     signableHeaders: new Set(Object.keys(headers)),
     unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
   });
-  return { method: 'PUT', url, headers };
-}
-
-/** A PUT of exactly `size` bytes whose digest is not known upfront (a pack), its length signed. */
-export async function presignSizedPut(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  size: number,
-  expiresIn: number,
-): Promise<SignedRequest> {
-  const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentLength: size });
-  const headers = { 'content-length': String(size) };
-  const url = await getSignedUrl(s3, command, { expiresIn, signableHeaders: new Set(Object.keys(headers)) });
   return { method: 'PUT', url, headers };
 }
 

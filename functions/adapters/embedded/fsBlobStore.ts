@@ -98,23 +98,20 @@ export class FsBlobStore implements BlobStore {
   async signUpload(
     stagingKey: string,
     size: number,
-    sha256: Sha256,
+    sha256: Sha256 | undefined,
     expiresAt: Date,
   ): Promise<SignedRequest> {
-    const url = this.url('upload', { op: 'put', key: stagingKey, size, sha256, exp: expiresAt.getTime() });
-    return {
-      method: 'PUT',
-      url,
-      headers: {
-        'content-length': String(size),
-        'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
-      },
-    };
+    const digest = sha256 === undefined ? {} : { sha256 };
+    const url = this.url('upload', { op: 'put', key: stagingKey, size, ...digest, exp: expiresAt.getTime() });
+    const headers: Record<string, string> = { 'content-length': String(size) };
+    if (sha256 !== undefined)
+      headers['x-amz-checksum-sha256'] = Buffer.from(sha256, 'hex').toString('base64');
+    return { method: 'PUT', url, headers };
   }
 
-  async signPackUpload(stagingKey: string, size: number, expiresAt: Date): Promise<SignedRequest> {
-    const url = this.url('upload', { op: 'put', key: stagingKey, size, exp: expiresAt.getTime() });
-    return { method: 'PUT', url, headers: { 'content-length': String(size) } };
+  /** A pack's PUT: its length signed, no digest (the scan checks each file in it). */
+  signPackUpload(stagingKey: string, size: number, expiresAt: Date): Promise<SignedRequest> {
+    return this.signUpload(stagingKey, size, undefined, expiresAt);
   }
 
   async startMultipart(

@@ -100,6 +100,9 @@ const toSessionFile = (r: SessionFileRow): SessionFile => ({
   ...(r.scan_error === null ? {} : { scanError: JSON.parse(r.scan_error) }),
 });
 
+/** A JSON column's value: NULL for an absent field. */
+const jsonOrNull = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
 /** A file's description, without what its scan concluded (kept in columns of their own). */
 function sessionFileJson(file: SessionFile): string {
   const { verdict: _v, rejection: _r, scanError: _e, ...described } = file;
@@ -223,16 +226,14 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
           metadata: JSON.stringify(session.metadata),
         });
         for (const [position, f] of session.files.entries()) {
-          const { verdict, rejection, scanError } = f;
-          const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
           this.s.insertSessionFile.run(
             session.uploadId,
             position,
             sessionFileJson(f),
             f.action === 'upload' ? 1 : 0,
-            verdict ?? null,
-            json(rejection),
-            json(scanError),
+            f.verdict ?? null,
+            jsonOrNull(f.rejection),
+            jsonOrNull(f.scanError),
           );
         }
         for (const f of session.files)
@@ -294,7 +295,7 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
           created_by: v.createdBy,
           upload_id: v.uploadId,
           metadata: JSON.stringify(v.metadata),
-          publisher: v.publisher === undefined ? null : JSON.stringify(v.publisher),
+          publisher: jsonOrNull(v.publisher),
         });
         for (const [position, f] of v.files.entries()) {
           this.s.insertFile.run({
@@ -307,9 +308,9 @@ export class SqliteIndex extends SqliteAccessIndex implements Index {
             size: f.size,
             media_type: f.mediaType,
             staging_key: f.stagingKey ?? null,
-            rejection: f.rejection === undefined ? null : JSON.stringify(f.rejection),
+            rejection: jsonOrNull(f.rejection),
             unverified: f.unverified ? 1 : 0,
-            scan_error: f.scanError === undefined ? null : JSON.stringify(f.scanError),
+            scan_error: jsonOrNull(f.scanError),
           });
           this.s.refBlob.run(f.sha256, f.size, v.createdAt);
         }
