@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { archiveScanner } from '../../functions/core/archive/archiveScanner.ts';
+import { readZipDirectory } from '../../functions/core/archive/zipDirectory.ts';
 import type { ContentSummary, Finding } from '../../functions/core/model.ts';
 import { eicarScanner, secretScanner } from '../../functions/core/scanners.ts';
 import { BIG_ENTRY_BYTES, bigTarChunks, fixture, tar, withEicar } from '../support/archives.ts';
@@ -117,7 +118,39 @@ describe('archiveScanner on archives written by real tools', () => {
       },
     ]);
   });
+
+  it('reads a zip whose ZIP64 extra field declares more bytes than the entry holds (defect: zip reader threw RangeError)', async () => {
+    const zip = Buffer.from(fixture('python-zip64.zip'));
+    const entries = readZipDirectory(zip, zip.length, () => {}).entries;
+    let central = zip.indexOf(CENTRAL_HEADER);
+    while (zip.readUInt16LE(central + 30) === 0) central = zip.indexOf(CENTRAL_HEADER, central + 1);
+    const extra = central + 46 + zip.readUInt16LE(central + 28);
+    expect(zip.readUInt16LE(extra)).toBe(1);
+    // The entry's extra field shrinks to the record's header and one of its three 8-byte values (the
+    // other two become comment, so the directory's layout holds); the record still declares all three.
+    zip.writeUInt16LE(12, central + 30);
+    zip.writeUInt16LE(zip.readUInt16LE(central + 32) + 16, central + 32);
+
+    let listed = 0;
+    expect(() => readZipDirectory(zip, zip.length, () => listed++)).not.toThrow();
+    expect(listed).toBe(entries);
+    const { contents } = await inspect([zip]);
+    expect(contents.archive).toMatchObject({ format: 'zip', entries });
+  });
+
+  it('quarantines a zip whose local ZIP64 record declares more bytes than the header holds (defect: zip stream threw RangeError)', async () => {
+    const zip = Buffer.from(fixture('python-zip64.zip'));
+    expect(zip.readUInt16LE(28)).toBe(20);
+    expect(zip.readUInt16LE(30 + zip.readUInt16LE(26) + 2)).toBe(16);
+    zip.writeUInt16LE(16, 28); // the first local header keeps 12 of the record's 16 bytes
+
+    const { findings } = await inspect([zip]);
+
+    expect(rules(findings)).toContain('archive-unreadable');
+  });
 });
+
+const CENTRAL_HEADER = Buffer.from([0x50, 0x4b, 0x01, 0x02]);
 
 /** Info-ZIP stores the symlink `app/current` as an entry whose data is its target. */
 const LONG_TARGET_BYTES = `lib/${'v'.repeat(110)}/libexample.so.1`.length;

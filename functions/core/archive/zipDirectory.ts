@@ -5,6 +5,8 @@
  * inspected further than their listing.
  */
 
+import { applyZip64Extra } from './zip64Extra.ts';
+
 export interface ZipEntry {
   readonly path: string;
   readonly compressedSize: number;
@@ -90,14 +92,16 @@ function walkDirectory(tail: Buffer, fileSize: number, onEntry: (entry: ZipEntry
     if (end > tail.length) {
       return { entries: n, declaredBytes, error: `central directory entry ${n + 1} is truncated` };
     }
-    const sizes = {
-      compressedSize: tail.readUInt32LE(at + 20),
-      uncompressedSize: tail.readUInt32LE(at + 24),
-      offset: tail.readUInt32LE(at + 42),
-    };
-    applyZip64Extra(tail.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), sizes);
-    onEntry({ path: tail.subarray(at + 46, at + 46 + nameLength).toString('utf8'), ...sizes });
-    declaredBytes += sizes.uncompressedSize;
+    const header = [tail.readUInt32LE(at + 24), tail.readUInt32LE(at + 20), tail.readUInt32LE(at + 42)];
+    const extra = tail.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
+    const [uncompressedSize, compressedSize, offset] = (applyZip64Extra(extra, header) ?? header) as [
+      number,
+      number,
+      number,
+    ];
+    const path = tail.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    onEntry({ path, compressedSize, uncompressedSize, offset });
+    declaredBytes += uncompressedSize;
     at = end;
   }
   return { entries: count, declaredBytes };
@@ -129,29 +133,4 @@ function readZip64(tail: Buffer, eocd: number, tailStart: number) {
     cdSize: Number(tail.readBigUInt64LE(record + 40)),
     cdOffset: Number(tail.readBigUInt64LE(record + 48)),
   };
-}
-
-/** The ZIP64 extra field (id 1) holds, in order, whichever 32-bit fields are saturated. */
-function applyZip64Extra(
-  extra: Buffer,
-  sizes: { compressedSize: number; uncompressedSize: number; offset: number },
-): void {
-  for (let at = 0; at + 4 <= extra.length; ) {
-    const id = extra.readUInt16LE(at);
-    const length = extra.readUInt16LE(at + 2);
-    if (id === 1) {
-      let field = at + 4;
-      const next = () => {
-        if (field + 8 > at + 4 + length) return undefined;
-        const value = Number(extra.readBigUInt64LE(field));
-        field += 8;
-        return value;
-      };
-      if (sizes.uncompressedSize === 0xffffffff) sizes.uncompressedSize = next() ?? sizes.uncompressedSize;
-      if (sizes.compressedSize === 0xffffffff) sizes.compressedSize = next() ?? sizes.compressedSize;
-      if (sizes.offset === 0xffffffff) sizes.offset = next() ?? sizes.offset;
-      return;
-    }
-    at += 4 + length;
-  }
 }

@@ -1,4 +1,5 @@
 import { Inflater } from './inflater.ts';
+import { applyZip64Extra } from './zip64Extra.ts';
 
 /**
  * Reads a zip front to back as its bytes stream past, entry by entry from the local headers, and
@@ -119,8 +120,11 @@ export class ZipStream {
     const flags = header.readUInt16LE(6);
     const method = header.readUInt16LE(8);
     const path = header.subarray(30, 30 + nameLength).toString('utf8');
-    const sizes = { compressed: header.readUInt32LE(18), uncompressed: header.readUInt32LE(22) };
-    const zip64 = zip64Sizes(header.subarray(30 + nameLength), sizes);
+    // The uncompressed size is read (the record lists it first) only to reach the compressed one.
+    const saturated = [header.readUInt32LE(22), header.readUInt32LE(18)];
+    const extended = applyZip64Extra(header.subarray(30 + nameLength), saturated);
+    const compressed = (extended ?? saturated)[1]!;
+    const zip64 = extended !== undefined;
     const descriptor = (flags & 8) !== 0;
     this.offsets.push(offset);
     if ((flags & 1) !== 0) return this.fail(`${JSON.stringify(path)} is encrypted`);
@@ -129,14 +133,14 @@ export class ZipStream {
         `${JSON.stringify(path)} uses compression method ${method}, which the scan cannot read`,
       );
     }
-    if (method === 0 && descriptor && sizes.compressed === 0 && !path.endsWith('/')) {
+    if (method === 0 && descriptor && compressed === 0 && !path.endsWith('/')) {
       return this.fail(`${JSON.stringify(path)} is stored with its size only after its data`);
     }
     await this.listener.entry({ path, offset, directory: path.endsWith('/'), deflated: method === 8 });
     if (method === 0) {
-      this.state = { kind: 'stored', remaining: sizes.compressed, descriptor, zip64 };
+      this.state = { kind: 'stored', remaining: compressed, descriptor, zip64 };
     } else {
-      const remaining = descriptor ? undefined : sizes.compressed;
+      const remaining = descriptor ? undefined : compressed;
       this.state = { kind: 'deflated', inflater: new Inflater('raw'), remaining, zip64 };
     }
     return true;
@@ -213,26 +217,4 @@ export class ZipStream {
     else this.queue[0] = first.subarray(n);
     return taken;
   }
-}
-
-/** Applies a ZIP64 extra field (id 1: the uncompressed size, then the compressed one, where saturated). */
-function zip64Sizes(extra: Buffer, sizes: { compressed: number; uncompressed: number }): boolean {
-  for (let at = 0; at + 4 <= extra.length; ) {
-    const id = extra.readUInt16LE(at);
-    const length = extra.readUInt16LE(at + 2);
-    if (id === 1) {
-      let field = at + 4;
-      const next = (current: number) => {
-        if (current !== 0xffffffff || field + 8 > at + 4 + length) return current;
-        const value = Number(extra.readBigUInt64LE(field));
-        field += 8;
-        return value;
-      };
-      sizes.uncompressed = next(sizes.uncompressed);
-      sizes.compressed = next(sizes.compressed);
-      return true;
-    }
-    at += 4 + length;
-  }
-  return false;
 }
