@@ -3,7 +3,6 @@ import type { CoreDeps } from './deps.ts';
 import {
   EVENT_TYPES,
   leaseEvent,
-  type StoreEvent,
   versionDeletedEvent,
   versionPromotedEvent,
   versionPublishedEvent,
@@ -27,12 +26,26 @@ const refOf = (target: string) => {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+type RelayDeps = Pick<CoreDeps, 'index' | 'clock' | 'cursors' | 'blobs'> & { readonly events: EventPort };
+
+/**
+ * Emits the event of one audited change, if it has one. On AWS the table's stream calls this for
+ * every audit record written (functions/handlers/events.ts): the request that made the change does
+ * not emit, so a failed put is retried from the stream instead of failing a request whose change is
+ * already stored.
+ */
+export async function emitAuditedEvent(deps: RelayDeps, audit: AuditEvent): Promise<boolean> {
+  const event = await eventOf(deps, audit);
+  if (event) await deps.events.emit(event);
+  return event !== undefined;
+}
+
 /**
  * The event an audited change emitted, rebuilt from its audit record (written in the change's own
  * transaction) with the same builder and so the same id: undefined for actions that emit none, and
  * for a commit whose version is gone since.
  */
-async function eventOf(deps: Pick<CoreDeps, 'index' | 'clock' | 'cursors' | 'blobs'>, audit: AuditEvent) {
+async function eventOf(deps: RelayDeps, audit: AuditEvent) {
   const ref = refOf(audit.target);
   const details = audit.details ?? {};
   if (!ref) return undefined;
@@ -77,10 +90,7 @@ async function eventOf(deps: Pick<CoreDeps, 'index' | 'clock' | 'cursors' | 'blo
  * left the audit record, and this sends its event (the outbox drops those already sent, by id). Run
  * at start, before any request. Answers how many audit records it read.
  */
-export async function relayAuditedChanges(
-  deps: Pick<CoreDeps, 'index' | 'clock' | 'cursors' | 'blobs'> & { readonly events: EventPort },
-  mark: RelayMark,
-): Promise<number> {
+export async function relayAuditedChanges(deps: RelayDeps, mark: RelayMark): Promise<number> {
   const end = mark.end();
   let after = mark.get();
   // The first start with an outbox: what came before was never meant to be sent.
@@ -93,8 +103,7 @@ export async function relayAuditedChanges(
     const page = await (deps.index as Index).listAudit({}, 500, after);
     for (const audit of page.items) {
       read++;
-      const event: StoreEvent | undefined = await eventOf(deps, audit);
-      if (event) await deps.events.emit(event);
+      await emitAuditedEvent(deps, audit);
     }
     if (page.next === undefined) break;
     after = page.next;

@@ -21,6 +21,8 @@ export interface StoreAlarmsProps {
   /** Functions whose throttles alarm (api, scan, gc). */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly scanQueue: sqs.IQueue;
+  /** The events relay: its lag behind the table's stream and its dead letters are alarmed on. */
+  readonly eventRelay?: { readonly function: lambda.IFunction; readonly deadLetterQueue: sqs.IQueue };
   /**
    * Oldest scan message (seconds) that raises the alarm: more than two 15-minute scans behind.
    * @default 1800
@@ -64,6 +66,26 @@ export class StoreAlarms extends Construct {
       }),
       threshold: props.scanQueueAgeSeconds ?? 1800,
     });
+    if (props.eventRelay) {
+      this.add('EventsLag', {
+        alarmDescription:
+          'The events relay is over 10 minutes behind the table stream: the bus refuses events or the function fails.',
+        metric: props.eventRelay.function.metric('IteratorAge', {
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 600_000,
+      });
+      this.add('EventsDeadLetters', {
+        alarmDescription:
+          'Events the relay could not put for a day were given up: their positions are in its dead-letter queue.',
+        metric: props.eventRelay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+      });
+    }
     const dynamo = (metricName: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/DynamoDB',

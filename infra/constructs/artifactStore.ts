@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -15,6 +15,7 @@ import { BlobCdn } from './cdn.ts';
 import { GitHubCiRole } from './ciRole.ts';
 import { ConsoleSite } from './consoleSite.ts';
 import { StoreEventBus } from './eventBus.ts';
+import { StoreEventRelay } from './eventRelay.ts';
 import { ArcaFunction, handlerEntry } from './functions.ts';
 import { GarbageCollector } from './garbageCollector.ts';
 import { IndexTable } from './indexTable.ts';
@@ -60,6 +61,8 @@ export class ArtifactStore extends Construct {
   public readonly alarmTopic: sns.ITopic;
   /** The bus every state change is put on (docs/events.md). */
   public readonly events: StoreEventBus;
+  /** Puts the events of audited changes from the table's stream (absent for a table without one). */
+  public readonly eventRelay?: StoreEventRelay;
   /** The web console and the bearer API on one CloudFront distribution. */
   public readonly console: ConsoleSite;
   public readonly ciRole?: GitHubCiRole;
@@ -197,7 +200,23 @@ export class ArtifactStore extends Construct {
     this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic();
 
     this.events = new StoreEventBus(this, 'Events');
-    for (const fn of [this.apiFunction, this.scan.function, this.gc.function]) this.events.grantEmit(fn);
+    for (const fn of [this.scan.function, this.gc.function]) this.events.grantEmit(fn);
+    const streamArn = this.index.table.tableStreamArn;
+    if (streamArn !== undefined)
+      this.eventRelay = new StoreEventRelay(this, 'EventRelay', {
+        index: this.index,
+        streamArn,
+        bus: this.events,
+        bucketName: this.storage.bucket.bucketName,
+      });
+    else {
+      // A table brought without a stream: the API emits in the request, as before the relay.
+      this.events.grantEmit(this.apiFunction);
+      Annotations.of(this).addWarningV2(
+        'arca:tableWithoutStream',
+        'The index table has no stream: the API puts events itself, and a refused put fails a request whose change is stored. Enable a NEW_IMAGE stream on the table and pass its ARN (docs/deploy.md).',
+      );
+    }
     this.console = new ConsoleSite(this, 'Console', {
       api: this.api.bearerApi,
       logBucket: this.storage.logBucket,
@@ -212,7 +231,13 @@ export class ArtifactStore extends Construct {
     });
     this.alarms = new StoreAlarms(this, 'Alarms', {
       topic: this.alarmTopic,
-      functions: { Api: this.apiFunction, Scan: this.scan.function, Gc: this.gc.function },
+      functions: {
+        Api: this.apiFunction,
+        Scan: this.scan.function,
+        Gc: this.gc.function,
+        ...(this.eventRelay ? { Events: this.eventRelay.function } : {}),
+      },
+      ...(this.eventRelay ? { eventRelay: this.eventRelay } : {}),
       scanQueue: this.scan.queue,
       tableName: this.index.table.tableName,
       replication: replication && {

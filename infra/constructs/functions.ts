@@ -12,7 +12,7 @@ import { acknowledgeResourceWildcards, LAMBDA_BASIC_EXECUTION_FINDING } from './
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Lambda entry points, by handler name (`functions/handlers/<name>.ts`, each exporting `handler`). */
-export function handlerEntry(name: 'api' | 'scan' | 'gc' | 'cdnKeyPair' | 'rematch'): string {
+export function handlerEntry(name: 'api' | 'scan' | 'gc' | 'events' | 'cdnKeyPair' | 'rematch'): string {
   return fileURLToPath(new URL(`../../functions/handlers/${name}.ts`, import.meta.url));
 }
 

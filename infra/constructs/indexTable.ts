@@ -110,6 +110,10 @@ export class IndexTable extends Construct {
       timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
       globalSecondaryIndexes: layout.gsis.map((name) => definitions.get(name)!),
       replicas: props.replicaRegion ? [{ region: props.replicaRegion }] : undefined,
+      // The events relay reads audit records from it; a global table's replication needs both images.
+      dynamoStream: props.replicaRegion
+        ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
+        : dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }

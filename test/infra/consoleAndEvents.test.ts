@@ -9,7 +9,7 @@ beforeAll(() => {
   arca = synthArca();
 });
 
-const FUNCTIONS = [/^Arca API/, /^Arca scan/i, /^Arca GC/];
+const FUNCTIONS = [/^Arca scan/i, /^Arca GC/, /^Arca events/];
 
 describe('the event bus', () => {
   it('is one bus of the stack, named to every function that emits, which may put events on it', () => {
@@ -18,6 +18,8 @@ describe('the event bus', () => {
     const [busId] = buses[0]!;
     for (const description of FUNCTIONS)
       expect(functionEnvironment(arca.template, description)[ENV.eventBus]).toEqual({ Ref: busId });
+    // The API does not emit: the relay puts the events of the changes it audits.
+    expect(functionEnvironment(arca.template, /^Arca API/)[ENV.eventBus]).toBeUndefined();
     const puts = resourcesOf(arca.template, 'AWS::IAM::Policy').filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('events:PutEvents'),
     );
@@ -28,6 +30,32 @@ describe('the event bus', () => {
       const put = statements.find((s) => s.Action === 'events:PutEvents')!;
       expect(put.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
     }
+  });
+
+  it('is fed from the table stream by the events relay: audit inserts only, retried a day, then dead-lettered', () => {
+    arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    const [, mapping] = resourcesOf(arca.template, 'AWS::Lambda::EventSourceMapping').find(([, m]) =>
+      JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'),
+    )!;
+    expect(mapping.Properties).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRecordAgeInSeconds: 86_400,
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { NewImage: { kind: { S: ['audit'] } } },
+            }),
+          },
+        ],
+      },
+    });
+    expect(JSON.stringify(mapping.Properties.DestinationConfig)).toMatch(/EventRelayDeadLetterQueue/);
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge' });
   });
 
   it('is named in the outputs', () => {
@@ -90,6 +118,32 @@ describe("the console's origin", () => {
     });
     const config = consoleDistribution();
     expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toBeDefined();
+  });
+
+  it('is fed from the table stream by the events relay: audit inserts only, retried a day, then dead-lettered', () => {
+    arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    const [, mapping] = resourcesOf(arca.template, 'AWS::Lambda::EventSourceMapping').find(([, m]) =>
+      JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'),
+    )!;
+    expect(mapping.Properties).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRecordAgeInSeconds: 86_400,
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { NewImage: { kind: { S: ['audit'] } } },
+            }),
+          },
+        ],
+      },
+    });
+    expect(JSON.stringify(mapping.Properties.DestinationConfig)).toMatch(/EventRelayDeadLetterQueue/);
+    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge' });
   });
 
   it('is named in the outputs', () => {

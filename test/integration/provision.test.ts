@@ -71,4 +71,21 @@ describe('provision', () => {
 
     expect(names).toEqual({ bucket: 'b-1', table: 't-1', scanQueue: 'q-1' });
   });
+  it('gives the table a stream of new images when events are relayed, also to a table made before without one', async () => {
+    await moto.reset();
+    const clients = motoClients();
+    const names = resourceNames({});
+    const streamOf = async () =>
+      (await clients.dynamodb.send(new DescribeTableCommand({ TableName: names.table }))).Table!
+        .StreamSpecification;
+
+    await provision(clients, names);
+    expect((await streamOf())?.StreamEnabled ?? false).toBe(false);
+    await provision(clients, names, { stream: true });
+    expect(await streamOf()).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
+
+    await moto.reset();
+    await provision(clients, names, { stream: true });
+    expect(await streamOf()).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
+  });
 });

@@ -62,7 +62,11 @@ export async function startAwsServer(options: TestServerOptions): Promise<TestSe
     },
   });
   const scans = new ScanDriver(backend!);
-  const whenIdle = () => scans.whenIdle();
+  // Scans first (a verdict's audit record is relayed too), then the events relay reads the stream.
+  const whenIdle = async () => {
+    await scans.whenIdle();
+    await backend!.relay?.drain();
+  };
   return {
     kind: 'aws',
     url: server.url,

@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-s
 import type { Context } from 'aws-lambda';
 import { ENV } from '../../config/env.ts';
 import type { CoreDeps } from '../../core/deps.ts';
+import { createHandler as createEventsHandler } from '../../handlers/events.ts';
 import { createHandler as createScanHandler } from '../../handlers/scan.ts';
 import type { Clock } from '../../ports.ts';
 import { PrometheusMetrics } from '../prometheus/prometheusMetrics.ts';
@@ -10,6 +11,7 @@ import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
 import { awsDeps } from './deps.ts';
 import { type ProvisionedResources, provision, resourceNames } from './provision.ts';
 import { SqsPoller } from './sqsPoller.ts';
+import { StreamPoller } from './streamPoller.ts';
 
 export interface AwsBackendOptions {
   readonly clients?: AwsClients;
@@ -26,6 +28,11 @@ export interface AwsBackend {
   readonly deps: CoreDeps;
   readonly resources: ProvisionedResources;
   readonly poller: SqsPoller;
+  /**
+   * With an event bus (`ARCA_EVENT_BUS`): the table's stream fed to the events handler, as the stack's
+   * events Lambda is. The API does not emit, as on AWS; the scan worker does.
+   */
+  readonly relay?: StreamPoller;
   /** `/metrics` of the local server: the API's and the in-process scan worker's SLIs. */
   readonly metrics: PrometheusMetrics;
   close(): Promise<void>;
@@ -34,7 +41,8 @@ export interface AwsBackend {
 /**
  * `ARCA_BACKEND=aws` on one machine: the same adapters as the Lambdas, resources provisioned first
  * when asked (`ARCA_PROVISION`, implied by `AWS_ENDPOINT_URL`), and the scan Lambda's handler fed by
- * an in-process SQS poller, since no emulator here runs Lambda without Docker.
+ * an in-process SQS poller (the events Lambda's by a stream poller), since no emulator here runs
+ * Lambda without Docker.
  */
 export async function createAwsBackend(
   env: NodeJS.ProcessEnv = process.env,
@@ -45,11 +53,18 @@ export async function createAwsBackend(
   const wantsProvision = env[ENV.provision]
     ? env[ENV.provision] !== 'false'
     : Boolean(env[ENV.awsEndpointUrl]);
-  const resources = wantsProvision ? await provision(clients, names) : await locate(clients, names);
+  const emits = Boolean(env[ENV.eventBus]);
+  const resources = wantsProvision
+    ? await provision(clients, names, { stream: emits })
+    : await locate(clients, names);
   const metrics = new PrometheusMetrics();
-  const deps = { ...awsDeps(env, { clients, ...(options.clock ? { clock: options.clock } : {}) }), metrics };
+  const workerDeps = {
+    ...awsDeps(env, { clients, ...(options.clock ? { clock: options.clock } : {}) }),
+    metrics,
+  };
+  const { events: _relayed, ...deps } = workerDeps;
   const logger = options.logger ?? new Logger({ serviceName: 'arca-scan' });
-  const scan = createScanHandler(deps, { logger });
+  const scan = createScanHandler(workerDeps, { logger });
   const poller = new SqsPoller({
     sqs: clients.sqs,
     queueUrl: resources.scanQueueUrl,
@@ -58,8 +73,24 @@ export async function createAwsBackend(
     waitTimeSeconds: options.pollWaitSeconds ?? 5,
     onError: (error) => logger.error('scan queue poll failed', { error }),
   });
-  if (options.startPoller !== false) poller.start();
-  return { deps, resources, poller, metrics, close: () => poller.stop() };
+  const relayEvents = createEventsHandler(workerDeps, { logger });
+  const relay = emits
+    ? new StreamPoller({
+        dynamodb: clients.dynamodb,
+        streams: clients.dynamodbStreams,
+        table: names.table,
+        handle: (event) => relayEvents(event, {} as Context),
+        onError: (error) => logger.error('events relay failed; read again', { error }),
+      })
+    : undefined;
+  if (options.startPoller !== false) {
+    poller.start();
+    relay?.start();
+  }
+  const close = async () => {
+    await Promise.all([poller.stop(), relay?.stop()]);
+  };
+  return { deps, resources, poller, ...(relay ? { relay } : {}), metrics, close };
 }
 
 /** Finds the queue of resources someone else provisioned (the CDK stack, or an earlier run). */

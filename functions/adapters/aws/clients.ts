@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +19,8 @@ export interface AwsClients {
   readonly kms: KMSClient;
   /** Built on first use: state-change events to the stack's bus (docs/events.md). */
   readonly eventBridge: EventBridgeClient;
+  /** Built on first use: the local server's events relay reads the table's stream (Lambda does it on AWS). */
+  readonly dynamodbStreams: DynamoDBStreamsClient;
 }
 
 /**
@@ -33,6 +36,7 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
   let secretsManager: SecretsManagerClient | undefined;
   let kms: KMSClient | undefined;
   let eventBridge: EventBridgeClient | undefined;
+  let dynamodbStreams: DynamoDBStreamsClient | undefined;
   if (endpoint) serializeWrites(dynamodb);
   return {
     s3: new S3Client({
@@ -53,6 +57,10 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
     get eventBridge() {
       eventBridge ??= new EventBridgeClient(common);
       return eventBridge;
+    },
+    get dynamodbStreams() {
+      dynamodbStreams ??= new DynamoDBStreamsClient(common);
+      return dynamodbStreams;
     },
     get kms() {
       kms ??= new KMSClient(common);

@@ -3,6 +3,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -44,15 +45,28 @@ export function resourceNames(env: NodeJS.ProcessEnv = process.env): ResourceNam
   };
 }
 
+export interface ProvisionOptions {
+  /**
+   * Give a table created now a stream of new images, as the stack's table has, for the events relay.
+   * Off by default: an emulator keeps stream records with the table (moto copies them on every
+   * transaction), and only a store with an event bus reads them.
+   */
+  readonly stream?: boolean;
+}
+
 /**
  * Creates what the CDK stack would, for an emulator: the bucket (versioned, `staging/` creations
  * notifying the scan queue), the table, and the queue with its DLQ. Safe to run on every start: each
  * step leaves an existing resource as it is and only fills in what is missing.
  */
-export async function provision(clients: AwsClients, names: ResourceNames): Promise<ProvisionedResources> {
+export async function provision(
+  clients: AwsClients,
+  names: ResourceNames,
+  options: ProvisionOptions = {},
+): Promise<ProvisionedResources> {
   const [queue] = await Promise.all([
     provisionQueues(clients.sqs, names.scanQueue),
-    provisionTable(clients.dynamodb, names.table),
+    provisionTable(clients.dynamodb, names.table, options.stream ?? false),
   ]);
   await provisionBucket(clients.s3, names.bucket, queue.arn);
   return { ...names, scanQueueUrl: queue.url, scanQueueArn: queue.arn };
@@ -119,7 +133,7 @@ async function provisionBucket(s3: S3Client, bucket: string, queueArn: string): 
  * The table as CreateTable takes it: keys, and the GSIs of `layout` (the minimal projections, or
  * `all` as a store created before them keeps its gsi1/gsi2).
  */
-export function tableDefinition(table: string, layout: keyof typeof INDEX_NAMES = 'minimal') {
+export function tableDefinition(table: string, layout: keyof typeof INDEX_NAMES = 'minimal', stream = false) {
   const keys = [
     TABLE_SCHEMA.partitionKey,
     TABLE_SCHEMA.sortKey,
@@ -148,18 +162,28 @@ export function tableDefinition(table: string, layout: keyof typeof INDEX_NAMES 
           ? { ProjectionType: 'ALL' }
           : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projected] },
     })),
+    ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } } : {}),
   });
 }
 
-async function provisionTable(dynamodb: DynamoDBClient, table: string): Promise<void> {
+async function provisionTable(dynamodb: DynamoDBClient, table: string, stream: boolean): Promise<void> {
   if (!(await tableExists(dynamodb, table))) {
     try {
-      await dynamodb.send(tableDefinition(table));
+      await dynamodb.send(tableDefinition(table, 'minimal', stream));
     } catch (error) {
       // Another process provisioning at the same moment created it first.
       if (!(error instanceof Error) || error.name !== 'ResourceInUseException') throw error;
     }
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 60 }, { TableName: table });
+  } else if (stream) {
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    if (!Table?.StreamSpecification?.StreamEnabled)
+      await dynamodb.send(
+        new UpdateTableCommand({
+          TableName: table,
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+        }),
+      );
   }
   await dynamodb
     .send(
