@@ -120,32 +120,6 @@ describe("the console's origin", () => {
     expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toBeDefined();
   });
 
-  it('is fed from the table stream by the events relay: audit inserts only, retried a day, then dead-lettered', () => {
-    arca.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
-    });
-    const [, mapping] = resourcesOf(arca.template, 'AWS::Lambda::EventSourceMapping').find(([, m]) =>
-      JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'),
-    )!;
-    expect(mapping.Properties).toMatchObject({
-      StartingPosition: 'TRIM_HORIZON',
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      MaximumRecordAgeInSeconds: 86_400,
-      FilterCriteria: {
-        Filters: [
-          {
-            Pattern: JSON.stringify({
-              eventName: ['INSERT'],
-              dynamodb: { NewImage: { kind: { S: ['audit'] } } },
-            }),
-          },
-        ],
-      },
-    });
-    expect(JSON.stringify(mapping.Properties.DestinationConfig)).toMatch(/EventRelayDeadLetterQueue/);
-    arca.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge' });
-  });
-
   it('is named in the outputs', () => {
     arca.template.hasOutput('ConsoleUrl', { Value: Match.anyValue() });
   });
