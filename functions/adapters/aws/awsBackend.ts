@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { ENV } from '../../config/env.ts';
@@ -7,7 +8,7 @@ import { createHandler as createEventsHandler } from '../../handlers/events.ts';
 import { createHandler as createScanHandler } from '../../handlers/scan.ts';
 import type { Clock } from '../../ports.ts';
 import { PrometheusMetrics } from '../prometheus/prometheusMetrics.ts';
-import { type AwsClients, awsClients, createAwsClients } from './clients.ts';
+import { type AwsClients, awsClients, clientConfig, createAwsClients } from './clients.ts';
 import { awsDeps } from './deps.ts';
 import { type ProvisionedResources, provision, resourceNames } from './provision.ts';
 import { SqsPoller } from './sqsPoller.ts';
@@ -77,7 +78,8 @@ export async function createAwsBackend(
   const relay = emits
     ? new StreamPoller({
         dynamodb: clients.dynamodb,
-        streams: clients.dynamodbStreams,
+        // Only the local server reads the stream (Lambda does on AWS): its client stays out of the bundles.
+        streams: new DynamoDBStreamsClient(clientConfig(env)),
         table: names.table,
         handle: (event) => relayEvents(event, {} as Context),
         onError: (error) => logger.error('events relay failed; read again', { error }),

@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -19,8 +18,12 @@ export interface AwsClients {
   readonly kms: KMSClient;
   /** Built on first use: state-change events to the stack's bus (docs/events.md). */
   readonly eventBridge: EventBridgeClient;
-  /** Built on first use: the local server's events relay reads the table's stream (Lambda does it on AWS). */
-  readonly dynamodbStreams: DynamoDBStreamsClient;
+}
+
+/** Region and endpoint of every client: `AWS_REGION` (default us-east-1) and `AWS_ENDPOINT_URL`. */
+export function clientConfig(env: NodeJS.ProcessEnv = process.env): { region: string; endpoint?: string } {
+  const endpoint = env[ENV.awsEndpointUrl] || undefined;
+  return { region: env[ENV.awsRegion] || 'us-east-1', ...(endpoint ? { endpoint } : {}) };
 }
 
 /**
@@ -29,14 +32,12 @@ export interface AwsClients {
  * from this process go out one at a time (see `serializeWrites`).
  */
 export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClients {
-  const region = env[ENV.awsRegion] || 'us-east-1';
-  const endpoint = env[ENV.awsEndpointUrl] || undefined;
-  const common = { region, ...(endpoint ? { endpoint } : {}) };
+  const common = clientConfig(env);
+  const { endpoint } = common;
   const dynamodb = new DynamoDBClient(common);
   let secretsManager: SecretsManagerClient | undefined;
   let kms: KMSClient | undefined;
   let eventBridge: EventBridgeClient | undefined;
-  let dynamodbStreams: DynamoDBStreamsClient | undefined;
   if (endpoint) serializeWrites(dynamodb);
   return {
     s3: new S3Client({
@@ -57,10 +58,6 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env): AwsClien
     get eventBridge() {
       eventBridge ??= new EventBridgeClient(common);
       return eventBridge;
-    },
-    get dynamodbStreams() {
-      dynamodbStreams ??= new DynamoDBStreamsClient(common);
-      return dynamodbStreams;
     },
     get kms() {
       kms ??= new KMSClient(common);
