@@ -5,6 +5,7 @@ import { expression, toAttributes, updateExpression } from './dynamoDbExpression
 import { type Item, keys, namespaceRefAttribute } from './dynamoDbItems.ts';
 import { readSession } from './dynamoDbSessions.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { versionFileDeletes } from './dynamoDbVersionFiles.ts';
 
 /**
  * Blob references of a version too big for one transaction (DynamoDB takes at most 100 items):
@@ -141,7 +142,8 @@ export async function releaseSessionReferences(
  * marked `purging` first (a restore is refused from then on, so it can never come back with some of
  * its references dropped), then each batch is dropped with a `released` mark on the version, and
  * the version item goes (with its audit event) once every batch is marked. A run that stops part-way
- * leaves the version tombstoned and listed: the next run resumes where it stopped.
+ * leaves the version tombstoned and listed: the next run resumes where it stopped. `version` is the
+ * item read whole (`readVersionItem`); its file items, if any, go in the final transaction.
  */
 export async function deleteVersionInStages(
   table: DynamoTable,
@@ -196,6 +198,7 @@ export async function deleteVersionInStages(
       },
     },
     auditPut,
+    ...versionFileDeletes(table.name, version),
   ]);
   return failed === null;
 }
