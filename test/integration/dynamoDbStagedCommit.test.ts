@@ -239,6 +239,25 @@ describe('a 1,000-file version on DynamoDB', () => {
     const { actual } = await refcounts(index, s);
     expect([...actual.values()].every((n) => n === 0)).toBe(true);
   });
+
+  it('deleted by request, is purged by GC in stages: its number stays taken, its references and file items go', async () => {
+    const { clients, resources, index } = await setup();
+    const s = directorySession('7.0.0', {}, SMALLER);
+    await index.createSession(s, audit());
+    await commit(index, s);
+    const now = new Date();
+    const ref = { namespace: 'ns', package: 'pkg', version: '7.0.0' };
+    const deletion = { at: now.toISOString(), by: 'tester', reason: 'test' };
+    expect(await index.markVersionDeleted(ref, deletion, now, audit('delete'))).toBe(true);
+
+    expect(await index.deleteVersion(ref, new Date(now.getTime() + 1000), now, audit('purge'))).toBe(true);
+
+    const purged = await index.getVersion('ns', 'pkg', '7.0.0');
+    expect(purged).toMatchObject({ state: 'deleted', files: [], deletion });
+    expect(await versionFileItems({ clients, resources, index })).toEqual([]);
+    const { actual } = await refcounts(index, s);
+    expect([...actual.values()].every((n) => n === 0)).toBe(true);
+  });
 });
 
 /** Clients of their own whose DynamoDB client refuses its `nth` transaction (the others are untouched). */
