@@ -8,13 +8,9 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listedPut } from '../../functions/adapters/aws/dynamoDbCommit.ts';
 import { toAttributes } from '../../functions/adapters/aws/dynamoDbExpression.ts';
 import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
-import {
-  type Item,
-  keys,
-  namespaceRefAttribute,
-  versionItem,
-} from '../../functions/adapters/aws/dynamoDbItems.ts';
+import { type Item, keys, namespaceRefAttribute } from '../../functions/adapters/aws/dynamoDbItems.ts';
 import { searchItems } from '../../functions/adapters/aws/dynamoDbSearch.ts';
+import { versionItems } from '../../functions/adapters/aws/dynamoDbVersionFiles.ts';
 import { blobKeyOf } from '../../functions/adapters/aws/s3BlobStore.ts';
 import type { AuditEvent, VersionRecord } from '../../functions/ports.ts';
 import { seededPackage, seededSha, VERSIONS_PER_PACKAGE } from './gcScaleSeed.ts';
@@ -73,7 +69,7 @@ export function committedBlobItem(v: VersionRecord, sessionExpiresAt: string): I
 
 /**
  * Every item a commit of version `i` (and the clean scan of its file) leaves that GC reads: the
- * version (`versionItem`), its search entries (`searchItems`), its blob, and for a package's first
+ * version (`versionItems`), its search entries (`searchItems`), its blob, and for a package's first
  * version the package's work-list entry (`listedPut`). The committed session and the commit's audit
  * event are left out, as the SQLite seeder leaves them out: no GC phase reads either.
  */
@@ -81,7 +77,7 @@ export function seededItems(table: string, i: number, then: Date): Record<string
   const v = seededVersionRecord(i, then);
   const expires = new Date(Date.parse(v.createdAt) + SESSION_MS).toISOString();
   return [
-    toAttributes(versionItem(v)),
+    ...versionItems(v).map(toAttributes),
     ...searchItems(v).map(toAttributes),
     toAttributes(committedBlobItem(v, expires)),
     ...(i % VERSIONS_PER_PACKAGE === 0 ? [listedPut(table, v.namespace, v.package).Put!.Item!] : []),

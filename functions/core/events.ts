@@ -65,6 +65,29 @@ export function storeEvent(input: {
   };
 }
 
+/**
+ * The largest event sent whole. EventBridge takes an entry of at most 256 KB (its detail, detail
+ * type, source and time): this leaves room for all but the detail.
+ */
+export const MAX_EVENT_BYTES = 250_000;
+
+/**
+ * An event whose data lists a version's files, with the list when the event stays within
+ * `MAX_EVENT_BYTES`. A version of 1,000 files whose names are 512 characters is ~620 KB of list,
+ * which EventBridge would refuse (and the commit that emits it would fail after it was stored):
+ * such an event says `filesOmitted: true` and `fileCount` instead, and the version itself
+ * (GET …/versions/{version}) lists them. Every event that fitted before is sent as it was.
+ */
+export function eventWithFiles(
+  input: Parameters<typeof storeEvent>[0],
+  files: readonly { readonly name: string; readonly sha256: string; readonly size: number }[],
+): StoreEvent {
+  const listed = files.map((f) => ({ name: f.name, sha256: f.sha256, size: f.size }));
+  const whole = storeEvent({ ...input, data: { ...input.data, files: listed } });
+  if (Buffer.byteLength(JSON.stringify(whole)) <= MAX_EVENT_BYTES) return whole;
+  return storeEvent({ ...input, data: { ...input.data, fileCount: files.length, filesOmitted: true } });
+}
+
 /** A version's part of every version event's data. */
 export const versionData = (ref: { namespace: string; package: string; version: string }) => ({
   namespace: ref.namespace,
@@ -96,21 +119,23 @@ export const versionDeletedEvent = (
 
 /** `version.published`: the upload id identifies the commit (a retried commit is the same change). */
 export const versionPublishedEvent = (version: Version, uploadId: string): StoreEvent =>
-  storeEvent({
-    type: EVENT_TYPES.published,
-    change: [uploadId],
-    namespace: version.namespace,
-    subject: versionSubject(version),
-    time: version.createdAt,
-    data: {
-      ...versionData(version),
-      uploadId,
-      state: version.state,
-      createdBy: version.createdBy,
-      metadata: version.metadata,
-      files: version.files.map((f) => ({ name: f.name, sha256: f.sha256, size: f.size })),
+  eventWithFiles(
+    {
+      type: EVENT_TYPES.published,
+      change: [uploadId],
+      namespace: version.namespace,
+      subject: versionSubject(version),
+      time: version.createdAt,
+      data: {
+        ...versionData(version),
+        uploadId,
+        state: version.state,
+        createdBy: version.createdBy,
+        metadata: version.metadata,
+      },
     },
-  });
+    version.files,
+  );
 
 /** `version.promoted`: one pointer move per request, identified by the request id and the stage. */
 export const versionPromotedEvent = (input: {

@@ -18,12 +18,6 @@ export const LIMITS = {
   filesPerVersion: 1000,
   fileNameLength: 512,
   fileNameSegments: 16,
-  /**
-   * The file names and media types of one version, summed (UTF-16 code units; names are ASCII). With
-   * 1,000 files this keeps a session's and a version's file list (≈ 200 bytes a file besides these)
-   * inside DynamoDB's 400 KB item, where both are stored whole.
-   */
-  manifestNameBytes: 128 * 1024,
   metadataKeys: 32,
   metadataValueLength: 1024,
   /** 5 TiB, S3's largest object. */

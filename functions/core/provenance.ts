@@ -8,7 +8,7 @@ import { authorize, authorizeAdmin } from './auth.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { dssePae, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1 } from './dsse.ts';
 import { NotFoundError } from './errors.ts';
-import { EVENT_TYPES, emitEvent, storeEvent, versionData, versionSubject } from './events.ts';
+import { EVENT_TYPES, emitEvent, eventWithFiles, versionData, versionSubject } from './events.ts';
 import type { AttestationRecord, DsseEnvelope, Publisher, Version, VersionRecord } from './model.ts';
 import { describeVersion } from './versions.ts';
 
@@ -137,14 +137,17 @@ export async function ensureProvenance(deps: ProvenanceDeps, ref: VersionRef): P
   deps.metrics?.count('versionsAvailable');
   await emitEvent(
     deps,
-    storeEvent({
-      type: EVENT_TYPES.available,
-      change: [record.uploadId],
-      namespace: ref.namespace,
-      subject: versionSubject(ref),
-      time: deps.clock.now(),
-      data: { ...versionData(ref), uploadId: record.uploadId, files: version.files.map(fileData) },
-    }),
+    eventWithFiles(
+      {
+        type: EVENT_TYPES.available,
+        change: [record.uploadId],
+        namespace: ref.namespace,
+        subject: versionSubject(ref),
+        time: deps.clock.now(),
+        data: { ...versionData(ref), uploadId: record.uploadId },
+      },
+      version.files,
+    ),
   );
   const { envelope, keyId } = await signStatement(deps.keys, provenanceStatement(record, version));
   const now = deps.clock.now().toISOString();
@@ -174,12 +177,6 @@ export async function ensureProvenance(deps: ProvenanceDeps, ref: VersionRef): P
   if (written) deps.metrics?.count('versionsSigned');
   return written ? 'signed' : 'present';
 }
-
-const fileData = (f: { name: string; sha256: string; size: number }) => ({
-  name: f.name,
-  sha256: f.sha256,
-  size: f.size,
-});
 
 /** The scan queue's entry for a provenance request (the embedded queue holds plain strings). */
 export const provenanceTaskKey = (ref: VersionRef): string =>

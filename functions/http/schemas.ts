@@ -116,14 +116,6 @@ export const createUploadSchema = z
         params: { reason: same ? 'duplicateName' : 'fileIsDirectory' },
       });
     }
-    const manifest = body.files.reduce((sum, f) => sum + f.name.length + f.mediaType.length, 0);
-    if (manifest > LIMITS.manifestNameBytes)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['files'],
-        message: `file names and media types total ${manifest} characters, more than ${LIMITS.manifestNameBytes}`,
-        params: { reason: 'manifestTooLarge' },
-      });
   });
 
 export const commitUploadSchema = z

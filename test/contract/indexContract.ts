@@ -7,7 +7,7 @@ import {
 } from '../../functions/core/errors.ts';
 import type { ScanReport } from '../../functions/core/model.ts';
 import type { Index, ScanOutcome } from '../../functions/ports.ts';
-import { audit, session, versionOf } from '../support/fixtures.ts';
+import { audit, session, sha256, versionOf } from '../support/fixtures.ts';
 
 export interface IndexUnderTest {
   readonly index: Index;
@@ -97,6 +97,66 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       });
       expect(await index.setBlobVulnerabilities('0'.repeat(64), vulnerabilities)).toBe(false);
     });
+
+    it('commits and reads a 1,000-file version whose names are 512 characters (defect: refused as manifestTooLarge on both backends, and a version item over 400 KB on DynamoDB)', async () => {
+      const base = session({ version: 'long-names' });
+      const files = Array.from({ length: 1000 }, (_, i) => {
+        const blob = i % 50;
+        // 200 + 1 + 200 + 1 + 110: three segments, 512 characters in all.
+        const name = `${'a'.repeat(200)}/${'b'.repeat(200)}/file-${String(i).padStart(4, '0')}-${'c'.repeat(100)}`;
+        return {
+          name,
+          size: 100 + blob,
+          sha256: sha256(`long-names-blob-${blob}`),
+          mediaType: 'application/vnd.example.long-names+octet-stream',
+          action: 'upload' as const,
+          stagingKey: `staging/${base.uploadId}/${i}`,
+        };
+      });
+      const s = { ...base, files };
+      expect(files.every((f) => f.name.length === 512)).toBe(true);
+      await index.createSession(s, audit());
+      await commit(s);
+      const names = files.map((f) => f.name);
+
+      const stored = await index.getSession(s.uploadId);
+      const version = await index.getVersion(s.namespace, s.package, s.version);
+      const listed = await index.listVersions(s.namespace, s.package, 10);
+      const summaries = await index.listVersionSummaries(s.namespace, s.package);
+      const found = await index.searchByBlob(files[700]!.sha256, '*', 10);
+      const candidates = await index.listRetentionCandidates(
+        s.namespace,
+        s.package,
+        0,
+        new Date(Date.now() + 60_000),
+      );
+
+      expect(stored!.files.map((f) => f.name)).toEqual(names);
+      expect(version).toMatchObject({ uploadId: s.uploadId, state: 'live' });
+      expect(version!.files.map((f) => f.name)).toEqual(names);
+      expect(version!.files.map((f) => f.mediaType)).toEqual(files.map((f) => f.mediaType));
+      expect(listed.items.map((v) => v.files.map((f) => f.name))).toEqual([names]);
+      expect(summaries.map((v) => v.sha256s)).toEqual([files.map((f) => f.sha256)]);
+      expect(found.items.map((v) => v.files.length)).toEqual([1000]);
+      expect(candidates.map((v) => v.sha256s)).toEqual([files.map((f) => f.sha256)]);
+      const blobs = await index.getBlobs([files[0]!.sha256]);
+      expect(blobs.get(files[0]!.sha256)).toMatchObject({ refcount: 20 });
+
+      // A scan verdict lands on its own file, deep in the list.
+      await index.recordScan(scan(s, 'rejected', 700));
+      const scanned = await index.getVersion(s.namespace, s.package, s.version);
+      expect(scanned!.files[700]!.rejection).toMatchObject({ status: 'infected' });
+      expect(scanned!.files.filter((f) => f.rejection)).toHaveLength(1);
+
+      // Deleted whole: the version, and every reference it held.
+      const ref = { namespace: s.namespace, package: s.package, version: s.version };
+      const now = new Date();
+      expect(await index.tombstoneVersion(ref, 'test', now, audit())).toBe(true);
+      expect(await index.deleteVersion(ref, new Date(now.getTime() + 1000), now, audit())).toBe(true);
+      expect(await index.getVersion(s.namespace, s.package, s.version)).toBeNull();
+      const released = await index.getBlobs([files[0]!.sha256]);
+      expect(released.get(files[0]!.sha256)).toMatchObject({ refcount: 0 });
+    }, 180_000);
 
     it('stores a session and reads it back open at revision 0', async () => {
       const s = session();

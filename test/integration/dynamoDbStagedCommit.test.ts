@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import type { DynamoDbIndex } from '../../functions/adapters/aws/dynamoDbIndex.ts';
 import { REFERENCE_BATCH } from '../../functions/adapters/aws/dynamoDbReferences.ts';
@@ -73,6 +73,19 @@ async function refcounts(index: DynamoDbIndex, s: UploadSession) {
   return { expected, actual };
 }
 
+/** The upload ids the package's version file items (`VFILES#…`) are written under, one entry per item. */
+async function versionFileItems({ clients, resources }: Awaited<ReturnType<typeof setup>>) {
+  const res = await clients.dynamodb.send(
+    new QueryCommand({
+      TableName: resources.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': { S: 'PKG#ns/pkg' }, ':prefix': { S: 'VFILES#' } },
+      ConsistentRead: true,
+    }),
+  );
+  return (res.Items ?? []).map((item) => item.uploadId?.S);
+}
+
 /** Refuses the `nth` TransactWriteItems call from now on: the commit dies right before that write. */
 function killAt(clients: ReturnType<typeof motoClients>, nth: number) {
   intercept(clients.dynamodb, 'TransactWriteItemsCommand', async (send, call) => {
@@ -108,6 +121,7 @@ describe('a 1,000-file version on DynamoDB', () => {
       await expect(commit(dying, s)).rejects.toThrow('killed');
 
       expect(await index.getVersion('ns', 'pkg', '2.0.0')).toBeNull();
+      expect(await versionFileItems({ clients, resources, index })).toEqual([]);
       expect((await index.getSession(s.uploadId))?.state).toBe('open');
       const taken = (await refcounts(index, s)).actual;
       const held = [...taken].filter(([, n]) => n > 0).map(([sha]) => sha);
@@ -118,6 +132,8 @@ describe('a 1,000-file version on DynamoDB', () => {
       await commit(index, s);
 
       expect((await index.getVersion('ns', 'pkg', '2.0.0'))?.files).toHaveLength(FILES);
+      // 1,000 files, 64 to an item, all written with the switch.
+      expect(await versionFileItems({ clients, resources, index })).toEqual(Array(16).fill(s.uploadId));
       const { expected, actual } = await refcounts(index, s);
       expect(actual).toEqual(expected);
     },
@@ -183,8 +199,8 @@ describe('a 1,000-file version on DynamoDB', () => {
     expect(held.every((since) => since !== undefined && since >= expiresAt)).toBe(true);
   });
 
-  it('that loses its version to another session drops its references at once', async () => {
-    const { index } = await setup();
+  it('that loses its version to another session drops its references at once and leaves no file item', async () => {
+    const { clients, resources, index } = await setup();
     const winner = directorySession('4.0.0', {}, SMALLER);
     const loser = { ...directorySession('4.0.0', {}, SMALLER), files: winner.files.map((f) => ({ ...f })) };
     await index.createSession(winner, audit());
@@ -195,6 +211,11 @@ describe('a 1,000-file version on DynamoDB', () => {
 
     const { expected, actual } = await refcounts(index, winner);
     expect(actual).toEqual(expected);
+    // 250 files in 4 items, every one the winner's: the loser's transaction wrote none of its own.
+    expect(await versionFileItems({ clients, resources, index })).toEqual(Array(4).fill(winner.uploadId));
+    const read = await index.getVersion('ns', 'pkg', '4.0.0');
+    expect(read?.uploadId).toBe(winner.uploadId);
+    expect(read?.files.map((f) => f.name)).toEqual(winner.files.map((f) => f.name));
   });
 
   it('is deleted by GC in stages: killed part-way, it stays tombstoned, cannot be restored, and the next run finishes', async () => {
@@ -214,6 +235,26 @@ describe('a 1,000-file version on DynamoDB', () => {
     await expect(index.restoreVersion(ref, audit('restore'))).rejects.toMatchObject({ code: 'NotFound' });
     expect(await index.deleteVersion(ref, cutoff, now, audit('delete'))).toBe(true);
     expect(await index.getVersion('ns', 'pkg', '5.0.0')).toBeNull();
+    expect(await versionFileItems({ clients, resources, index })).toEqual([]);
+    const { actual } = await refcounts(index, s);
+    expect([...actual.values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it('deleted by request, is purged by GC in stages: its number stays taken, its references and file items go', async () => {
+    const { clients, resources, index } = await setup();
+    const s = directorySession('7.0.0', {}, SMALLER);
+    await index.createSession(s, audit());
+    await commit(index, s);
+    const now = new Date();
+    const ref = { namespace: 'ns', package: 'pkg', version: '7.0.0' };
+    const deletion = { at: now.toISOString(), by: 'tester', reason: 'test' };
+    expect(await index.markVersionDeleted(ref, deletion, now, audit('delete'))).toBe(true);
+
+    expect(await index.deleteVersion(ref, new Date(now.getTime() + 1000), now, audit('purge'))).toBe(true);
+
+    const purged = await index.getVersion('ns', 'pkg', '7.0.0');
+    expect(purged).toMatchObject({ state: 'deleted', files: [], deletion });
+    expect(await versionFileItems({ clients, resources, index })).toEqual([]);
     const { actual } = await refcounts(index, s);
     expect([...actual.values()].every((n) => n === 0)).toBe(true);
   });

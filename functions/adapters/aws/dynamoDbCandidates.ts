@@ -2,6 +2,7 @@ import type { VersionRecord, VersionSummary } from '../../ports.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
 import { type Item, packageKey } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { withVersionFilesAll } from './dynamoDbVersionFiles.ts';
 
 /**
  * Retention's candidates in one package, read by age through gsi1 (a package's versions sorted by
@@ -28,7 +29,8 @@ export async function retentionCandidates(
     if (oldestKept < bound) bound = oldestKept;
   }
   const old = await liveEntries(table, partition, { below: bound });
-  const versions = (await table.getListed(old)).filter((item) => item.state === 'live');
+  const listed = (await table.getListed(old)).filter((item) => item.state === 'live');
+  const versions = await withVersionFilesAll(table, listed);
   return versions.map((item) => ({
     namespace: item.namespace as string,
     package: item.package as string,

@@ -12,6 +12,7 @@ import {
   workLists,
 } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { withVersionFilesAll } from './dynamoDbVersionFiles.ts';
 
 /** A `next` position: `[sk, pk]` of the last audit event, or `[namespace, package]` of the last package. */
 const parseStrings = (after: string) => parsePosition(after, [isString, isString]) as [string, string];
@@ -152,10 +153,12 @@ export class DynamoDbCatalog {
 
   /** The package's version items from its own partition (consistent), newest commit first. */
   async listVersionSummaries(namespace: string, pkg: string): Promise<VersionSummary[]> {
-    const items = await this.table.queryAll({
+    const listed = await this.table.queryAll({
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      // Where a version keeps its files too (`fileItems`, `uploadId`): read with them below.
       ProjectionExpression:
-        '#namespace, #package, #version, #state, #createdAt, #tombstonedAt, #files, #gsi1sk',
+        '#pk, #sk, #namespace, #package, #version, #state, #createdAt, #tombstonedAt, #files, #gsi1sk, ' +
+        '#uploadId, #fileItems',
       ExpressionAttributeNames: Object.fromEntries(
         [
           'pk',
@@ -168,6 +171,8 @@ export class DynamoDbCatalog {
           'tombstonedAt',
           'files',
           'gsi1sk',
+          'uploadId',
+          'fileItems',
         ].map((n) => [`#${n}`, n]),
       ),
       ExpressionAttributeValues: toAttributes({
@@ -176,6 +181,7 @@ export class DynamoDbCatalog {
       }),
       ConsistentRead: true,
     });
+    const items = await withVersionFilesAll(this.table, listed);
     return items
       .sort((a, b) => ((a.gsi1sk as string) < (b.gsi1sk as string) ? 1 : -1))
       .map((i) => ({

@@ -2,9 +2,10 @@ import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
 import type { AuditEvent, CommitInput, Sha256 } from '../../ports.ts';
 import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { auditItem, keys, namespaceRefAttribute, versionItem, workLists } from './dynamoDbItems.ts';
+import { auditItem, keys, namespaceRefAttribute, workLists } from './dynamoDbItems.ts';
 import { sessionHeaderOf } from './dynamoDbSessions.ts';
 import type { CancellationReason } from './dynamoDbTable.ts';
+import { versionItems } from './dynamoDbVersionFiles.ts';
 
 /** Positions of the commit transaction's items; blob updates follow, one per distinct blob. */
 const SESSION = 0;
@@ -12,10 +13,11 @@ const VERSION = 1;
 const FIRST_BLOB = 3;
 
 /**
- * The commit as one transaction of 3 + (distinct blobs) (+ 1) items, when that is within DynamoDB's
- * 100 (a bigger version commits in stages, dynamoDbStagedCommit.ts):
+ * The commit as one transaction of 3 + (distinct blobs) (+ 1) (+ file items) items, when that is
+ * within DynamoDB's 100 (a bigger version commits in stages, dynamoDbStagedCommit.ts):
  * session → committed, version put, the audit event, a reference on every blob (created `pending`
- * when absent), and the package's work-list entry while `listPackage`. No item is shared by every
+ * when absent), the package's work-list entry while `listPackage`, and last the file items of a
+ * version of more than 64 files (dynamoDbVersionFiles.ts: written with their version or not at all). No item is shared by every
  * commit to a package (the version's gsi1 position is a time-ordered key), so commits to one package
  * do not contend. A blob the commit relies on being stored (`availableBlobs`) carries "still
  * available" in its own reference's condition: a transaction may not touch one item twice.
@@ -35,15 +37,10 @@ export function commitTransaction(
   const blobs = [...refs.keys()];
   // Blobs relied on that no file points at (core never sends them, but the port allows it).
   const checkedOnly = [...available].filter((sha) => !refs.has(sha));
+  const [version, ...fileItems] = versionItems(v);
   const items: TransactWriteItem[] = [
     sessionCommitted(table, input),
-    {
-      Put: {
-        TableName: table,
-        Item: toAttributes(versionItem(v)),
-        ...expression({ condition: 'attribute_not_exists(#pk)' }),
-      },
-    },
+    versionPut(table, version!),
     { Put: { TableName: table, Item: toAttributes(auditItem(audit)) } },
     ...blobs.map((sha) =>
       blobReference(
@@ -65,8 +62,31 @@ export function commitTransaction(
       }),
     ),
     ...(options.listPackage ? [listedPut(table, v.namespace, v.package)] : []),
+    ...fileItemPuts(table, fileItems),
   ];
   return { items, blobs: [...blobs, ...checkedOnly] };
+}
+
+/** The version item's Put: refused when the version exists (another session committed it first). */
+export function versionPut(table: string, version: Record<string, unknown>): TransactWriteItem {
+  return {
+    Put: {
+      TableName: table,
+      Item: toAttributes(version),
+      ...expression({ condition: 'attribute_not_exists(#pk)' }),
+    },
+  };
+}
+
+/**
+ * The Puts of a version's file items. Unconditioned: their keys hold the commit's upload id, so no
+ * other commit writes them, and the version Put's condition in the same transaction decides them.
+ */
+export function fileItemPuts(
+  table: string,
+  fileItems: readonly Record<string, unknown>[],
+): TransactWriteItem[] {
+  return fileItems.map((item) => ({ Put: { TableName: table, Item: toAttributes(item) } }));
 }
 
 /**

@@ -38,6 +38,7 @@ import { DynamoDbSearch } from './dynamoDbSearch.ts';
 import { readSession, readSessionFile, sessionItems } from './dynamoDbSessions.ts';
 import { commitInStages } from './dynamoDbStagedCommit.ts';
 import { DynamoTable } from './dynamoDbTable.ts';
+import { readVersionItem, withVersionFilesAll } from './dynamoDbVersionFiles.ts';
 
 export interface DynamoDbIndexOptions {
   readonly dynamodb: DynamoDBClient;
@@ -196,8 +197,9 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
     throw new ConflictError(`upload ${uploadId} kept changing during the abort; try again`);
   }
 
+  /** One item, or for a version of more than 64 files one snapshot of it and its file items. */
   async getVersion(namespace: string, pkg: string, version: string): Promise<VersionRecord | null> {
-    const item = await this.table.get(keys.version(namespace, pkg, version));
+    const item = await readVersionItem(this.table, { namespace, package: pkg, version });
     return item ? versionOf(item) : null;
   }
 
@@ -240,9 +242,10 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
     } while (start && entries.length <= limit);
     const shown = entries.slice(0, limit);
     const last = shown.at(-1);
-    const versions = (await this.table.getListed(shown)).filter(
+    const listed = (await this.table.getListed(shown)).filter(
       (item) => options.includeDeleted || item.state !== 'deleted',
     );
+    const versions = await withVersionFilesAll(this.table, listed);
     return {
       items: versions.map(versionOf),
       ...(entries.length > limit && last ? { next: JSON.stringify([last.gsi1sk, last.version]) } : {}),
@@ -301,9 +304,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       const { session } = read;
       const [blob, version] = await Promise.all([
         outcome.verdict !== 'rejected' ? this.table.get(keys.blob(outcome.sha256)) : null,
-        session.state === 'committed'
-          ? this.getVersion(session.namespace, session.package, session.version)
-          : null,
+        session.state === 'committed' ? readVersionItem(this.table, session) : null,
       ]);
       const snapshot = { session, raw: read.raw, file, blob: blobFactsOf(blob), version };
       if (!(await this.table.transact(scanTransaction(this.table.name, outcome, snapshot)))) {
@@ -321,10 +322,7 @@ export class DynamoDbIndex extends DynamoDbLifecycleIndex implements Index {
       if (!read || !file || file.verdict) return false;
       if (sameScanError(file.scanError, report)) return true;
       const { session } = read;
-      const version =
-        session.state === 'committed'
-          ? await this.getVersion(session.namespace, session.package, session.version)
-          : null;
+      const version = session.state === 'committed' ? await readVersionItem(this.table, session) : null;
       const snapshot = { session, raw: read.raw, file, version };
       const items = scanErrorTransaction(this.table.name, fileIndex, report, snapshot);
       if (!(await this.table.transact(items))) return true;

@@ -194,8 +194,8 @@ export function versionItem(version: VersionRecord): Item {
     uploadId: version.uploadId,
     metadata: version.metadata,
     ...(version.publisher === undefined ? {} : { publisher: version.publisher }),
-    // Files live inside the version item: ≤ 1,000 of them fit in 400 KB (their names are bounded in
-    // total, LIMITS.manifestNameBytes), and a version is read whole.
+    // The files inside the version item; a version of more than 64 files moves them to file items
+    // of their own (`versionItems`, dynamoDbVersionFiles.ts), as 1,000 long names exceed 400 KB.
     files: version.files,
     gsi1pk: key.pk,
     gsi1sk: timeOrderedKey(version.createdAt),

@@ -5,6 +5,7 @@ import { expression, toAttributes, updateExpression } from './dynamoDbExpression
 import { type Item, keys, namespaceRefAttribute } from './dynamoDbItems.ts';
 import { readSession } from './dynamoDbSessions.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { versionFileDeletes } from './dynamoDbVersionFiles.ts';
 
 /**
  * Blob references of a version too big for one transaction (DynamoDB takes at most 100 items):
@@ -141,7 +142,12 @@ export async function releaseSessionReferences(
  * marked `purging` first (a restore is refused from then on, so it can never come back with some of
  * its references dropped), then each batch is dropped with a `released` mark on the version, and
  * the version item goes (with its audit event) once every batch is marked. A run that stops part-way
- * leaves the version tombstoned and listed: the next run resumes where it stopped.
+ * leaves the version tombstoned and listed: the next run resumes where it stopped. `version` is the
+ * item read whole (`readVersionItem`); its file items, if any, go in the final transaction.
+ *
+ * A `deleted` version (deleted by request: its number stays taken) goes through the same steps in
+ * its own state, and its final step purges it as the one-transaction delete does: the item stays,
+ * with an empty file list, off the tombstoned list.
  */
 export async function deleteVersionInStages(
   table: DynamoTable,
@@ -153,14 +159,15 @@ export async function deleteVersionInStages(
   const key = { pk: version.pk as string, sk: version.sk as string };
   const namespace = version.namespace as string;
   const batches = referenceBatches(version.files as { sha256: Sha256; size: number }[]);
-  const values = { ':deleting': 'deleting', ':cutoff': cutoff.toISOString(), ':true': true };
+  const state = version.state === 'deleted' ? 'deleted' : 'deleting';
+  const values = { ':state': state, ':cutoff': cutoff.toISOString(), ':true': true };
   if (version.purging !== true) {
     const marked = await table.update({
       TableName: table.name,
       Key: toAttributes(key),
       ...updateExpression({
         update: 'SET #purging = :true',
-        condition: '#state = :deleting AND #tombstonedAt <= :cutoff',
+        condition: '#state = :state AND #tombstonedAt <= :cutoff',
         values,
       }),
     });
@@ -175,7 +182,7 @@ export async function deleteVersionInStages(
         Key: toAttributes(key),
         ...updateExpression({
           update: 'ADD #released :mark',
-          condition: '#state = :deleting AND #purging = :true AND NOT contains(#released, :i)',
+          condition: '#state = :state AND #purging = :true AND NOT contains(#released, :i)',
           values: { ...values, ':mark': new Set([i]), ':i': i },
         }),
       },
@@ -184,18 +191,28 @@ export async function deleteVersionInStages(
     // Another GC step dropped it (a run that overlapped this one): fine, unless the version is gone.
     if (!marksOf(await table.get(key), 'released').has(i)) return false;
   }
-  const failed = await table.transact([
-    {
-      Delete: {
-        TableName: table.name,
-        Key: toAttributes(key),
-        ...expression({
-          condition: '#state = :deleting AND size(#released) = :batches',
-          values: { ':deleting': 'deleting', ':batches': batches.length },
-        }),
-      },
-    },
-    auditPut,
-  ]);
+  const done = { condition: '#state = :state AND size(#released) = :batches' };
+  const last: TransactWriteItem =
+    state === 'deleted'
+      ? {
+          Update: {
+            TableName: table.name,
+            Key: toAttributes(key),
+            ...updateExpression({
+              update:
+                'SET #files = :none REMOVE #tombstonedAt, #gsi2pk, #gsi2sk, #fileItems, #purging, #released',
+              ...done,
+              values: { ':state': state, ':batches': batches.length, ':none': [] },
+            }),
+          },
+        }
+      : {
+          Delete: {
+            TableName: table.name,
+            Key: toAttributes(key),
+            ...expression({ ...done, values: { ':state': state, ':batches': batches.length } }),
+          },
+        };
+  const failed = await table.transact([last, auditPut, ...versionFileDeletes(table.name, version)]);
   return failed === null;
 }

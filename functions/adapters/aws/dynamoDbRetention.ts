@@ -6,6 +6,7 @@ import { expression, toAttributes, updateExpression } from './dynamoDbExpression
 import { atOrBefore, auditItem, keys, namespaceRefAttribute, workLists } from './dynamoDbItems.ts';
 import { deleteVersionInStages, MAX_TRANSACTION_ITEMS } from './dynamoDbReferences.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { readVersionItem, versionFileDeletes } from './dynamoDbVersionFiles.ts';
 
 /** Condition of the final step on a version: still in the state read, listed at or before the cutoff. */
 const stillDue = '#state = :state AND #tombstonedAt <= :cutoff';
@@ -133,28 +134,31 @@ export class DynamoDbRetention {
   }
 
   /**
-   * One transaction of 2 + (distinct blobs) items when that fits in 100 (else in stages,
-   * `deleteVersionInStages`): the version delete (conditioned on tombstoned
-   * at or before `cutoff`), the audit event, and each blob's refcount lowered from the value read (a
-   * racing commit makes that fail; this then re-reads). A blob reaching 0 is unreferenced from `now`,
-   * or later if a session still holds it.
+   * One transaction of 2 + (distinct blobs) (+ file items) items when that fits in 100 (else in
+   * stages, `deleteVersionInStages`): the version delete (conditioned on tombstoned
+   * at or before `cutoff`), the audit event, each blob's refcount lowered from the value read (a
+   * racing commit makes that fail; this then re-reads), and the deletes of the version's file items
+   * when it has them. A blob reaching 0 is unreferenced from `now`, or later if a session still
+   * holds it.
    */
   async deleteVersion(ref: VersionRef, cutoff: Date, now: Date, audit: AuditEvent): Promise<boolean> {
     const key = keys.version(ref.namespace, ref.package, ref.version);
     for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
-      const found = await this.table.get(key);
+      const found = await readVersionItem(this.table, ref);
       const tombstonedAt = found?.tombstonedAt as string | undefined;
       if (!found || tombstonedAt === undefined || tombstonedAt > cutoff.toISOString()) return false;
       if (found.state !== 'deleting' && found.state !== 'deleted') return false;
       const refs = new Map<Sha256, number>();
       for (const f of found.files as VersionRecord['files'])
         refs.set(f.sha256, (refs.get(f.sha256) ?? 0) + 1);
-      if (refs.size + 2 > MAX_TRANSACTION_ITEMS)
+      const fileDeletes = versionFileDeletes(this.table.name, found);
+      if (refs.size + 2 + fileDeletes.length > MAX_TRANSACTION_ITEMS)
         return deleteVersionInStages(this.table, found, cutoff, now, this.auditPut(audit));
       const blobs = (await this.table.getMany([...refs.keys()].map(keys.blob))).map((i) => blobFactsOf(i)!);
       const failed = await this.table.transact([
         found.state === 'deleted' ? this.purgeDeleted(key, cutoff) : this.deleteTombstoned(key, cutoff),
         this.auditPut(audit),
+        ...fileDeletes,
         ...blobs.map((read) => {
           const refcount = Math.max(0, read.refcount - refs.get(read.sha256)!);
           const since =
@@ -187,14 +191,17 @@ export class DynamoDbRetention {
     };
   }
 
-  /** A deleted version's item stays (its number is never published again), without its files. */
+  /**
+   * A deleted version's item stays (its number is never published again), without its files: an
+   * empty list inside it, its file items (if any) deleted in the same transaction.
+   */
   private purgeDeleted(key: Record<string, string>, cutoff: Date): TransactWriteItem {
     return {
       Update: {
         TableName: this.table.name,
         Key: toAttributes(key),
         ...updateExpression({
-          update: 'SET #files = :none REMOVE #tombstonedAt, #gsi2pk, #gsi2sk',
+          update: 'SET #files = :none REMOVE #tombstonedAt, #gsi2pk, #gsi2sk, #fileItems',
           condition: stillDue,
           values: { ':none': [], ':state': 'deleted', ':cutoff': cutoff.toISOString() },
         }),

@@ -5,6 +5,7 @@ import { type BlobFacts, blobChange, later } from './dynamoDbBlobs.ts';
 import { toAttributes, updateExpression } from './dynamoDbExpression.ts';
 import { type Item, keys } from './dynamoDbItems.ts';
 import { sessionFileAt } from './dynamoDbSessions.ts';
+import { versionFileAt } from './dynamoDbVersionFiles.ts';
 
 /** What recordScan read before writing; every write is conditioned on it still holding. */
 export interface ScanSnapshot {
@@ -13,8 +14,11 @@ export interface ScanSnapshot {
   readonly raw: Item;
   readonly file: SessionFile;
   readonly blob: BlobFacts | null;
-  /** The committed version, whose file takes the rejection or loses its `unverified` mark. */
-  readonly version: VersionRecord | null;
+  /**
+   * The committed version's item read whole (`readVersionItem`: its files included), whose file takes
+   * the rejection or loses its `unverified` mark, in the version item or in its file item.
+   */
+  readonly version: Item | null;
 }
 
 /**
@@ -37,13 +41,13 @@ export function scanTransaction(
     verdict: true,
   });
   if (outcome.verdict !== 'rejected') items.push(blobUpdate(table, outcome, read.blob, session.expiresAt));
-  const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
-  const versionFile = position >= 0 ? read.version?.files[position] : undefined;
-  if (versionFile && (rejected || versionFile.unverified || versionFile.scanError)) {
+  const found = versionFileOf(read.version, file.name);
+  if (found && (rejected || found.file.unverified || found.file.scanError)) {
+    const { key, position } = found;
     items.push({
       Update: {
         TableName: table,
-        Key: toAttributes(keys.version(session.namespace, session.package, session.version)),
+        Key: toAttributes(key),
         ...updateExpression({
           update: rejected
             ? `SET #files[${position}].#rejection = :report REMOVE #files[${position}].#scanError`
@@ -162,13 +166,13 @@ export function scanErrorTransaction(
     remove: [],
     values: { ':report': report },
   });
-  const position = read.version?.files.findIndex((f) => f.name === file.name) ?? -1;
-  const versionFile = position >= 0 ? read.version?.files[position] : undefined;
-  if (versionFile && !versionFile.rejection) {
+  const found = versionFileOf(read.version, file.name);
+  if (found && !found.file.rejection) {
+    const { key, position } = found;
     items.push({
       Update: {
         TableName: table,
-        Key: toAttributes(keys.version(session.namespace, session.package, session.version)),
+        Key: toAttributes(key),
         ...updateExpression({
           update: `SET #files[${position}].#scanError = :report`,
           condition: '#uploadId = :uploadId',
@@ -178,4 +182,19 @@ export function scanErrorTransaction(
     });
   }
   return items;
+}
+
+/**
+ * The version's file of this name: the file as read, and the item and list position its marks are
+ * written at (the version item, or for a version of more than 64 files its file item). Either item
+ * carries the version's `uploadId`, which every write to it is conditioned on.
+ */
+function versionFileOf(
+  version: Item | null,
+  name: string,
+): { file: VersionRecord['files'][number]; key: Item; position: number } | undefined {
+  const files = (version?.files ?? []) as VersionRecord['files'];
+  const index = files.findIndex((f) => f.name === name);
+  if (!version || index < 0) return undefined;
+  return { file: files[index]!, ...versionFileAt(version, index) };
 }

@@ -2,6 +2,7 @@ import type { Sha256, VersionPage, VersionRecord } from '../../ports.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
 import { type Item, keys, versionOf } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { withVersionFiles } from './dynamoDbVersionFiles.ts';
 
 /**
  * GET /v1/search on DynamoDB, from items written for it by every commit: one per (namespace, key,
@@ -107,7 +108,10 @@ export class DynamoDbSearch {
       );
       const byKey = new Map(versions.map((i) => [`${i.namespace}/${i.package}@${i.version}`, i]));
       for (const entry of entries) {
-        const item = byKey.get(`${entry.namespace}/${entry.package}@${entry.version}`);
+        const listed = byKey.get(`${entry.namespace}/${entry.package}@${entry.version}`);
+        if (!listed || listed.uploadId !== entry.uploadId || listed.state !== 'live') continue;
+        // A version of more than 64 files is read again with its file items (dynamoDbVersionFiles.ts).
+        const item = await withVersionFiles(this.table, listed);
         if (!item || item.uploadId !== entry.uploadId || item.state !== 'live') continue;
         const version = versionOf(item);
         if (holds(version)) found.push({ sk: entry.sk as string, version });

@@ -1,12 +1,20 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError, UploadExpiredError, VersionExistsError } from '../../core/errors.ts';
 import type { AuditEvent, CommitInput, Sha256 } from '../../ports.ts';
-import { blobReference, commitFailure, listedPut, sessionCommitted } from './dynamoDbCommit.ts';
-import { conditionExpression, expression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
-import { auditItem, type Item, keys, namespaceRefAttribute, versionItem } from './dynamoDbItems.ts';
+import {
+  blobReference,
+  commitFailure,
+  fileItemPuts,
+  listedPut,
+  sessionCommitted,
+  versionPut,
+} from './dynamoDbCommit.ts';
+import { conditionExpression, toAttributes, updateExpression } from './dynamoDbExpression.ts';
+import { auditItem, type Item, keys, namespaceRefAttribute } from './dynamoDbItems.ts';
 import { marksOf, referenceBatches, releaseSessionReferences } from './dynamoDbReferences.ts';
 import { sessionHeaderOf } from './dynamoDbSessions.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
+import { versionItems } from './dynamoDbVersionFiles.ts';
 
 /**
  * The commit of a version whose blob references do not fit one transaction (up to 1,000 files):
@@ -17,7 +25,9 @@ import type { DynamoTable } from './dynamoDbTable.ts';
  *    a retried or concurrent attempt skips the batches already taken. GC deletes only blobs whose
  *    refcount is 0, so from here on nothing this version will point at can be deleted.
  * 2. Then visibility in one small transaction, as the single-transaction commit does: session →
- *    committed (conditioned also on every batch being marked), version put, audit, work-list entry.
+ *    committed (conditioned also on every batch being marked), version put, audit, work-list entry,
+ *    and the version's file items when it has more than 64 files (at most 16 of them, so the
+ *    transaction stays far within 100 items: dynamoDbVersionFiles.ts).
  *
  * Killed between the two, nothing is visible and the session is still open: a retried commit
  * resumes, and an abort or GC's expiry of the session drops the references it took
@@ -55,18 +65,13 @@ export async function commitInStages(
     throw blobFailure(input, refused);
   }
   const checkedOnly = input.availableBlobs.filter((sha) => !v.files.some((f) => f.sha256 === sha));
+  const [version, ...fileItems] = versionItems(v);
   const items: TransactWriteItem[] = [
     sessionCommitted(table.name, input, {
       condition: 'size(#refBatches) = :batches',
       values: { ':batches': batches.length },
     }),
-    {
-      Put: {
-        TableName: table.name,
-        Item: toAttributes(versionItem(v)),
-        ...expression({ condition: 'attribute_not_exists(#pk)' }),
-      },
-    },
+    versionPut(table.name, version!),
     { Put: { TableName: table.name, Item: toAttributes(auditItem(audit)) } },
     ...checkedOnly.map(
       (sha): TransactWriteItem => ({
@@ -78,6 +83,7 @@ export async function commitInStages(
       }),
     ),
     ...(options.listPackage ? [listedPut(table.name, v.namespace, v.package)] : []),
+    ...fileItemPuts(table.name, fileItems),
   ];
   const reasons = await table.transact(items);
   if (!reasons) return;
