@@ -9,5 +9,6 @@ export function coreConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CoreCon
     sessionTtlSeconds: intEnv(ENV.sessionTtlSeconds, DEFAULT_CORE_CONFIG.sessionTtlSeconds, env),
     downloadTtlSeconds: intEnv(ENV.downloadTtlSeconds, DEFAULT_CORE_CONFIG.downloadTtlSeconds, env),
     blobGraceHours: intEnv(ENV.blobGraceHours, DEFAULT_CORE_CONFIG.blobGraceHours, env),
+    maxPageBytes: intEnv(ENV.maxPageBytes, DEFAULT_CORE_CONFIG.maxPageBytes, env),
   };
 }

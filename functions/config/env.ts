@@ -34,6 +34,7 @@ export const ENV = {
   maxFileSize: 'ARCA_MAX_FILE_SIZE',
   /** Largest file uploaded inside a pack when the client asks for one (default 65536 bytes). */
   packMaxFileSize: 'ARCA_PACK_MAX_FILE_SIZE',
+  maxPageBytes: 'ARCA_MAX_PAGE_BYTES',
   sessionTtlSeconds: 'ARCA_SESSION_TTL_SECONDS',
   downloadTtlSeconds: 'ARCA_DOWNLOAD_TTL_SECONDS',
   /** Hours an unreferenced blob is kept before GC deletes its bytes (default 24). */

@@ -27,6 +27,11 @@ export interface CoreConfig {
   readonly downloadTtlSeconds: number;
   /** How long a blob stays unreferenced before GC deletes its bytes (default 24 h). */
   readonly blobGraceHours: number;
+  /**
+   * Largest answer of a version listing or search, bytes of JSON (default 4 MiB): a page ends early
+   * rather than grow past it (a Lambda answers at most 6 MB).
+   */
+  readonly maxPageBytes: number;
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
@@ -35,6 +40,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   sessionTtlSeconds: 3600,
   downloadTtlSeconds: 300,
   blobGraceHours: 24,
+  maxPageBytes: 4 * 1024 * 1024,
 };
 
 /** Everything a use case needs, injected by the host (local server, Lambda handler or test). */

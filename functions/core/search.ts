@@ -1,4 +1,5 @@
 import { authorize, readableNamespaces } from './auth.ts';
+import { boundedPage } from './boundedPage.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { ForbiddenError } from './errors.ts';
 import type { Version, VersionRecord } from './model.ts';
@@ -35,12 +36,17 @@ export async function searchVersions(
   if (readable !== '*' && readable.length === 0)
     throw new ForbiddenError(`${caller.principal.id} may read no namespace`, { details: { role: 'read' } });
   const after = query.cursor === undefined ? undefined : deps.cursors.decode(scope, query.cursor);
-  const page =
-    query.by === 'sha256'
-      ? await deps.index.searchByBlob(query.sha256, readable, query.limit, after)
-      : await deps.index.searchByMetadata(query.namespace, query.key, query.value, query.limit, after);
+  const page = await boundedPage(
+    query.limit,
+    deps.config.maxPageBytes,
+    (limit) =>
+      query.by === 'sha256'
+        ? deps.index.searchByBlob(query.sha256, readable, limit, after)
+        : deps.index.searchByMetadata(query.namespace, query.key, query.value, limit, after),
+    (records) => describeAcrossPackages(deps, records),
+  );
   return {
-    items: await describeAcrossPackages(deps, page.items),
+    items: page.items,
     nextCursor: page.next === undefined ? null : deps.cursors.encode(scope, page.next),
   };
 }

@@ -1,4 +1,5 @@
 import { authorize } from './auth.ts';
+import { boundedPage } from './boundedPage.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { NotFoundError } from './errors.ts';
 import type {
@@ -155,11 +156,14 @@ export async function listVersions(
   const includeDeleted = ref.include === 'deleted';
   const scope = `versions:${ref.namespace}/${ref.package}${includeDeleted ? ':deleted' : ''}`;
   const after = ref.cursor === undefined ? undefined : deps.cursors.decode(scope, ref.cursor);
-  const page = await deps.index.listVersions(ref.namespace, ref.package, ref.limit, after, {
-    includeDeleted,
-  });
+  const page = await boundedPage(
+    ref.limit,
+    deps.config.maxPageBytes,
+    (limit) => deps.index.listVersions(ref.namespace, ref.package, limit, after, { includeDeleted }),
+    (records) => describeVersions(deps, records),
+  );
   return {
-    items: await describeVersions(deps, page.items),
+    items: page.items,
     nextCursor: page.next === undefined ? null : deps.cursors.encode(scope, page.next),
   };
 }

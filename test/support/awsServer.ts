@@ -23,6 +23,7 @@ const CONFIG_ENV: Record<keyof CoreConfig, string> = {
   sessionTtlSeconds: ENV.sessionTtlSeconds,
   downloadTtlSeconds: ENV.downloadTtlSeconds,
   blobGraceHours: ENV.blobGraceHours,
+  maxPageBytes: ENV.maxPageBytes,
 };
 
 /**
