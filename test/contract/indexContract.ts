@@ -158,6 +158,42 @@ export function describeIndexContract(name: string, factory: () => Promise<Index
       expect(released.get(files[0]!.sha256)).toMatchObject({ refcount: 0 });
     }, 180_000);
 
+    it('lifts the unverified mark of one file of a 100-file version when its verdict lands, and only its', async () => {
+      const base = session({ version: 'unverified-many' });
+      const files = Array.from({ length: 100 }, (_, i) => ({
+        name: `dir-${i % 7}/file-${i}.bin`,
+        size: 10 + i,
+        sha256: sha256(`unverified-many-${i}`),
+        mediaType: 'application/octet-stream',
+        action: 'upload' as const,
+        stagingKey: `staging/${base.uploadId}/${i}`,
+      }));
+      const s = { ...base, files };
+      await index.createSession(s, audit());
+      const stored = await index.getSession(s.uploadId);
+      const now = new Date();
+      const version = versionOf(s, now);
+      // Committed before the scans (the same content was staged elsewhere): every file awaits a verdict.
+      const pending = { ...version, files: version.files.map((f) => ({ ...f, unverified: true })) };
+      await index.commitSession(
+        {
+          uploadId: s.uploadId,
+          sessionRevision: stored!.revision,
+          now,
+          version: pending,
+          availableBlobs: [],
+        },
+        audit('commit'),
+      );
+
+      await index.recordScan(scan(s, 'verified', 90));
+
+      const read = await index.getVersion(s.namespace, s.package, s.version);
+      expect(read!.files.map((f, i) => (f.unverified ? i : -1)).filter((i) => i >= 0)).toEqual(
+        files.map((_, i) => i).filter((i) => i !== 90),
+      );
+    });
+
     it('stores a session and reads it back open at revision 0', async () => {
       const s = session();
       await index.createSession(s, audit());
