@@ -5,8 +5,11 @@ import type { Readable } from 'node:stream';
 /**
  * A small keep-alive HTTP/1.1 client on node:http. Every contender (Arca, the registry, the raw
  * storage PUT) goes through this same client so their latencies carry the same client overhead.
+ * An idle socket is closed after 4 s, before the Arca server closes it (5 s): a request sent on a
+ * socket the server is closing at that instant fails with "socket hang up" (a full bench run lost
+ * its large-publish case to it, after the small publishes' sockets sat idle while 256 MiB were hashed).
  */
-export const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+export const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 4_000 });
 
 export interface HttpResult {
   readonly status: number;
