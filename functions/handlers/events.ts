@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
-import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { lazyAwsDeps } from '../adapters/aws/deps.ts';
 import { auditOf } from '../adapters/aws/dynamoDbItems.ts';
 import type { CoreDeps } from '../core/deps.ts';
@@ -13,7 +14,8 @@ import type { AuditEvent } from '../ports.ts';
 export function auditRecordOf(record: DynamoDBRecord): AuditEvent | undefined {
   const image = record.dynamodb?.NewImage;
   if (record.eventName !== 'INSERT' || image?.kind?.S !== 'audit') return undefined;
-  return auditOf(unmarshall(image as Record<string, AttributeValue> as never));
+  // Lambda's and the SDK's types describe the same wire attribute values.
+  return auditOf(unmarshall(image as Record<string, AttributeValue>));
 }
 
 export interface EventsHandlerOptions {

@@ -74,17 +74,7 @@ export async function createAwsBackend(
     waitTimeSeconds: options.pollWaitSeconds ?? 5,
     onError: (error) => logger.error('scan queue poll failed', { error }),
   });
-  const relayEvents = createEventsHandler(workerDeps, { logger });
-  const relay = emits
-    ? new StreamPoller({
-        dynamodb: clients.dynamodb,
-        // Only the local server reads the stream (Lambda does on AWS): its client stays out of the bundles.
-        streams: new DynamoDBStreamsClient(clientConfig(env)),
-        table: names.table,
-        handle: (event) => relayEvents(event, {} as Context),
-        onError: (error) => logger.error('events relay failed; read again', { error }),
-      })
-    : undefined;
+  const relay = emits ? eventsRelay(env, clients, names.table, workerDeps, logger) : undefined;
   if (options.startPoller !== false) {
     poller.start();
     relay?.start();
@@ -93,6 +83,25 @@ export async function createAwsBackend(
     await Promise.all([poller.stop(), relay?.stop()]);
   };
   return { deps, resources, poller, ...(relay ? { relay } : {}), metrics, close };
+}
+
+/** The events Lambda's handler fed from the table's stream, as its event source mapping would. */
+function eventsRelay(
+  env: NodeJS.ProcessEnv,
+  clients: AwsClients,
+  table: string,
+  deps: CoreDeps,
+  logger: Logger,
+): StreamPoller {
+  const relayEvents = createEventsHandler(deps, { logger });
+  return new StreamPoller({
+    dynamodb: clients.dynamodb,
+    // Only the local server reads the stream (Lambda does on AWS): its client stays out of the bundles.
+    streams: new DynamoDBStreamsClient(clientConfig(env)),
+    table,
+    handle: (event) => relayEvents(event, {} as Context),
+    onError: (error) => logger.error('events relay failed; read again', { error }),
+  });
 }
 
 /** Finds the queue of resources someone else provisioned (the CDK stack, or an earlier run). */

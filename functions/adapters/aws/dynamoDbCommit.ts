@@ -17,9 +17,9 @@ const FIRST_BLOB = 3;
  * within DynamoDB's 100 (a bigger version commits in stages, dynamoDbStagedCommit.ts):
  * session → committed, version put, the audit event, a reference on every blob (created `pending`
  * when absent), the package's work-list entry while `listPackage`, and last the file items of a
- * version of more than 64 files (dynamoDbVersionFiles.ts: written with their version or not at all). No item is shared by every
- * commit to a package (the version's gsi1 position is a time-ordered key), so commits to one package
- * do not contend. A blob the commit relies on being stored (`availableBlobs`) carries "still
+ * version of more than 64 files (dynamoDbVersionFiles.ts: written with their version or not at
+ * all). No item is shared by every commit to a package (the version's gsi1 position is a
+ * time-ordered key), so commits to one package do not contend. A blob the commit relies on being stored (`availableBlobs`) carries "still
  * available" in its own reference's condition: a transaction may not touch one item twice.
  */
 export function commitTransaction(

@@ -1,20 +1,19 @@
 import type { SessionFile } from '../../core/model.ts';
 import type { StoredSession, UploadSession } from '../../ports.ts';
+import { chunkOf, chunkSortKey, fileChunks } from './dynamoDbFileChunks.ts';
 import { type Item, keys, sessionItem, sessionOf } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
 /**
- * A session's files live in items of their own, 64 to an item, next to the session item in its
- * partition: the scan of one file reads and rewrites its own item, not the whole list. With the list
- * inside the session item, each of a 1,000-file session's verdicts rewrote ~220 KB (DynamoDB bills
- * a write by the whole item: ~440 WCU in a transaction, ~440,000 WCU per publish); now ~14 KB.
- * 64 files of the longest names (512 characters) stay far below the 400 KB item limit.
+ * A session's files live in items of their own, 64 to an item (dynamoDbFileChunks.ts), next to the
+ * session item in its partition: the scan of one file reads and rewrites its own item, not the whole
+ * list. With the list inside the session item, each of a 1,000-file session's verdicts rewrote
+ * ~220 KB (DynamoDB bills a write by the whole item: ~440 WCU in a transaction, ~440,000 WCU per
+ * publish); now ~14 KB.
  */
-export const SESSION_FILES_PER_ITEM = 64;
-
 export const sessionFilesKey = (uploadId: string, chunk: number) => ({
   pk: keys.session(uploadId).pk,
-  sk: `FILES#${String(chunk).padStart(4, '0')}`,
+  sk: chunkSortKey('FILES#', chunk),
 });
 
 /** What a session's header says, and how many of its uploaded files still wait for a verdict. */
@@ -26,9 +25,7 @@ export interface SessionHeader {
 /** A session as items: its header (`fileItems`, `awaitingScan`) and its file items, in order. */
 export function sessionItems(session: UploadSession): Item[] {
   const { files: _inItems, ...header } = sessionItem(session);
-  const chunks: SessionFile[][] = [];
-  for (let at = 0; at < session.files.length; at += SESSION_FILES_PER_ITEM)
-    chunks.push(session.files.slice(at, at + SESSION_FILES_PER_ITEM) as SessionFile[]);
+  const chunks = fileChunks(session.files as SessionFile[]);
   const awaiting = session.files.filter((f) => f.action === 'upload' && !f.verdict).length;
   return [
     { ...header, fileItems: chunks.length, awaitingScan: awaiting },
@@ -49,8 +46,8 @@ export function sessionItems(session: UploadSession): Item[] {
 export function sessionFileAt(header: Item, index: number): { key: Item; position: number } {
   const uploadId = header.uploadId as string;
   if (header.fileItems === undefined) return { key: keys.session(uploadId), position: index };
-  const chunk = Math.floor(index / SESSION_FILES_PER_ITEM);
-  return { key: sessionFilesKey(uploadId, chunk), position: index % SESSION_FILES_PER_ITEM };
+  const { chunk, position } = chunkOf(index);
+  return { key: sessionFilesKey(uploadId, chunk), position };
 }
 
 function headerOf(item: Item): SessionHeader {
@@ -86,7 +83,7 @@ export async function readSessionFile(
   uploadId: string,
   index: number,
 ): Promise<(SessionHeader & { readonly raw: Item; readonly file: SessionFile | undefined }) | null> {
-  const chunk = sessionFilesKey(uploadId, Math.floor(index / SESSION_FILES_PER_ITEM));
+  const chunk = sessionFilesKey(uploadId, chunkOf(index).chunk);
   const [header, item] = await table.transactGet([keys.session(uploadId), chunk]);
   if (!header) return null;
   const { position } = sessionFileAt(header, index);

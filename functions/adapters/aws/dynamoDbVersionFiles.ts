@@ -1,6 +1,7 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { VersionRecord } from '../../ports.ts';
 import { toAttributes } from './dynamoDbExpression.ts';
+import { chunkOf, chunkSortKey, FILES_PER_ITEM, fileChunks } from './dynamoDbFileChunks.ts';
 import { type Item, keys, packageKey, versionItem } from './dynamoDbItems.ts';
 import type { DynamoTable } from './dynamoDbTable.ts';
 
@@ -23,25 +24,21 @@ import type { DynamoTable } from './dynamoDbTable.ts';
  * them, so there is nothing a reader could take for a version's files and nothing to clean up.
  * Deleting a version deletes its file items in the transaction that deletes (or purges) its item.
  */
-export const VERSION_FILES_PER_ITEM = 64;
-
 const versionFilesKey = (
   ref: { readonly namespace: string; readonly package: string; readonly version: string },
   uploadId: string,
   chunk: number,
 ) => ({
   pk: packageKey(ref.namespace, ref.package),
-  sk: `VFILES#${ref.version}#${uploadId}#${String(chunk).padStart(4, '0')}`,
+  sk: chunkSortKey(`VFILES#${ref.version}#${uploadId}#`, chunk),
 });
 
 /** A version as items: its version item, and its file items when it has more than 64 files. */
 export function versionItems(v: VersionRecord): Item[] {
   const inline = versionItem(v);
-  if (v.files.length <= VERSION_FILES_PER_ITEM) return [inline];
+  if (v.files.length <= FILES_PER_ITEM) return [inline];
   const { files: _inItems, ...header } = inline;
-  const chunks: VersionRecord['files'][] = [];
-  for (let at = 0; at < v.files.length; at += VERSION_FILES_PER_ITEM)
-    chunks.push(v.files.slice(at, at + VERSION_FILES_PER_ITEM));
+  const chunks = fileChunks(v.files);
   return [
     { ...header, fileItems: chunks.length },
     ...chunks.map((files, i) => ({
@@ -65,11 +62,8 @@ export function versionFileAt(header: Item, index: number): { key: Item; positio
   if (header.fileItems === undefined)
     return { key: { pk: header.pk as string, sk: header.sk as string }, position: index };
   const ref = header as { namespace: string; package: string; version: string; uploadId: string };
-  const chunk = Math.floor(index / VERSION_FILES_PER_ITEM);
-  return {
-    key: versionFilesKey(ref, ref.uploadId, chunk),
-    position: index % VERSION_FILES_PER_ITEM,
-  };
+  const { chunk, position } = chunkOf(index);
+  return { key: versionFilesKey(ref, ref.uploadId, chunk), position };
 }
 
 /** Reads attempted when a version is replaced (deleted and published again) between two reads. */

@@ -3,6 +3,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  type TableDescription,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
@@ -44,6 +45,9 @@ export function resourceNames(env: NodeJS.ProcessEnv = process.env): ResourceNam
     scanQueue: env[ENV.scanQueue] || DEFAULT_NAMES.scanQueue,
   };
 }
+
+/** The stream the stack's table has: the events relay reads the audit records it inserts. */
+const NEW_IMAGE_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } as const;
 
 export interface ProvisionOptions {
   /**
@@ -162,12 +166,13 @@ export function tableDefinition(table: string, layout: keyof typeof INDEX_NAMES 
           ? { ProjectionType: 'ALL' }
           : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projected] },
     })),
-    ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } } : {}),
+    ...(stream ? { StreamSpecification: NEW_IMAGE_STREAM } : {}),
   });
 }
 
 async function provisionTable(dynamodb: DynamoDBClient, table: string, stream: boolean): Promise<void> {
-  if (!(await tableExists(dynamodb, table))) {
+  const existing = await describeTable(dynamodb, table);
+  if (!existing) {
     try {
       await dynamodb.send(tableDefinition(table, 'minimal', stream));
     } catch (error) {
@@ -175,15 +180,13 @@ async function provisionTable(dynamodb: DynamoDBClient, table: string, stream: b
       if (!(error instanceof Error) || error.name !== 'ResourceInUseException') throw error;
     }
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 60 }, { TableName: table });
-  } else if (stream) {
-    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
-    if (!Table?.StreamSpecification?.StreamEnabled)
-      await dynamodb.send(
-        new UpdateTableCommand({
-          TableName: table,
-          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-        }),
-      );
+  } else if (stream && !existing.StreamSpecification?.StreamEnabled) {
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: table,
+        StreamSpecification: NEW_IMAGE_STREAM,
+      }),
+    );
   }
   await dynamodb
     .send(
@@ -198,12 +201,12 @@ async function provisionTable(dynamodb: DynamoDBClient, table: string, stream: b
     });
 }
 
-async function tableExists(dynamodb: DynamoDBClient, table: string): Promise<boolean> {
+/** The table's description, or undefined when there is no such table. */
+async function describeTable(dynamodb: DynamoDBClient, table: string): Promise<TableDescription | undefined> {
   try {
-    await dynamodb.send(new DescribeTableCommand({ TableName: table }));
-    return true;
+    return (await dynamodb.send(new DescribeTableCommand({ TableName: table }))).Table;
   } catch (error) {
-    if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
     throw error;
   }
 }

@@ -28,6 +28,8 @@ export interface StreamPollerOptions {
 export class StreamPoller {
   /** Per shard: where the next read starts (a sequence number), or undefined for its start. */
   private readonly positions = new Map<string, string | undefined>();
+  /** The table's stream, looked up once: it changes only if the stream is turned off and on again. */
+  private streamArn: string | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
 
@@ -35,11 +37,8 @@ export class StreamPoller {
 
   /** Reads every shard until it holds nothing new; answers how many records were handled. */
   async drain(): Promise<number> {
-    const { Table } = await this.options.dynamodb.send(
-      new DescribeTableCommand({ TableName: this.options.table }),
-    );
-    const streamArn = Table?.LatestStreamArn;
-    if (!streamArn) throw new Error(`table ${this.options.table} has no stream to relay events from`);
+    this.streamArn ??= await this.latestStreamArn();
+    const streamArn = this.streamArn;
     const { StreamDescription } = await this.options.streams.send(
       new DescribeStreamCommand({ StreamArn: streamArn }),
     );
@@ -47,6 +46,13 @@ export class StreamPoller {
     for (const shard of StreamDescription?.Shards ?? [])
       handled += await this.drainShard(streamArn, shard.ShardId!);
     return handled;
+  }
+
+  private async latestStreamArn(): Promise<string> {
+    const { table, dynamodb } = this.options;
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    if (!Table?.LatestStreamArn) throw new Error(`table ${table} has no stream to relay events from`);
+    return Table.LatestStreamArn;
   }
 
   /** Drains until stop(); an error is reported and draining goes on after a pause. */

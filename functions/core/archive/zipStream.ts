@@ -121,9 +121,9 @@ export class ZipStream {
     const method = header.readUInt16LE(8);
     const path = header.subarray(30, 30 + nameLength).toString('utf8');
     // The uncompressed size is read (the record lists it first) only to reach the compressed one.
-    const saturated = [header.readUInt32LE(22), header.readUInt32LE(18)];
-    const extended = applyZip64Extra(header.subarray(30 + nameLength), saturated);
-    const compressed = (extended ?? saturated)[1]!;
+    const sizes = [header.readUInt32LE(22), header.readUInt32LE(18)];
+    const extended = applyZip64Extra(header.subarray(30 + nameLength), sizes);
+    const compressed = (extended ?? sizes)[1]!;
     const zip64 = extended !== undefined;
     const descriptor = (flags & 8) !== 0;
     this.offsets.push(offset);
